@@ -25,7 +25,7 @@ size (N+1)^2 are used, which is comfortable up to N of a few thousand.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import scipy.linalg
@@ -34,23 +34,23 @@ from scipy import special, stats
 FitMap = Callable[[np.ndarray], np.ndarray]
 
 __all__ = [
+    "absorbing_states",
+    "absorption_by",
+    "absorption_probabilities",
+    "conditional_absorption_times",
+    "count_distribution",
+    "count_distributions",
+    "expected_absorption_time",
     "identity_map",
-    "smoothing_map",
-    "temperature_map",
     "min_p_map",
-    "top_k_map",
-    "transition_matrix",
     "real_fraction_counts",
     "real_fraction_transition_matrix",
-    "absorbing_states",
-    "absorption_probabilities",
-    "expected_absorption_time",
-    "conditional_absorption_times",
-    "count_distributions",
-    "count_distribution",
-    "absorption_by",
-    "transition_eigenvalues",
+    "smoothing_map",
     "stationary_distribution",
+    "temperature_map",
+    "top_k_map",
+    "transition_eigenvalues",
+    "transition_matrix",
 ]
 
 # ----------------------------------------------------------------------------------------------------
@@ -216,23 +216,30 @@ def _lu_transient(P: np.ndarray, transient: np.ndarray):
     return scipy.linalg.lu_factor(A, check_finite=False)
 
 
+def _absorption(P: np.ndarray):
+    """LU of (I - Q) and the absorption probabilities (loss, fix); shared by the public solvers."""
+    P, transient = _split(P)
+    S = P.shape[0]
+    loss, fix = np.zeros(S), np.zeros(S)
+    for vec, state in ((loss, 0), (fix, S - 1)):
+        vec[state] = 1.0 if abs(P[state, state] - 1.0) <= _ABSORB_ATOL else 0.0
+    lu = None
+    if transient.size:
+        lu = _lu_transient(P, transient)
+        R = P[np.ix_(transient, [0, S - 1])] * np.array([loss[0], fix[S - 1]])[None, :]
+        B = scipy.linalg.lu_solve(lu, R, check_finite=False)
+        loss[transient], fix[transient] = B[:, 0], B[:, 1]
+    return P, transient, lu, np.clip(loss, 0.0, 1.0), np.clip(fix, 0.0, 1.0)
+
+
 def absorption_probabilities(P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(loss, fix)``: P(absorbed at 0 | start i) and P(absorbed at N | start i), each of length N+1.
 
     Solves (I - Q) B = R for the transient block Q and transient-to-absorbing block R.  A state that is not
     absorbing gets probability 0 throughout.  For the neutral chain fix[i] = i/N (martingale).
     """
-    P, transient = _split(P)
-    S = P.shape[0]
-    loss, fix = np.zeros(S), np.zeros(S)
-    for vec, state in ((loss, 0), (fix, S - 1)):
-        vec[state] = 1.0 if abs(P[state, state] - 1.0) <= _ABSORB_ATOL else 0.0
-    if transient.size:
-        lu = _lu_transient(P, transient)
-        R = P[np.ix_(transient, [0, S - 1])] * np.array([loss[0], fix[S - 1]])[None, :]
-        B = scipy.linalg.lu_solve(lu, R, check_finite=False)
-        loss[transient], fix[transient] = B[:, 0], B[:, 1]
-    return np.clip(loss, 0.0, 1.0), np.clip(fix, 0.0, 1.0)
+    _, _, _, loss, fix = _absorption(P)
+    return loss, fix
 
 
 def expected_absorption_time(P: np.ndarray) -> np.ndarray:
@@ -255,11 +262,9 @@ def conditional_absorption_times(P: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     neutral chain h = 1 - i/N and i/N).  Where h < 1e-10 the ratio is numerically meaningless
     and NaN is returned; at an absorbing state the time is 0 if that state is the outcome.
     """
-    P, transient = _split(P)
+    P, transient, lu, loss, fix = _absorption(P)
     S = P.shape[0]
-    loss, fix = absorption_probabilities(P)
     out = []
-    lu = _lu_transient(P, transient) if transient.size else None
     for h in (loss, fix):
         t = np.full(S, np.nan)
         ok = h >= _TINY_EVENT
