@@ -1,0 +1,35 @@
+"""The Python API, mirroring the CLI: build a config, `simulate` it, ask for its `theory`."""
+
+from __future__ import annotations
+
+from . import families
+from .config import RunConfig, from_dict
+from .core.driver import Trajectory, run
+
+
+def make_config(family: str, **values) -> RunConfig:
+    """A validated, fully resolved config: ``make_config("gaussian", n_samples=10, ddof=1)``."""
+    return from_dict(family, values, families.get(family).config)
+
+
+def simulate(config: RunConfig, *, progress: bool = False, chunk: int | None = None, chain_indices=None) -> Trajectory:
+    """Run the chains of `config`; statistics have shape (recorded generations, chains, ...), row 0 the truth.
+
+    `chain_indices` runs only those chains: chain i's trajectory is the same whichever others run.
+    """
+    chain = families.get(config.family).build(config)
+    return run(
+        chain,
+        generations=config.generations,
+        chains=config.chains,
+        seed=config.seed,
+        record_every=config.record_every,
+        chunk=chunk,
+        progress=progress,
+        chain_indices=chain_indices,
+    )
+
+
+def theory(config: RunConfig) -> dict:
+    """Closed-form expected curves for `config`, keys ``E_<metric>``, shape (generations+1,)."""
+    return families.get(config.family).theory(config)

@@ -1,0 +1,127 @@
+"""Run configurations: one frozen dataclass per family, validated before anything compiles.
+
+Every field has a default, so `config.json` always holds the fully resolved configuration.
+Bad input raises :class:`ConfigError`, which names the field and the allowed values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+
+
+class ConfigError(ValueError):
+    """A configuration field holds a value the family cannot run with."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return (_is_int(value) or isinstance(value, (float, np.floating))) and not isinstance(value, bool)
+
+
+def check_int(name: str, value, minimum: int | None = None) -> int:
+    if not _is_int(value):
+        raise ConfigError(name, f"must be an integer, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ConfigError(name, f"must be ≥ {minimum}, got {value}")
+    return int(value)
+
+
+def check_number(name: str, value, low=None, high=None, low_open=False, high_open=False) -> float:
+    if not _is_number(value) or not math.isfinite(value):
+        raise ConfigError(name, f"must be a finite number, got {value!r}")
+    value = float(value)
+    if low is not None and (value < low or (low_open and value == low)):
+        raise ConfigError(name, f"must be {'>' if low_open else '≥'} {low}, got {value}")
+    if high is not None and (value > high or (high_open and value == high)):
+        raise ConfigError(name, f"must be {'<' if high_open else '≤'} {high}, got {value}")
+    return value
+
+
+def check_choice(name: str, value, choices) -> str:
+    if value not in choices:
+        raise ConfigError(name, f"must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
+
+
+def schedule(spec, generations: int, name: str = "n_samples") -> np.ndarray:
+    """Expand a sample-size spec into M_t for t = 0 … generations−1 (model t → data → model t+1).
+
+    Accepted forms: an integer (constant M); a list of `generations` integers;
+    ``{"linear": [M0, slope]}`` (M_t = M0 + slope·t); ``{"geometric": [M0, ratio]}``
+    (M_t = round(M0·ratio^t), the paper's "superlinear M_i" under which Σ 1/M_t < ∞).
+    """
+    if _is_int(spec):
+        values = np.full(generations, int(spec))
+    elif isinstance(spec, (list, tuple)):
+        if len(spec) != generations or not all(_is_int(v) for v in spec):
+            raise ConfigError(name, f"a list must hold one integer per generation ({generations}), got {spec!r}")
+        values = np.asarray(spec, dtype=np.int64)
+    elif isinstance(spec, dict) and len(spec) == 1:
+        kind, args = next(iter(spec.items()))
+        if kind not in ("linear", "geometric") or not (isinstance(args, (list, tuple)) and len(args) == 2):
+            raise ConfigError(name, f'schedule must be {{"linear": [M0, slope]}} or {{"geometric": [M0, ratio]}}, got {spec!r}')
+        start = check_number(name, args[0], low=1)
+        rate = check_number(name, args[1])
+        t = np.arange(generations)
+        values = start + rate * t if kind == "linear" else start * rate ** t
+        if not np.all(np.isfinite(values)) or np.max(values, initial=0) > 2**40:
+            raise ConfigError(name, f"schedule {spec!r} overflows within {generations} generations")
+        values = np.round(values).astype(np.int64)
+    else:
+        raise ConfigError(name, f"must be an integer, a list of integers or a linear/geometric schedule, got {spec!r}")
+    return values
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """Fields shared by every family.
+
+    generations: number of fit→sample steps after the truth (generation 0).
+    chains: independent replicate chains (vmapped).
+    seed: chain i uses fold_in(key(seed), i), its generation t fold_in(chain_key, t).
+    record_every: keep every K-th generation (and the last) in the statistics.
+    """
+
+    family: ClassVar[str] = ""
+    generations: int = 100
+    chains: int = 1000
+    seed: int = 0
+    record_every: int = 1
+
+    def __post_init__(self):
+        check_int("generations", self.generations, 1)
+        check_int("chains", self.chains, 1)
+        check_int("seed", self.seed, 0)
+        check_int("record_every", self.record_every, 1)
+        self.validate()
+
+    def validate(self) -> None:
+        """Family-specific checks; raise ConfigError."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"family": self.family, **dataclasses.asdict(self)}
+
+    def replace(self, **changes) -> "RunConfig":
+        return from_dict(self.family, {**dataclasses.asdict(self), **changes}, type(self))
+
+
+def from_dict(family: str, values: dict[str, Any], cls: type[RunConfig]) -> RunConfig:
+    """Build a config, rejecting unknown keys with the list of known ones."""
+    known = {f.name for f in dataclasses.fields(cls)}
+    for key in values:
+        if key == "family":
+            continue
+        if key not in known:
+            raise ConfigError(key, f"unknown key for family {family!r}; known keys: {', '.join(sorted(known))}")
+    return cls(**{k: v for k, v in values.items() if k != "family"})

@@ -1,0 +1,397 @@
+"""Gaussian chains, 1-D (`gaussian`) and d-dimensional (`mvgaussian`).
+
+Shumailov et al. (Nature 2024), "Theoretical intuition" and SI §3.1: model t+1 is the Gaussian fitted
+(mean, covariance with ddof δ) to M_t points drawn from model t. By Cochran's theorem the fit is exactly
+
+    μ_{t+1} = μ_t + L_t z̄,   L_{t+1} = L_t A / √(M_t − δ),   z̄ ~ N(0, I/M_t),  A Aᵀ ~ W_d(M_t − 1, I),
+
+with L the Cholesky factor of Σ and A lower triangular (Bartlett). Samplers:
+
+* ``exact``: draw the M_t standardised points z and take their mean and Cholesky-factored scatter;
+* ``sufficient``: draw z̄ and the Bartlett factor A directly (same law, O(d²) instead of O(M d));
+* ``infinite``: the population fit, no statistical-approximation error (the model never changes under
+  ``replace``).
+
+The model is carried as L = U·diag(exp(ℓ)) with U unit lower triangular and ℓ the log-scales, so
+10⁵ generations of geometric collapse never underflow (the exact update of (U, ℓ) is in `_replace`).
+
+Policies (theory.md §B.3–B.4): ``replace``; ``accumulate`` (pooled sufficient statistics of all data so
+far); ``accumulate_subsample`` (a random M-subset of the whole pool, stored); ``fresh_real`` (a fraction ρ
+of each training set drawn fresh from the truth); ``real_pool`` (ρ·M_t points drawn without replacement
+from a fixed pool of P real points drawn once). Real counts are n_r = ⌊ρ·M_t + ½⌋.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.linalg import solve_triangular
+
+from ..config import ConfigError, RunConfig, check_choice, check_int, check_number, schedule
+from ..core.driver import Chain
+from ..samplers.gamma import bartlett
+
+SAMPLERS = ("exact", "sufficient", "infinite")
+POLICIES = ("replace", "accumulate", "accumulate_subsample", "fresh_real", "real_pool")
+MAX_POOL_BYTES = 4 * 2**30
+
+
+class Model(NamedTuple):
+    """N(mean, L Lᵀ) with L = unit · diag(exp(log_scale)); shapes (d,), (d, d), (d,)."""
+
+    mean: jax.Array
+    unit: jax.Array
+    log_scale: jax.Array
+
+
+class Moments(NamedTuple):
+    """Summary of a data set: count, mean (d,) and scatter Σ(x − x̄)(x − x̄)ᵀ (d, d)."""
+
+    count: jax.Array
+    mean: jax.Array
+    scatter: jax.Array
+
+
+class State(NamedTuple):
+    t: jax.Array
+    model: Model
+    pool: Any  # Moments (accumulate), points (accumulate_subsample, real_pool) or None
+
+
+def model_from_cholesky(mean, chol) -> Model:
+    diag = jnp.diagonal(chol)
+    return Model(mean, chol / diag[None, :], jnp.log(diag))
+
+
+def cholesky(model: Model):
+    return model.unit * jnp.exp(model.log_scale)[None, :]
+
+
+def covariance(model: Model):
+    chol = cholesky(model)
+    return chol @ chol.T
+
+
+def combine(a: Moments, b: Moments) -> Moments:
+    """Pooled summary (Chan et al. parallel update); either side may be empty."""
+    n = a.count + b.count
+    share_b = jnp.where(n > 0, b.count / jnp.where(n > 0, n, 1.0), 0.0)
+    delta = b.mean - a.mean
+    return Moments(
+        n,
+        a.mean + share_b * delta,
+        a.scatter + b.scatter + (a.count * share_b) * jnp.outer(delta, delta),
+    )
+
+
+def fit(data: Moments, ddof: float) -> Model:
+    """Mean and covariance S/(n − δ) of the pooled data."""
+    return model_from_cholesky(data.mean, jnp.linalg.cholesky(data.scatter / (data.count - ddof)))
+
+
+def points_moments(x, mask) -> Moments:
+    n = jnp.sum(mask)
+    mean = jnp.sum(x * mask[:, None], axis=0) / jnp.maximum(n, 1)
+    centred = (x - mean) * mask[:, None]
+    return Moments(n.astype(float), mean, centred.T @ centred)
+
+
+def random_subset(key, valid, size):
+    """Mask of `size` entries chosen uniformly without replacement among the `valid` ones."""
+    u = jnp.where(valid, jax.random.uniform(key, valid.shape), jnp.inf)
+    rank = jnp.argsort(jnp.argsort(u))
+    return rank < size
+
+
+class Gaussian:
+    """Chain pieces for one resolved config (pure functions closed over static settings)."""
+
+    def __init__(self, config: "GaussianConfig"):
+        self.config = config
+        self.d = config.dim
+        g = config.generations
+        self.sizes = schedule(config.n_samples, g)
+        real = np.floor(config.real_fraction * self.sizes + 0.5).astype(np.int64)
+        if config.policy not in ("fresh_real", "real_pool"):
+            real = np.zeros_like(real)
+        self.n_real, self.n_synth = real, self.sizes - real
+        self.ddof = 0.0 if config.sampler == "infinite" else float(config.ddof)
+        mean0 = np.broadcast_to(np.asarray(config.mean0, dtype=float), (self.d,))
+        cov0 = config.covariance0()
+        self.truth = model_from_cholesky(jnp.asarray(mean0), jnp.asarray(np.linalg.cholesky(cov0)))
+        self.cov0 = cov0
+        w, v = np.linalg.eigh(cov0)
+        self.cov0_sqrt = jnp.asarray((v * np.sqrt(w)) @ v.T)
+
+    # --- data -------------------------------------------------------------------------------------
+    def standard(self, key, n, n_max):
+        """(z̄, A) of n standard normal points in d dims, z-scatter = A Aᵀ (A lower triangular)."""
+        d, sampler = self.d, self.config.sampler
+        if sampler == "infinite":
+            return jnp.zeros(d), jnp.sqrt(n) * jnp.eye(d)
+        if sampler == "sufficient":
+            k_mean, k_scatter = jax.random.split(key)
+            zbar = jax.random.normal(k_mean, (d,)) / jnp.sqrt(jnp.maximum(n, 1))
+            log_diag, unit = bartlett(k_scatter, n - 1, d)
+            return zbar, unit * jnp.exp(log_diag)[None, :]
+        z = jax.random.normal(key, (n_max, d))
+        mask = jnp.arange(n_max) < n
+        m = points_moments(z, mask)
+        if d == 1:  # a 1×1 Cholesky factor is a square root; skip the batched LAPACK call
+            return m.mean, jnp.sqrt(m.scatter)
+        return m.mean, jnp.linalg.cholesky(m.scatter)
+
+    def draw(self, key, model: Model, n, n_max) -> Moments:
+        """Moments of n points drawn from `model` (n = 0 gives an empty summary)."""
+        zbar, a = self.standard(key, n, n_max)
+        chol = cholesky(model)
+        la = chol @ a
+        empty = n == 0
+        return Moments(
+            jnp.asarray(n, float),
+            jnp.where(empty, model.mean, model.mean + chol @ zbar),
+            jnp.where(empty, 0.0, la @ la.T),
+        )
+
+    def draw_points(self, key, model: Model, n_max):
+        return model.mean + jax.random.normal(key, (n_max, self.d)) @ cholesky(model).T
+
+    # --- policies -----------------------------------------------------------------------------------
+    def _replace(self, key, state: State) -> State:
+        """Exact (U, ℓ) update: L' = U diag(e^ℓ) V diag(a)/√c = (U W) diag(e^ℓ a)/√c,
+        W_ij = V_ij e^{ℓ_i − ℓ_j} (i > j), which stays bounded as the lower scales collapse."""
+        n = jnp.asarray(self.sizes)[state.t]
+        zbar, a = self.standard(key, n, int(self.sizes.max()))
+        model = state.model
+        log_a = jnp.log(jnp.diagonal(a))
+        v = a / jnp.diagonal(a)[None, :]
+        lower = jnp.tril(jnp.ones((self.d, self.d), bool), -1)
+        gap = jnp.where(lower, model.log_scale[:, None] - model.log_scale[None, :], 0.0)
+        w = jnp.where(lower, v * jnp.exp(gap), jnp.eye(self.d))
+        mean = model.mean + model.unit @ (jnp.exp(model.log_scale) * zbar)
+        log_scale = model.log_scale + log_a - 0.5 * jnp.log(n - self.ddof)
+        return State(state.t + 1, Model(mean, model.unit @ w, log_scale), None)
+
+    def _accumulate(self, key, state: State) -> State:
+        n = jnp.asarray(self.sizes)[state.t]
+        pool = combine(state.pool, self.draw(key, state.model, n, int(self.sizes.max())))
+        return State(state.t + 1, fit(pool, self.ddof), pool)
+
+    def _accumulate_subsample(self, key, state: State) -> State:
+        m = int(self.sizes[0])
+        k_draw, k_pick = jax.random.split(key)
+        points = jax.lax.dynamic_update_slice(
+            state.pool, self.draw_points(k_draw, state.model, m), (state.t * m, 0)
+        )
+        slots = jnp.arange(points.shape[0])
+        chosen = random_subset(k_pick, slots < (state.t + 1) * m, m)
+        return State(state.t + 1, fit(points_moments(points, chosen), self.ddof), points)
+
+    def _with_real(self, key, state: State) -> State:
+        k_synth, k_real = jax.random.split(key)
+        n_r = jnp.asarray(self.n_real)[state.t]
+        n_s = jnp.asarray(self.n_synth)[state.t]
+        synthetic = self.draw(k_synth, state.model, n_s, int(self.n_synth.max()))
+        if self.config.policy == "fresh_real":
+            real = self.draw(k_real, self.truth, n_r, int(self.n_real.max()))
+        elif self.config.sampler == "infinite":
+            whole = points_moments(state.pool, jnp.ones(state.pool.shape[0]))
+            real = Moments(n_r.astype(float), whole.mean, whole.scatter * n_r / whole.count)
+        else:
+            chosen = random_subset(k_real, jnp.ones(state.pool.shape[0], bool), n_r)
+            real = points_moments(state.pool, chosen)
+        return State(state.t + 1, fit(combine(synthetic, real), self.ddof), state.pool)
+
+    def init(self, key) -> State:
+        d, policy = self.d, self.config.policy
+        pool = None
+        if policy == "accumulate":
+            pool = Moments(jnp.asarray(0.0), jnp.zeros(d), jnp.zeros((d, d)))
+        elif policy == "accumulate_subsample":
+            pool = jnp.zeros((int(self.sizes[0]) * self.config.generations, d))
+        elif policy == "real_pool":
+            pool = self.draw_points(key, self.truth, self.config.pool_size)
+        return State(jnp.asarray(0, jnp.int32), self.truth, pool)
+
+    def step(self, key, state: State) -> State:
+        policy = self.config.policy
+        if policy == "replace":
+            return self._replace(key, state)
+        if policy == "accumulate":
+            return self._accumulate(key, state)
+        if policy == "accumulate_subsample":
+            return self._accumulate_subsample(key, state)
+        return self._with_real(key, state)
+
+    # --- metrics ------------------------------------------------------------------------------------
+    def observe(self, state: State) -> dict:
+        model, truth = state.model, self.truth
+        d = self.d
+        log_scale = model.log_scale
+        logdet = 2.0 * jnp.sum(log_scale)
+        logdet0 = 2.0 * jnp.sum(truth.log_scale)
+        diff = model.mean - truth.mean
+        cov = covariance(model)
+        # KL(truth ‖ model) = ½[tr(Σ⁻¹Σ0) + Δᵀ Σ⁻¹ Δ − d + log det Σ − log det Σ0]
+        inv_scale = jnp.exp(-log_scale)[:, None]
+        x = inv_scale * solve_triangular(model.unit, cholesky(truth), lower=True, unit_diagonal=True)
+        y = inv_scale[:, 0] * solve_triangular(model.unit, diff, lower=True, unit_diagonal=True)
+        kl = 0.5 * (jnp.sum(x * x) + jnp.sum(y * y) - d + logdet - logdet0)
+        # W2² = ‖Δ‖² + tr Σ + tr Σ0 − 2 tr (Σ0^½ Σ Σ0^½)^½   (Bures)
+        trace = jnp.sum(model.unit**2 * jnp.exp(2.0 * log_scale)[None, :])
+        if d == 1:
+            bures = (jnp.exp(log_scale[0]) - jnp.exp(truth.log_scale[0])) ** 2
+        else:
+            eig = jnp.linalg.eigvalsh(self.cov0_sqrt @ cov @ self.cov0_sqrt)
+            bures = trace + np.trace(self.cov0) - 2.0 * jnp.sum(jnp.sqrt(jnp.clip(eig, 0.0)))
+        mse = jnp.sum(diff * diff)
+        out = {"w2sq": mse + bures, "kl": kl, "mean_sq_error": mse}
+        if d == 1:
+            out |= {
+                "mean": model.mean[0],
+                "var": jnp.exp(logdet),
+                "logvar": logdet,
+                "std": jnp.exp(log_scale[0]),
+                "second_moment": model.mean[0] ** 2 + jnp.exp(logdet),
+            }
+        else:
+            out |= {"mean": model.mean, "cov": cov, "logdet": logdet, "trace": trace,
+                    "det_ratio": jnp.exp(logdet - logdet0)}
+        return {name: out[name] for name in self.config.metrics}
+
+    def chain(self) -> Chain:
+        return Chain(self.init, self.step, self.observe)
+
+
+METRICS_1D = ("mean", "var", "logvar", "std", "w2sq", "kl", "mean_sq_error", "second_moment")
+METRICS_ND = ("mean", "cov", "logdet", "trace", "det_ratio", "w2sq", "kl", "mean_sq_error")
+
+
+@dataclasses.dataclass(frozen=True)
+class GaussianConfig(RunConfig):
+    """1-D Gaussian chain (Nature Thm 3.1). Fields beyond the run fields:
+
+    n_samples: M_t, an integer or a schedule (see `simcollapse.config.schedule`).
+    ddof: 0 (MLE, the official code) or 1 (unbiased, the theorem).
+    sampler: exact | sufficient | infinite.   policy: replace | accumulate | accumulate_subsample |
+    fresh_real | real_pool.   real_fraction: ρ for fresh_real / real_pool.   pool_size: P for real_pool.
+    mean0, var0: the truth N(mean0, var0).   metrics: statistics recorded per generation.
+    """
+
+    family = "gaussian"
+    n_samples: Any = 100
+    ddof: int = 0
+    sampler: str = "sufficient"
+    policy: str = "replace"
+    real_fraction: float = 0.1
+    pool_size: int = 1000
+    mean0: Any = 0.0
+    var0: float = 1.0
+    metrics: tuple = ("mean", "var", "logvar", "w2sq", "kl")
+
+    @property
+    def dim(self) -> int:
+        return 1
+
+    def covariance0(self) -> np.ndarray:
+        return np.array([[self.var0]])
+
+    def validate(self) -> None:
+        check_number("mean0", self.mean0)
+        check_number("var0", self.var0, low=0, low_open=True)
+        _validate_common(self, METRICS_1D)
+
+
+@dataclasses.dataclass(frozen=True)
+class MvGaussianConfig(RunConfig):
+    """d-dimensional Gaussian chain (Wishart chain, theory.md §B.2). As `gaussian`, with
+    dim: d.   mean0: a number or d numbers.   cov0: None (identity), a number (times I) or a d×d SPD matrix."""
+
+    family = "mvgaussian"
+    dim: int = 2
+    n_samples: Any = 100
+    ddof: int = 0
+    sampler: str = "sufficient"
+    policy: str = "replace"
+    real_fraction: float = 0.1
+    pool_size: int = 1000
+    mean0: Any = 0.0
+    cov0: Any = None
+    metrics: tuple = ("mean", "cov", "logdet", "trace", "w2sq", "kl", "mean_sq_error")
+
+    def covariance0(self) -> np.ndarray:
+        if self.cov0 is None:
+            return np.eye(self.dim)
+        cov = np.asarray(self.cov0, dtype=float)
+        return cov * np.eye(self.dim) if cov.ndim == 0 else cov
+
+    def validate(self) -> None:
+        check_int("dim", self.dim, 1)
+        mean0 = np.asarray(self.mean0, dtype=object)
+        if mean0.ndim == 0:
+            check_number("mean0", self.mean0)
+        elif mean0.shape != (self.dim,):
+            raise ConfigError("mean0", f"must be a number or a list of dim={self.dim} numbers, got {self.mean0!r}")
+        else:
+            for v in self.mean0:
+                check_number("mean0", v)
+        try:
+            cov = np.asarray(self.covariance0(), dtype=float)
+        except (TypeError, ValueError):
+            raise ConfigError("cov0", f"must be a number or a {self.dim}×{self.dim} matrix, got {self.cov0!r}")
+        if cov.shape != (self.dim, self.dim) or not np.all(np.isfinite(cov)):
+            raise ConfigError("cov0", f"must be a number or a finite {self.dim}×{self.dim} matrix, got {self.cov0!r}")
+        if not np.allclose(cov, cov.T) or np.any(np.linalg.eigvalsh(cov) <= 0):
+            raise ConfigError("cov0", "must be symmetric positive definite")
+        _validate_common(self, METRICS_ND)
+
+
+def _validate_common(c, known_metrics) -> None:
+    check_choice("ddof", c.ddof, (0, 1))
+    check_choice("sampler", c.sampler, SAMPLERS)
+    check_choice("policy", c.policy, POLICIES)
+    check_number("real_fraction", c.real_fraction, 0.0, 1.0)
+    check_int("pool_size", c.pool_size, 1)
+    if isinstance(c.metrics, str) or not all(m in known_metrics for m in c.metrics) or not c.metrics:
+        raise ConfigError("metrics", f"must be a non-empty list drawn from {', '.join(known_metrics)}; got {c.metrics!r}")
+    object.__setattr__(c, "metrics", tuple(c.metrics))
+    sizes = schedule(c.n_samples, c.generations)
+    d = c.dim
+    need = d + 1
+    if c.policy in ("replace", "accumulate", "accumulate_subsample") and sizes.min() < need:
+        raise ConfigError("n_samples", f"must be ≥ dim+1 = {need} so each fit is non-degenerate, got {sizes.min()}")
+    if c.policy in ("fresh_real", "real_pool"):
+        real = np.floor(c.real_fraction * sizes + 0.5).astype(int)
+        synth = sizes - real
+        if sizes.min() < need:
+            raise ConfigError("n_samples", f"must be ≥ dim+1 = {need}, got {sizes.min()}")
+        if c.sampler == "sufficient" and (np.any((real > 0) & (real < need)) or np.any((synth > 0) & (synth < need))):
+            raise ConfigError(
+                "real_fraction",
+                f"gives a real or synthetic group smaller than dim+1 = {need} samples; "
+                "the sufficient sampler needs each non-empty group ≥ dim+1 (use sampler='exact')",
+            )
+        if c.policy == "real_pool" and real.max() > c.pool_size:
+            raise ConfigError("pool_size", f"must be ≥ the real samples per generation ({real.max()}), got {c.pool_size}")
+    if c.policy == "accumulate_subsample":
+        if c.sampler != "exact":
+            raise ConfigError("sampler", "policy 'accumulate_subsample' stores the pool and needs sampler='exact'")
+        if np.any(sizes != sizes[0]):
+            raise ConfigError("n_samples", "policy 'accumulate_subsample' needs a constant n_samples")
+        size = c.chains * int(sizes[0]) * c.generations * d * 8
+        if size > MAX_POOL_BYTES:
+            raise ConfigError(
+                "chains",
+                f"accumulate_subsample stores every sample: {size / 2**30:.1f} GiB for this run "
+                f"(> {MAX_POOL_BYTES // 2**30} GiB); lower chains, generations or n_samples",
+            )
+    if c.ddof == 1 and sizes.min() < 2:
+        raise ConfigError("n_samples", "ddof=1 needs n_samples ≥ 2")
+
+
+def build(config) -> Chain:
+    return Gaussian(config).chain()

@@ -1,0 +1,10 @@
+"""Language-model building blocks for the OPT experiment of Shumailov et al. (Nature 631, 2024).
+
+``model``: the OPT decoder (Zhang et al. 2022) in Flax with a KV cache; ``checkpoint``: load/save
+Hugging Face-layout directories and tokenizers; ``generate``: greedy, beam search and sampling under
+``jit``. Needs the ``lm`` extra (flax, optax, safetensors, tokenizers).
+"""
+
+from simcollapse.lm.model import OPTConfig, OPTForCausalLM, OPTOutput, init_cache, init_params, param_count
+
+__all__ = ["OPTConfig", "OPTForCausalLM", "OPTOutput", "init_cache", "init_params", "param_count"]
