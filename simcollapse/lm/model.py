@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 __all__ = [
     "OPTConfig",
@@ -403,10 +404,29 @@ class OPTForCausalLM(nn.Module):
 
 
 def init_params(config: OPTConfig, rng: Array, param_dtype=jnp.float32) -> dict:
-    """Fresh parameters, initialised as OPT: weights N(0, init_std), biases 0, LayerNorm scale 1."""
+    """Fresh parameters, initialised as OPT: weights N(0, init_std), biases 0, LayerNorm scale 1.
+
+    All weights come from a single ``jax.random.normal`` draw (cheap to compile, unlike one
+    initializer per leaf), so the values differ from ``OPTForCausalLM.init`` but have its law.
+    """
     model = OPTForCausalLM(config, param_dtype=param_dtype)
-    ids = jnp.zeros((1, 2), jnp.int32)
-    return jax.jit(model.init)(rng, ids)["params"]
+    shapes = jax.eval_shape(lambda: model.init(jax.random.PRNGKey(0), jnp.zeros((1, 1), jnp.int32)))["params"]
+    paths, tdef = jax.tree_util.tree_flatten_with_path(shapes)
+    is_weight = [getattr(path[-1], "key", None) in ("kernel", "embedding") for path, _ in paths]
+    n = sum(int(np.prod(leaf.shape)) for (_, leaf), w in zip(paths, is_weight) if w)
+    draws = np.asarray(jax.random.normal(rng, (n,), jnp.float32)) * np.float32(config.init_std)
+    leaves, offset = [], 0
+    for (path, leaf), w in zip(paths, is_weight):
+        size = int(np.prod(leaf.shape))
+        if w:
+            x = draws[offset:offset + size].reshape(leaf.shape)
+            offset += size
+        elif path[-1].key == "scale":
+            x = np.ones(leaf.shape, np.float32)
+        else:
+            x = np.zeros(leaf.shape, np.float32)
+        leaves.append(jnp.asarray(x, dtype=param_dtype))
+    return jax.tree_util.tree_unflatten(tdef, leaves)
 
 
 def param_count(params: Any) -> int:

@@ -1,0 +1,119 @@
+"""Figures of a run: every scalar statistic over generations (median, 10–90 % band and mean over
+chains) with its closed-form expectation dashed beside it; family modules in this package may add
+their own figures through a ``figures(run, out_dir) -> list[Path]`` function."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import numpy as np
+
+LABELS = {
+    "mean": "fitted mean μ_n",
+    "var": "fitted variance σ²_n",
+    "std": "fitted std σ_n",
+    "logvar": "log σ²_n",
+    "w2sq": "W2² to the truth",
+    "kl": "KL(truth ‖ model)",
+    "mean_sq_error": "‖μ_n − μ_0‖²",
+    "second_moment": "μ²_n + σ²_n",
+    "logdet": "log det Σ_n",
+    "trace": "tr Σ_n",
+    "det_ratio": "det Σ_n / det Σ_0",
+}
+
+
+def style():
+    """The one matplotlib style of simcollapse figures (a context manager)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt.rc_context(
+        {
+            "figure.dpi": 110,
+            "savefig.dpi": 140,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "font.size": 9,
+            "legend.fontsize": 7.5,
+            "legend.frameon": False,
+        }
+    )
+
+
+def _wants_log(values: np.ndarray) -> bool:
+    finite = values[np.isfinite(values)]
+    if finite.size == 0 or np.any(finite <= 0):
+        return False
+    low, high = np.quantile(finite, [0.1, 0.9])
+    return low > 0 and high / low > 50
+
+
+def draw_metric(ax, generation, values, expected=None, label=None):
+    """Median, 10–90 % band and mean over chains of one (generation, chain) array, theory dashed."""
+    with np.errstate(invalid="ignore"):
+        low, median, high = np.nanquantile(values, [0.1, 0.5, 0.9], axis=1)
+        mean = np.nanmean(values, axis=1)
+    ax.fill_between(generation, low, high, color="C0", alpha=0.2, lw=0, label="10–90 % of chains")
+    ax.plot(generation, median, color="C0", lw=1.2, label="median")
+    if values.shape[1] > 1:
+        ax.plot(generation, mean, color="C1", lw=1.0, label="mean over chains")
+    if expected is not None:
+        ax.plot(np.arange(len(expected)), expected, "k--", lw=1.1, label="theory E[·]")
+    if _wants_log(values):
+        ax.set_yscale("log")
+    ax.set_xlabel("generation n")
+    ax.set_ylabel(label or "")
+
+
+def summary_title(config) -> str:
+    fields = config.to_dict()
+    keep = [k for k in ("n_samples", "ddof", "sampler", "policy", "dim", "chains") if k in fields]
+    return f"{config.family}: " + ", ".join(f"{k}={fields[k]}" for k in keep)
+
+
+def overview(run: dict, out_dir: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    stats, theory, generation = run["stats"], run["theory"], run["generation"]
+    names = [k for k, v in stats.items() if v.ndim == 2]
+    cols = min(3, len(names))
+    rows = int(np.ceil(len(names) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.1 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names):
+        draw_metric(ax, generation, stats[name], theory.get(f"E_{name}"), LABELS.get(name, name))
+        ax.set_title(LABELS.get(name, name))
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis("off")
+    axes.flat[0].legend(loc="best")
+    fig.suptitle(summary_title(run["config"]))
+    fig.tight_layout()
+    path = out_dir / "overview.png"
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_run(run, out_dir=None) -> list[Path]:
+    """Draw every figure of a run (a run directory or the dict of `simcollapse.core.results.load`)."""
+    from ..core import results
+
+    if not isinstance(run, dict):
+        out_dir = Path(out_dir or run)
+        run = results.load(run)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with style():
+        paths = [overview(run, out_dir)]
+        try:
+            extra = importlib.import_module(f"{__name__}.{run['config'].family}")
+        except ModuleNotFoundError:
+            extra = None
+        if extra is not None and hasattr(extra, "figures"):
+            paths += extra.figures(run, out_dir)
+    return paths
