@@ -83,7 +83,8 @@ class OPTConfig:
     The defaults are OPT-125m's (Zhang et al. 2022, table 1): 12 layers, 12 heads, width 768,
     MLP width 3072, 2048 positions, vocabulary 50272 (GPT-2 BPE, padded). ``word_embed_proj_dim=None``
     means "same as hidden_size". Frozen and hashable, so it can be a static argument of ``jax.jit``.
-    Unknown config.json keys are kept (as JSON text) in ``extra`` and written back by ``to_dict``.
+    Unknown config.json keys are kept (as JSON text) in ``extra`` and written back by ``to_dict``;
+    they take no part in equality or hashing.
     """
 
     vocab_size: int = 50272
@@ -106,7 +107,7 @@ class OPTConfig:
     layer_norm_elementwise_affine: bool = True
     _remove_final_layer_norm: bool = False
     tie_word_embeddings: bool = True
-    extra: tuple[tuple[str, str], ...] = ()
+    extra: tuple[tuple[str, str], ...] = dataclasses.field(default=(), compare=False)
 
     def __post_init__(self):
         if self.word_embed_proj_dim is None:
@@ -166,7 +167,7 @@ class OPTConfig:
         if model_type != "opt":
             raise ValueError(f"config has model_type={model_type!r}; only 'opt' models are supported")
         kw = {k: d[k] for k in _KNOWN_KEYS if k in d}
-        extra = tuple(sorted((k, json.dumps(v)) for k, v in d.items() if k not in _KNOWN_KEYS))
+        extra = tuple(sorted((k, json.dumps(v)) for k, v in d.items() if k not in _KNOWN_KEYS + ("model_type",)))
         return cls(**kw, extra=extra)
 
     def to_dict(self) -> dict:
