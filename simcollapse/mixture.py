@@ -25,15 +25,15 @@ __all__ = [
     "GMMParams",
     "MCEstimate",
     "component_log_prob",
-    "log_prob",
-    "sample",
     "gaussian_overlap",
-    "l2_distance_sq",
-    "l2_distance",
-    "moment_match",
     "gaussian_w2_sq",
-    "w2_sq_moment_matched",
     "kl_divergence_mc",
+    "l2_distance",
+    "l2_distance_sq",
+    "log_prob",
+    "moment_match",
+    "sample",
+    "w2_sq_moment_matched",
 ]
 
 
@@ -159,7 +159,9 @@ def moment_match(params: GMMParams) -> tuple[jax.Array, jax.Array]:
     """
     w = params.weights
     m = w @ params.means
-    second = jnp.einsum("k,kij->ij", w, params.covs) + jnp.einsum("k,ki,kj->ij", w, params.means, params.means)
+    second = jnp.einsum("k,kij->ij", w, params.covs) + jnp.einsum(
+        "k,ki,kj->ij", w, params.means, params.means
+    )
     cov = second - jnp.outer(m, m)
     return m, 0.5 * (cov + cov.T)
 

@@ -56,12 +56,12 @@ __all__ = [
     "INIT_METHODS",
     "EMResult",
     "e_step",
-    "m_step",
-    "kmeans_plusplus",
-    "kmeans",
-    "initialize",
     "em",
     "fit_gmm",
+    "initialize",
+    "kmeans",
+    "kmeans_plusplus",
+    "m_step",
 ]
 
 COVARIANCE_TYPES = ("full", "diag", "spherical")
@@ -102,19 +102,27 @@ def _check_positive_int(name, value):
 
 
 def _prepare(x, sample_weight):
-    """Floating (N, d) data and (N,) weights; rows of weight 0 are zeroed so NaN padding cannot leak."""
+    """Floating (N, d) data and (N,) weights (ones when None), checked; the same types with or without weights,
+    so both share one compilation."""
     x = jnp.asarray(x)
     x = x.astype(jnp.result_type(x.dtype, float))
     if x.ndim != 2:
         raise ValueError(f"x must have shape (N, d), got shape {x.shape}")
     if sample_weight is None:
-        w = jnp.ones(x.shape[0], x.dtype)
-    else:
-        w = jnp.asarray(sample_weight, x.dtype)
-        if w.shape != x.shape[:1]:
-            raise ValueError(f"sample_weight must have shape ({x.shape[0]},), got {w.shape}")
-        x = jnp.where(w[:, None] > 0, x, 0.0)
+        return x, jnp.ones(x.shape[0], x.dtype)
+    w = jnp.asarray(sample_weight, x.dtype)
+    if w.shape != x.shape[:1]:
+        raise ValueError(f"sample_weight must have shape ({x.shape[0]},), got {w.shape}")
     return x, w
+
+
+def _as_params(params, dtype):
+    return GMMParams(*(jnp.asarray(a, dtype) for a in params))
+
+
+def _masked(x, w):
+    """Rows of weight 0 are zeroed, so NaN padding cannot leak into 0·NaN."""
+    return jnp.where(w[:, None] > 0, x, 0.0)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -159,7 +167,16 @@ def _m_step(x, w, resp, covariance_type, reg_covar):
     return GMMParams(weights, means, covs)
 
 
-@functools.partial(jax.jit, static_argnames=("covariance_type",))
+@functools.partial(jax.jit, static_argnums=3)
+def _e_step_jit(x, w, params, covariance_type):
+    return _e_step(_masked(x, w), w, params, covariance_type)
+
+
+@functools.partial(jax.jit, static_argnums=3)
+def _m_step_jit(x, w, resp, covariance_type, reg_covar):
+    return _m_step(_masked(x, w), w, resp, covariance_type, reg_covar)
+
+
 def e_step(x, params: GMMParams, *, covariance_type: str = "full", sample_weight=None):
     """One E-step: responsibilities r_nk = w_k N(x_n; μ_k, Σ_k) / Σ_j w_j N(x_n; μ_j, Σ_j), in log space.
 
@@ -174,11 +191,12 @@ def e_step(x, params: GMMParams, *, covariance_type: str = "full", sample_weight
     """
     _check_covariance_type(covariance_type)
     x, w = _prepare(x, sample_weight)
-    return _e_step(x, w, params, covariance_type)
+    return _e_step_jit(x, w, _as_params(params, x.dtype), covariance_type)
 
 
-@functools.partial(jax.jit, static_argnames=("covariance_type",))
-def m_step(x, resp, *, covariance_type: str = "full", reg_covar: float = 1e-6, sample_weight=None) -> GMMParams:
+def m_step(
+    x, resp, *, covariance_type: str = "full", reg_covar: float = 1e-6, sample_weight=None
+) -> GMMParams:
     """One M-step from (N, K) responsibilities (rows summing to 1), as in the module docstring.
 
     Whatever the responsibilities, a "full" M-step gives exactly Σ_k w_k μ_k = x̄ and
@@ -187,7 +205,7 @@ def m_step(x, resp, *, covariance_type: str = "full", reg_covar: float = 1e-6, s
     """
     _check_covariance_type(covariance_type)
     x, w = _prepare(x, sample_weight)
-    return _m_step(x, w, jnp.asarray(resp, x.dtype), covariance_type, reg_covar)
+    return _m_step_jit(x, w, jnp.asarray(resp, x.dtype), covariance_type, reg_covar)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -232,7 +250,11 @@ def _kmeans_plusplus(key, x, w, n_clusters):
     return x[indices], indices
 
 
-@functools.partial(jax.jit, static_argnames=("n_clusters",))
+@functools.partial(jax.jit, static_argnums=3)
+def _kmeans_plusplus_jit(key, x, w, n_clusters):
+    return _kmeans_plusplus(key, _masked(x, w), w, n_clusters)
+
+
 def kmeans_plusplus(key, x, n_clusters: int, *, sample_weight=None):
     """Greedy k-means++ seeding (Arthur & Vassilvitskii 2007, with scikit-learn's 2 + ⌊log K⌋ local trials).
 
@@ -250,7 +272,7 @@ def kmeans_plusplus(key, x, n_clusters: int, *, sample_weight=None):
     """
     _check_positive_int("n_clusters", n_clusters)
     x, w = _prepare(x, sample_weight)
-    return _kmeans_plusplus(key, x, w, n_clusters)
+    return _kmeans_plusplus_jit(key, x, w, n_clusters)
 
 
 def _lloyd_update(x, w, centers, labels):
@@ -291,7 +313,11 @@ def _kmeans(key, x, w, n_clusters, max_iter, tol):
     return centers, jnp.argmin(_sq_dists(x, centers), axis=1), n_iter
 
 
-@functools.partial(jax.jit, static_argnames=("n_clusters", "max_iter"))
+@functools.partial(jax.jit, static_argnums=(3, 4))
+def _kmeans_jit(key, x, w, n_clusters, max_iter, tol):
+    return _kmeans(key, _masked(x, w), w, n_clusters, max_iter, tol)
+
+
 def kmeans(key, x, n_clusters: int, *, max_iter: int = 300, tol: float = 1e-4, sample_weight=None):
     """k-means: k-means++ seeding, then Lloyd iterations (scikit-learn's ``KMeans(n_init=1)`` algorithm).
 
@@ -304,7 +330,7 @@ def kmeans(key, x, n_clusters: int, *, max_iter: int = 300, tol: float = 1e-4, s
     _check_positive_int("n_clusters", n_clusters)
     _check_positive_int("max_iter", max_iter)
     x, w = _prepare(x, sample_weight)
-    return _kmeans(key, x, w, n_clusters, max_iter, tol)
+    return _kmeans_jit(key, x, w, n_clusters, max_iter, tol)
 
 
 def _initial_resp(key, x, w, n_components, init):
@@ -332,7 +358,11 @@ def _check_init(init):
         raise ValueError(f"init must be one of {INIT_METHODS}, got {init!r}")
 
 
-@functools.partial(jax.jit, static_argnames=("n_components", "init", "covariance_type"))
+@functools.partial(jax.jit, static_argnums=(3, 4, 5))
+def _initialize_jit(key, x, w, n_components, init, covariance_type, reg_covar):
+    return _initialize(key, _masked(x, w), w, n_components, init, covariance_type, reg_covar)
+
+
 def initialize(
     key,
     x,
@@ -352,7 +382,7 @@ def initialize(
     _check_init(init)
     _check_covariance_type(covariance_type)
     x, w = _prepare(x, sample_weight)
-    return _initialize(key, x, w, n_components, init, covariance_type, reg_covar)
+    return _initialize_jit(key, x, w, n_components, init, covariance_type, reg_covar)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -377,7 +407,18 @@ def _em(x, w, params, covariance_type, tol, reg_covar, max_iter):
     return EMResult(params, trace, n_iter, converged, last)
 
 
-@functools.partial(jax.jit, static_argnames=("covariance_type", "max_iter"))
+@functools.partial(jax.jit, static_argnums=(3, 6))
+def _em_jit(x, w, params, covariance_type, tol, reg_covar, max_iter):
+    return _em(_masked(x, w), w, params, covariance_type, tol, reg_covar, max_iter)
+
+
+@functools.partial(jax.jit, static_argnums=(3, 4, 5, 8))
+def _fit_gmm_jit(key, x, w, n_components, init, covariance_type, tol, reg_covar, max_iter):
+    x = _masked(x, w)
+    params = _initialize(key, x, w, n_components, init, covariance_type, reg_covar)
+    return _em(x, w, params, covariance_type, tol, reg_covar, max_iter)
+
+
 def em(
     x,
     init_params: GMMParams,
@@ -407,11 +448,9 @@ def em(
     _check_covariance_type(covariance_type)
     _check_positive_int("max_iter", max_iter)
     x, w = _prepare(x, sample_weight)
-    params = GMMParams(*(jnp.asarray(a, x.dtype) for a in init_params))
-    return _em(x, w, params, covariance_type, tol, reg_covar, max_iter)
+    return _em_jit(x, w, _as_params(init_params, x.dtype), covariance_type, tol, reg_covar, max_iter)
 
 
-@functools.partial(jax.jit, static_argnames=("n_components", "covariance_type", "max_iter", "init"))
 def fit_gmm(
     key,
     x,
@@ -427,9 +466,10 @@ def fit_gmm(
     """Fit a K-component Gaussian mixture by EM: :func:`initialize` then :func:`em`.
 
     Defaults are scikit-learn's ``GaussianMixture`` defaults; the paper's GMM experiment (SI §4.1) used
-    ``n_components=2, covariance_type="full", tol=1e-5, max_iter=2000``. Jitted with ``n_components``,
-    ``covariance_type``, ``max_iter`` and ``init`` static; vmap over ``key``, ``x`` and ``sample_weight`` to fit
-    many chains at once.
+    ``n_components=2, covariance_type="full", tol=1e-5, max_iter=2000``. Compiled once per data shape and
+    (``n_components``, ``init``, ``covariance_type``, ``max_iter``), which are static; ``tol`` and ``reg_covar``
+    may be traced. Callable inside ``jit``; ``jax.vmap`` over ``key``, ``x`` and ``sample_weight`` fits many
+    chains at once.
 
     Args:
         key: PRNG key for the initialisation.
@@ -445,5 +485,4 @@ def fit_gmm(
     _check_covariance_type(covariance_type)
     _check_positive_int("max_iter", max_iter)
     x, w = _prepare(x, sample_weight)
-    params = _initialize(key, x, w, n_components, init, covariance_type, reg_covar)
-    return _em(x, w, params, covariance_type, tol, reg_covar, max_iter)
+    return _fit_gmm_jit(key, x, w, n_components, init, covariance_type, tol, reg_covar, max_iter)
