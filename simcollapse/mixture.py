@@ -7,12 +7,13 @@ moment-matched Gaussians, or by a Monte Carlo KL.
 
 Shapes: K components in d dimensions. A mixture is a :class:`GMMParams` with ``weights`` (K,), ``means`` (K, d)
 and ``covs`` (K, d, d); diagonal and spherical covariances are stored as full (diagonal) matrices so that every
-mixture is the same pytree. All functions are pure, jit-able and vmap-able over leading batch axes of their
-arguments when wrapped in ``jax.vmap``.
+mixture is the same pytree. All functions are pure and jitted (``n`` static in :func:`sample` and
+:func:`kl_divergence_mc`); batch them with ``jax.vmap``.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -58,6 +59,7 @@ class MCEstimate(NamedTuple):
     stderr: jax.Array
 
 
+@jax.jit
 def component_log_prob(x: jax.Array, means: jax.Array, covs: jax.Array) -> jax.Array:
     """log N(x_n; μ_k, Σ_k) for every sample and component, by Cholesky solves.
 
@@ -80,6 +82,7 @@ def component_log_prob(x: jax.Array, means: jax.Array, covs: jax.Array) -> jax.A
     return (-0.5 * (d * math.log(2 * math.pi) + maha) - half_logdet[:, None]).T
 
 
+@jax.jit
 def log_prob(params: GMMParams, x: jax.Array) -> jax.Array:
     """Mixture log-density log Σ_k w_k N(x; μ_k, Σ_k) by log-sum-exp.
 
@@ -94,6 +97,7 @@ def log_prob(params: GMMParams, x: jax.Array) -> jax.Array:
     return logsumexp(lp, axis=-1)
 
 
+@functools.partial(jax.jit, static_argnames=("n", "return_components"))
 def sample(key: jax.Array, params: GMMParams, n: int, *, return_components: bool = False):
     """Draw n i.i.d. points: a component c ~ Categorical(w), then x = μ_c + L_c z with z ~ N(0, I), Σ_c = L_c L_cᵀ.
 
@@ -120,6 +124,7 @@ def _gaussian_log_overlap(m1, c1, m2, c2):
     return component_log_prob(m1[None, :], m2[None, :], (c1 + c2)[None])[0, 0]
 
 
+@jax.jit
 def gaussian_overlap(m1: jax.Array, c1: jax.Array, m2: jax.Array, c2: jax.Array) -> jax.Array:
     """∫ N(x; m1, C1) N(x; m2, C2) dx = N(m1; m2, C1 + C2), for (d,) means and (d, d) covariances."""
     return jnp.exp(_gaussian_log_overlap(m1, c1, m2, c2))
@@ -132,6 +137,7 @@ def _cross_term(p: GMMParams, q: GMMParams) -> jax.Array:
     return jnp.sum(p.weights[:, None] * q.weights[None, :] * jnp.exp(logo))
 
 
+@jax.jit
 def l2_distance_sq(p: GMMParams, q: GMMParams) -> jax.Array:
     """Squared L2 distance ∫(f − g)² dx between two mixtures, in closed form.
 
@@ -143,11 +149,13 @@ def l2_distance_sq(p: GMMParams, q: GMMParams) -> jax.Array:
     return jnp.maximum(_cross_term(p, p) + _cross_term(q, q) - 2.0 * _cross_term(p, q), 0.0)
 
 
+@jax.jit
 def l2_distance(p: GMMParams, q: GMMParams) -> jax.Array:
     """L2 distance (∫(f − g)² dx)^{1/2} between two mixtures; see :func:`l2_distance_sq`."""
     return jnp.sqrt(l2_distance_sq(p, q))
 
 
+@jax.jit
 def moment_match(params: GMMParams) -> tuple[jax.Array, jax.Array]:
     """Mean and covariance of the mixture: m = Σ_k w_k μ_k, C = Σ_k w_k(Σ_k + μ_kμ_kᵀ) − m mᵀ.
 
@@ -172,6 +180,7 @@ def _psd_sqrt(c: jax.Array) -> jax.Array:
     return (v * jnp.sqrt(jnp.maximum(lam, 0.0))) @ v.T
 
 
+@jax.jit
 def gaussian_w2_sq(m1: jax.Array, c1: jax.Array, m2: jax.Array, c2: jax.Array) -> jax.Array:
     """Squared 2-Wasserstein distance between N(m1, C1) and N(m2, C2) (Bures formula).
 
@@ -187,6 +196,7 @@ def gaussian_w2_sq(m1: jax.Array, c1: jax.Array, m2: jax.Array, c2: jax.Array) -
     return jnp.maximum(dm @ dm + jnp.trace(c1) + jnp.trace(c2) - 2.0 * cross, 0.0)
 
 
+@jax.jit
 def w2_sq_moment_matched(p: GMMParams, q: GMMParams) -> jax.Array:
     """W2² between the Gaussians with the same mean and covariance as mixtures p and q (see :func:`moment_match`).
 
@@ -195,6 +205,7 @@ def w2_sq_moment_matched(p: GMMParams, q: GMMParams) -> jax.Array:
     return gaussian_w2_sq(*moment_match(p), *moment_match(q))
 
 
+@functools.partial(jax.jit, static_argnames=("n",))
 def kl_divergence_mc(key: jax.Array, p: GMMParams, q: GMMParams, n: int) -> MCEstimate:
     """Monte Carlo KL(p ‖ q) = E_{x~p}[log p(x) − log q(x)] from n samples of p (no closed form for mixtures).
 
