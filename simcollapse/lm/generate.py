@@ -126,34 +126,58 @@ def _eos_mask(config: OPTConfig) -> Array:
     return jnp.asarray(m)
 
 
-def _process(scores, presence, step, config: OPTConfig, gen: GenerationConfig):
+class _Knobs(NamedTuple):
+    """The numeric decoding settings, passed to the jitted loops as arrays so that changing them does
+    not recompile (a penalty of 1, temperature 1, top_k 0 and top_p 1 are exact no-ops)."""
+
+    min_new_tokens: Array
+    repetition_penalty: Array
+    temperature: Array
+    top_k: Array
+    top_p: Array
+    length_penalty: Array
+
+
+def _split(gen: GenerationConfig) -> tuple[GenerationConfig, _Knobs]:
+    """(the static part of ``gen``, with the numeric knobs reset to neutral values; the knobs)."""
+    knobs = _Knobs(
+        jnp.int32(gen.min_new_tokens),
+        jnp.float32(gen.repetition_penalty),
+        jnp.float32(gen.temperature),
+        jnp.int32(gen.top_k),
+        jnp.float32(gen.top_p),
+        jnp.float32(gen.length_penalty),
+    )
+    static = dataclasses.replace(gen, min_new_tokens=0, repetition_penalty=1.0, temperature=1.0, top_k=0,
+                                 top_p=1.0, length_penalty=1.0)
+    return static, knobs
+
+
+def _process(scores, presence, step, config: OPTConfig, knobs: _Knobs):
     """Repetition penalty and min-new-tokens on ``scores`` ``(rows, vocab)``."""
-    if gen.repetition_penalty != 1.0:
-        p = jnp.float32(gen.repetition_penalty)
-        penalised = jnp.where(scores < 0, scores * p, scores / p)
-        scores = jnp.where(presence, penalised, scores)
-    if gen.min_new_tokens > 0 and config.eos_token_ids:
-        scores = jnp.where(_eos_mask(config)[None, :] & (step < gen.min_new_tokens), -jnp.inf, scores)
+    p = knobs.repetition_penalty
+    penalised = jnp.where(scores < 0, scores * p, scores / p)
+    scores = jnp.where(presence, penalised, scores)
+    if config.eos_token_ids:
+        scores = jnp.where(_eos_mask(config)[None, :] & (step < knobs.min_new_tokens), -jnp.inf, scores)
     return scores
 
 
-def _warp(scores, gen: GenerationConfig):
+def _warp(scores, knobs: _Knobs):
     """Temperature, then top-k, then top-p filtering of logits (filtered entries -> -inf)."""
-    if gen.temperature != 1.0:
-        scores = scores / jnp.float32(gen.temperature)
-    if gen.top_k > 0:
-        k = min(gen.top_k, scores.shape[-1])
-        kth = jax.lax.top_k(scores, k)[0][:, -1:]
-        scores = jnp.where(scores < kth, -jnp.inf, scores)
-    if gen.top_p < 1.0:
-        order = jnp.argsort(scores, axis=-1)  # ascending
-        sorted_scores = jnp.take_along_axis(scores, order, axis=-1)
-        cum = jnp.cumsum(jax.nn.softmax(sorted_scores, axis=-1), axis=-1)
-        remove_sorted = cum <= (1.0 - gen.top_p)
-        remove_sorted = remove_sorted.at[:, -1].set(False)  # keep at least one token
-        remove = jnp.zeros_like(remove_sorted).at[jnp.arange(scores.shape[0])[:, None], order].set(remove_sorted)
-        scores = jnp.where(remove, -jnp.inf, scores)
-    return scores
+    scores = scores / knobs.temperature
+    v = scores.shape[-1]
+    order = jnp.argsort(scores, axis=-1)  # ascending
+    sorted_scores = jnp.take_along_axis(scores, order, axis=-1)
+    # top-k: drop everything below the k-th largest score
+    kth = jnp.where(knobs.top_k > 0, sorted_scores[:, jnp.clip(v - knobs.top_k, 0, v - 1)], -jnp.inf)
+    sorted_scores = jnp.where(sorted_scores < kth[:, None], -jnp.inf, sorted_scores)
+    # top-p: drop the least likely tokens whose total probability is at most 1 - top_p, keep the best
+    cum = jnp.cumsum(jax.nn.softmax(sorted_scores, axis=-1), axis=-1)
+    remove_sorted = (cum <= (1.0 - knobs.top_p)) | (sorted_scores == -jnp.inf)
+    remove_sorted = remove_sorted.at[:, -1].set(False)
+    remove = jnp.zeros_like(remove_sorted).at[jnp.arange(scores.shape[0])[:, None], order].set(remove_sorted)
+    return jnp.where(remove, -jnp.inf, scores)
 
 
 def _presence(input_ids, attention_mask, vocab_size):
@@ -196,7 +220,7 @@ def _model(config, dtype, precision):
 
 
 @functools.partial(jax.jit, static_argnames=("config", "gen", "dtype", "precision"))
-def _decode_one_path(params, input_ids, attention_mask, rng, config, gen, dtype, precision):
+def _decode_one_path(params, input_ids, attention_mask, rng, knobs, config, gen, dtype, precision):
     model = _model(config, dtype, precision)
     b, t = input_ids.shape
     n = gen.max_new_tokens
@@ -209,9 +233,9 @@ def _decode_one_path(params, input_ids, attention_mask, rng, config, gen, dtype,
     def body(state):
         step, cache, logits, seq, finished, presence, score = state
         raw_logp = jax.nn.log_softmax(logits, axis=-1)
-        s = _process(logits, presence, step, config, gen)
+        s = _process(logits, presence, step, config, knobs)
         if gen.do_sample:
-            s = _warp(s, gen)
+            s = _warp(s, knobs)
             tok = jax.random.categorical(jax.random.fold_in(rng, step), s, axis=-1).astype(jnp.int32)
         else:
             tok = jnp.argmax(s, axis=-1).astype(jnp.int32)
@@ -245,7 +269,9 @@ def greedy_search(config: OPTConfig, params, input_ids, attention_mask=None, gen
     """Greedy decoding: at each step the most likely token after the logits processors."""
     gen = dataclasses.replace(gen or GenerationConfig(), num_beams=1, do_sample=False, num_return_sequences=1)
     input_ids, attention_mask = _prepare(config, input_ids, attention_mask, gen)
-    return _decode_one_path(params, input_ids, attention_mask, jax.random.PRNGKey(0), config, gen, dtype, precision)
+    gen, knobs = _split(gen)
+    return _decode_one_path(params, input_ids, attention_mask, jax.random.PRNGKey(0), knobs, config, gen, dtype,
+                            precision)
 
 
 def sample(config: OPTConfig, params, input_ids, attention_mask=None, gen: GenerationConfig | None = None,
@@ -255,7 +281,8 @@ def sample(config: OPTConfig, params, input_ids, attention_mask=None, gen: Gener
         raise ValueError("sampling needs an rng key (jax.random.PRNGKey)")
     gen = dataclasses.replace(gen or GenerationConfig(), num_beams=1, do_sample=True, num_return_sequences=1)
     input_ids, attention_mask = _prepare(config, input_ids, attention_mask, gen)
-    return _decode_one_path(params, input_ids, attention_mask, rng, config, gen, dtype, precision)
+    gen, knobs = _split(gen)
+    return _decode_one_path(params, input_ids, attention_mask, rng, knobs, config, gen, dtype, precision)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -268,7 +295,7 @@ def _gather(x, idx):
 
 
 @functools.partial(jax.jit, static_argnames=("config", "gen", "dtype", "precision"))
-def _beam_search(params, input_ids, attention_mask, config, gen, dtype, precision):
+def _beam_search(params, input_ids, attention_mask, knobs, config, gen, dtype, precision):
     model = _model(config, dtype, precision)
     b, t = input_ids.shape
     k, n = gen.num_beams, gen.max_new_tokens
@@ -278,7 +305,7 @@ def _beam_search(params, input_ids, attention_mask, config, gen, dtype, precisio
     keep = max(2, 1 + len(config.eos_token_ids)) * k
     if keep > k * v:
         raise ValueError(f"num_beams={k} is too large for a vocabulary of {v}")
-    lp = jnp.float32(gen.length_penalty)
+    lp = knobs.length_penalty
 
     # prompt once per row, then copy its cache to the K beams
     full_mask = jnp.concatenate([attention_mask, jnp.ones((b, n), jnp.int32)], axis=1)
@@ -292,7 +319,7 @@ def _beam_search(params, input_ids, attention_mask, config, gen, dtype, precisio
 
     def body(state):
         (step, cache, logits, presence, run_seq, run_scores, fin_seq, fin_scores, fin_flag, unsat) = state
-        logp = _process(jax.nn.log_softmax(logits, axis=-1), presence, step, config, gen)
+        logp = _process(jax.nn.log_softmax(logits, axis=-1), presence, step, config, knobs)
         acc = (logp.reshape(b, k, v) + run_scores[:, :, None]).reshape(b, k * v)
         top_vals, top_idx = jax.lax.top_k(acc, keep)
         src = top_idx // v
@@ -321,8 +348,10 @@ def _beam_search(params, input_ids, attention_mask, config, gen, dtype, precisio
         fin_flag = _gather(jnp.concatenate([fin_flag, just], axis=1), sel)
 
         # can a running beam still beat the worst finished hypothesis?
-        new_len = (n if (gen.early_stopping == "never" and gen.length_penalty > 0) else step + 1)
-        best_running = run_scores[:, :1] / jnp.asarray(new_len, jnp.float32) ** lp
+        new_len = (step + 1).astype(jnp.float32)
+        if gen.early_stopping == "never":
+            new_len = jnp.where(lp > 0, jnp.float32(n), new_len)
+        best_running = run_scores[:, :1] / new_len ** lp
         worst = jnp.where(fin_flag, jnp.min(fin_scores, axis=1, keepdims=True), _NEG)
         unsat = unsat & jnp.any(best_running > worst, axis=1)
 
@@ -366,7 +395,8 @@ def beam_search(config: OPTConfig, params, input_ids, attention_mask=None, gen: 
     """Beam search with ``gen.num_beams`` beams (HF semantics, see the module docstring)."""
     gen = dataclasses.replace(gen or GenerationConfig(), do_sample=False)
     input_ids, attention_mask = _prepare(config, input_ids, attention_mask, gen)
-    return _beam_search(params, input_ids, attention_mask, config, gen, dtype, precision)
+    gen, knobs = _split(gen)
+    return _beam_search(params, input_ids, attention_mask, knobs, config, gen, dtype, precision)
 
 
 def generate(config: OPTConfig, params, input_ids, attention_mask=None, gen: GenerationConfig | None = None,
