@@ -9,12 +9,12 @@ pytest.importorskip("flax")
 pytest.importorskip("safetensors")
 tokenizers = pytest.importorskip("tokenizers")
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
+import jax
+import jax.numpy as jnp
 
-import simcollapse  # noqa: E402,F401
-from simcollapse.lm import checkpoint as ck  # noqa: E402
-from simcollapse.lm.model import OPTConfig, init_params  # noqa: E402
+import simcollapse  # noqa: F401
+from simcollapse.lm import checkpoint as ck
+from simcollapse.lm.model import OPTConfig, init_params
 
 TEXT = """\
 Model collapse is a degenerative process affecting generations of learned generative models,
@@ -60,8 +60,13 @@ def trained_tokenizer_dir(tmp_path_factory):
     from tokenizers import ByteLevelBPETokenizer
 
     tok = ByteLevelBPETokenizer(add_prefix_space=False)
-    tok.train_from_iterator(TEXT.split("\n"), vocab_size=300, min_frequency=1,
-                            special_tokens=["<s>", "<pad>", "</s>", "<unk>"], show_progress=False)
+    tok.train_from_iterator(
+        TEXT.split("\n"),
+        vocab_size=300,
+        min_frequency=1,
+        special_tokens=["<s>", "<pad>", "</s>", "<unk>"],
+        show_progress=False,
+    )
     d = tmp_path_factory.mktemp("tok")
     tok.save_model(str(d))  # vocab.json + merges.txt, the layout of the original OPT releases
     tok.save(str(d / "tokenizer.json"))
@@ -81,7 +86,9 @@ def test_save_load_round_trip(tmp_path, cfg, params):
     assert "model.decoder.layers.1.self_attn.q_proj.weight" in sd and "lm_head.weight" not in sd
     # PyTorch Linear layout (out, in): fc1 maps hidden 32 -> ffn 64
     assert sd["model.decoder.layers.0.fc1.weight"].shape == (64, 32)
-    np.testing.assert_array_equal(sd["model.decoder.layers.0.fc1.weight"].T, params["layers_0"]["fc1"]["kernel"])
+    np.testing.assert_array_equal(
+        sd["model.decoder.layers.0.fc1.weight"].T, params["layers_0"]["fc1"]["kernel"]
+    )
     loaded = ck.load_pretrained(tmp_path)
     assert loaded.config == cfg and loaded.tokenizer is None
     assert_same_tree(loaded.params, params)
@@ -92,7 +99,7 @@ def test_save_load_round_trip(tmp_path, cfg, params):
 def test_accepts_prefix_variants_and_ignores_tied_head(cfg, params):
     sd = ck.params_to_state_dict(params)
     # original OPT releases name weights "decoder.*" without the "model." prefix
-    short = {k[len("model."):]: v for k, v in sd.items()}
+    short = {k[len("model.") :]: v for k, v in sd.items()}
     short["lm_head.weight"] = sd["model.decoder.embed_tokens.weight"]
     assert_same_tree(ck.state_dict_to_params(short, cfg), params)
 
@@ -102,8 +109,10 @@ def test_sharded_safetensors(tmp_path, cfg, params):
 
     sd = ck.params_to_state_dict(params)
     names = sorted(sd)
-    shards = {"model-00001-of-00002.safetensors": names[: len(names) // 2],
-              "model-00002-of-00002.safetensors": names[len(names) // 2:]}
+    shards = {
+        "model-00001-of-00002.safetensors": names[: len(names) // 2],
+        "model-00002-of-00002.safetensors": names[len(names) // 2 :],
+    }
     for fname, keys in shards.items():
         save_file({k: sd[k] for k in keys}, str(tmp_path / fname), metadata={"format": "pt"})
     index = {"metadata": {}, "weight_map": {k: f for f, ks in shards.items() for k in ks}}
@@ -116,14 +125,14 @@ def test_sharded_safetensors(tmp_path, cfg, params):
 
 
 def test_flax_msgpack(tmp_path, cfg, params):
-    """The Flax layout of Hugging Face OPT checkpoints: nested model/decoder/layers/N/..., kernels (in, out)."""
+    """The Flax layout of HF OPT checkpoints: nested model/decoder/layers/N/..., kernels (in, out)."""
     from flax import serialization
 
     def hf_flax_tree(tree):
         out = {}
         for k, v in tree.items():
             if k.startswith("layers_"):
-                out.setdefault("layers", {})[k[len("layers_"):]] = hf_flax_tree(v)
+                out.setdefault("layers", {})[k[len("layers_") :]] = hf_flax_tree(v)
             elif isinstance(v, dict):
                 out[k] = hf_flax_tree(v)
             else:
@@ -178,10 +187,15 @@ def test_weights_that_do_not_fit_the_config(cfg, params):
     partial = dict(sd)
     del partial["model.decoder.layers.1.fc2.bias"]
     partial["model.decoder.layers.2.fc2.bias"] = sd["model.decoder.layers.1.fc2.bias"]
-    with pytest.raises(ck.CheckpointError, match=r"missing weights: model\.decoder\.layers\.1\.fc2\.bias.*"
-                                                 r"unexpected weights: model\.decoder\.layers\.2\.fc2\.bias"):
+    with pytest.raises(
+        ck.CheckpointError,
+        match=r"missing weights: model\.decoder\.layers\.1\.fc2\.bias.*"
+        r"unexpected weights: model\.decoder\.layers\.2\.fc2\.bias",
+    ):
         ck.state_dict_to_params(partial, cfg)
-    with pytest.raises(ck.CheckpointError, match=r"layers\.0\.fc1\.(weight|bias).* has shape .*config implies"):
+    with pytest.raises(
+        ck.CheckpointError, match=r"layers\.0\.fc1\.(weight|bias).* has shape .*config implies"
+    ):
         ck.state_dict_to_params(sd, OPTConfig.tiny(ffn_dim=48))
 
 

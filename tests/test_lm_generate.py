@@ -5,17 +5,17 @@ import pytest
 
 pytest.importorskip("flax")
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
+import jax
+import jax.numpy as jnp
 
-import simcollapse  # noqa: E402,F401
-from simcollapse.lm.generate import GenerationConfig, generate, left_pad  # noqa: E402
-from simcollapse.lm.model import OPTConfig, OPTForCausalLM, init_params  # noqa: E402
+import simcollapse  # noqa: F401
+from simcollapse.lm.generate import GenerationConfig, generate, left_pad
+from simcollapse.lm.model import OPTConfig, OPTForCausalLM, init_params
 
 N_NEW = 12
 # prompts and beam settings shared with test_lm_parity.py, so that compiled loops are reused
 PROMPTS = [[2, 17, 45, 9, 77, 5], [2, 99, 3], [2, 8, 8, 120, 64, 31]]
-BEAMS = dict(num_beams=5, num_return_sequences=2)
+BEAMS = {"num_beams": 5, "num_return_sequences": 2}
 
 
 def random_params(cfg, seed=0, scale=0.3):
@@ -40,7 +40,7 @@ def sequence_logprobs(forward, params, seqs, mask_prompt, n_new):
     mask = jnp.concatenate([mask_prompt, jnp.ones((seqs.shape[0], n_new), jnp.int32)], axis=1)
     logp = jax.nn.log_softmax(forward(params, seqs, mask), axis=-1)
     t = mask_prompt.shape[1]
-    return jnp.take_along_axis(logp[:, t - 1:-1], seqs[:, t:, None], axis=-1)[..., 0]
+    return jnp.take_along_axis(logp[:, t - 1 : -1], seqs[:, t:, None], axis=-1)[..., 0]
 
 
 def test_left_pad():
@@ -79,12 +79,14 @@ def test_greedy_matches_argmax_of_full_forward(setup):
 
 def test_beam_search_with_one_beam_equals_greedy(setup):
     cfg, params, ids, mask, _ = setup
-    greedy = generate(cfg, params, ids, mask, GenerationConfig(num_beams=1, max_new_tokens=N_NEW,
-                                                                min_new_tokens=N_NEW))
+    greedy = generate(
+        cfg, params, ids, mask, GenerationConfig(num_beams=1, max_new_tokens=N_NEW, min_new_tokens=N_NEW)
+    )
     from simcollapse.lm.generate import beam_search
 
-    beam1 = beam_search(cfg, params, ids, mask, GenerationConfig(num_beams=1, max_new_tokens=N_NEW,
-                                                                  min_new_tokens=N_NEW))
+    beam1 = beam_search(
+        cfg, params, ids, mask, GenerationConfig(num_beams=1, max_new_tokens=N_NEW, min_new_tokens=N_NEW)
+    )
     np.testing.assert_array_equal(beam1.sequences, greedy.sequences)
     np.testing.assert_allclose(beam1.scores * N_NEW, greedy.scores, rtol=1e-5)
 
@@ -96,7 +98,7 @@ def test_beam_search_scores_are_length_normalised_logprobs(setup):
     assert out.sequences.shape == (6, ids.shape[1] + N_NEW)
     prompt_mask = jnp.repeat(mask, 2, axis=0)
     lp = sequence_logprobs(forward, params, out.sequences, prompt_mask, N_NEW)
-    assert not bool(jnp.any(out.sequences[:, ids.shape[1]:] == cfg.eos_token_id))  # min_new_tokens
+    assert not bool(jnp.any(out.sequences[:, ids.shape[1] :] == cfg.eos_token_id))  # min_new_tokens
     np.testing.assert_allclose(out.scores, lp.sum(1) / N_NEW, rtol=1e-5)
     scores = np.asarray(out.scores).reshape(3, 2)
     assert np.all(scores[:, 0] >= scores[:, 1])  # best hypothesis first
@@ -107,22 +109,24 @@ def test_eos_ends_rows_and_pads(setup):
     cfg, params, ids, mask, _ = setup
     emb = params["embed_tokens"]["embedding"]
     boosted = dict(params, embed_tokens={"embedding": emb.at[cfg.eos_token_id].multiply(40.0)})
-    for beams in (dict(num_beams=1), BEAMS):
+    for beams in ({"num_beams": 1}, BEAMS):
         g = GenerationConfig(**beams, max_new_tokens=N_NEW, min_new_tokens=4)
-        new = np.asarray(generate(cfg, boosted, ids, mask, g).sequences[:, ids.shape[1]:])
+        new = np.asarray(generate(cfg, boosted, ids, mask, g).sequences[:, ids.shape[1] :])
         assert not np.any(new[:, :4] == cfg.eos_token_id)
         first_eos = np.argmax(new == cfg.eos_token_id, axis=1)
         assert np.all(np.any(new == cfg.eos_token_id, axis=1))
         for row, k in zip(new, first_eos):
-            assert np.all(row[k + 1:] == cfg.pad_token_id)
+            assert np.all(row[k + 1 :] == cfg.pad_token_id)
 
 
 def test_repetition_penalty_discourages_repeats(setup):
     cfg, params, ids, mask, _ = setup
 
     def distinct(penalty):
-        g = GenerationConfig(num_beams=1, max_new_tokens=N_NEW, min_new_tokens=N_NEW, repetition_penalty=penalty)
-        new = np.asarray(generate(cfg, params, ids, mask, g).sequences[:, ids.shape[1]:])
+        g = GenerationConfig(
+            num_beams=1, max_new_tokens=N_NEW, min_new_tokens=N_NEW, repetition_penalty=penalty
+        )
+        new = np.asarray(generate(cfg, params, ids, mask, g).sequences[:, ids.shape[1] :])
         return sum(len(set(r)) for r in new)
 
     assert distinct(100.0) > distinct(1.0)
@@ -130,9 +134,10 @@ def test_repetition_penalty_discourages_repeats(setup):
 
 def test_sampling(setup):
     cfg, params, ids, mask, _ = setup
-    base = dict(num_beams=1, max_new_tokens=N_NEW, min_new_tokens=N_NEW, do_sample=True)
-    greedy = generate(cfg, params, ids, mask, GenerationConfig(num_beams=1, max_new_tokens=N_NEW,
-                                                                min_new_tokens=N_NEW))
+    base = {"num_beams": 1, "max_new_tokens": N_NEW, "min_new_tokens": N_NEW, "do_sample": True}
+    greedy = generate(
+        cfg, params, ids, mask, GenerationConfig(num_beams=1, max_new_tokens=N_NEW, min_new_tokens=N_NEW)
+    )
     key = jax.random.PRNGKey(0)
     top1 = generate(cfg, params, ids, mask, GenerationConfig(**base, top_k=1), rng=key)
     np.testing.assert_array_equal(top1.sequences, greedy.sequences)

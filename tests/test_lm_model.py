@@ -5,11 +5,11 @@ import pytest
 
 pytest.importorskip("flax")
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
+import jax
+import jax.numpy as jnp
 
-import simcollapse  # noqa: E402,F401  (enables float64 like users get it)
-from simcollapse.lm.model import (  # noqa: E402
+import simcollapse  # noqa: F401  (enables float64 like users get it)
+from simcollapse.lm.model import (
     OPTConfig,
     OPTForCausalLM,
     init_cache,
@@ -107,7 +107,7 @@ def test_kv_cache_incremental_equals_full(model_and_params):
     steps = [out.logits]
     cache = out.cache
     for i in range(t, t + extra):  # then one token at a time
-        out = model(params, ids[:, i:i + 1], mask, cache=cache, cache_index=i)
+        out = model(params, ids[:, i : i + 1], mask, cache=cache, cache_index=i)
         cache = out.cache
         steps.append(out.logits)
     inc = jnp.concatenate(steps, axis=1)
@@ -135,8 +135,13 @@ def test_sequence_longer_than_max_positions_raises():
     with pytest.raises(ValueError, match="max_position_embeddings=8"):
         model(params, jnp.zeros((1, 9), jnp.int32))
     with pytest.raises(ValueError, match="max_position_embeddings=8"):
-        model(params, jnp.zeros((1, 1), jnp.int32), jnp.ones((1, 12)),
-                    cache=init_cache(cfg, 1, 12), cache_index=0)
+        model(
+            params,
+            jnp.zeros((1, 1), jnp.int32),
+            jnp.ones((1, 12)),
+            cache=init_cache(cfg, 1, 12),
+            cache_index=0,
+        )
 
 
 def test_config_dict_round_trip_and_validation():

@@ -11,13 +11,13 @@ pytest.importorskip("flax")
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
+import jax
+import jax.numpy as jnp
 
-import simcollapse  # noqa: E402,F401
-from simcollapse.lm import checkpoint as ck  # noqa: E402
-from simcollapse.lm.generate import GenerationConfig, generate, left_pad  # noqa: E402
-from simcollapse.lm.model import OPTConfig, OPTForCausalLM, init_params  # noqa: E402
+import simcollapse  # noqa: F401
+from simcollapse.lm import checkpoint as ck
+from simcollapse.lm.generate import GenerationConfig, generate, left_pad
+from simcollapse.lm.model import OPTConfig, OPTForCausalLM, init_params
 
 # tiny models: one intra-op thread avoids oversubscribing the cores that XLA also uses (40x faster here)
 torch.set_num_threads(1)
@@ -26,7 +26,7 @@ ATOL = 1e-4
 N_NEW = 12
 # the same prompts and beam settings as test_lm_generate.py (compiled loops are shared)
 PROMPTS = [[2, 17, 45, 9, 77, 5], [2, 99, 3], [2, 8, 8, 120, 64, 31]]
-BEAMS = dict(num_beams=5, num_return_sequences=2)
+BEAMS = {"num_beams": 5, "num_return_sequences": 2}
 
 CONFIGS = {
     "pre_ln": OPTConfig.tiny(),
@@ -49,13 +49,17 @@ def hf_model(path):
 
 def hf_logits(model, ids, mask):
     with torch.no_grad():
-        out = model(input_ids=torch.as_tensor(np.asarray(ids, np.int64)),
-                    attention_mask=torch.as_tensor(np.asarray(mask, np.int64)))
+        out = model(
+            input_ids=torch.as_tensor(np.asarray(ids, np.int64)),
+            attention_mask=torch.as_tensor(np.asarray(mask, np.int64)),
+        )
     return out.logits.numpy()
 
 
 def our_logits(cfg, params, ids, mask):
-    return np.asarray(jax.jit(lambda p, x, m: OPTForCausalLM(cfg).apply({"params": p}, x, m).logits)(params, ids, mask))
+    return np.asarray(
+        jax.jit(lambda p, x, m: OPTForCausalLM(cfg).apply({"params": p}, x, m).logits)(params, ids, mask)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -102,14 +106,16 @@ def test_load_weights_written_by_transformers(tmp_path, prompts, safe):
     loaded = ck.load_pretrained(tmp_path)
     assert loaded.config == cfg
     ids, mask = prompts
-    diff = np.abs(our_logits(cfg, loaded.params, ids, mask) - hf_logits(model, ids, mask))[np.asarray(mask, bool)]
+    diff = np.abs(our_logits(cfg, loaded.params, ids, mask) - hf_logits(model, ids, mask))[
+        np.asarray(mask, bool)
+    ]
     assert diff.max() <= ATOL
 
 
 GENERATION_CASES = {
-    "greedy": dict(num_beams=1, min_new_tokens=N_NEW),
+    "greedy": {"num_beams": 1, "min_new_tokens": N_NEW},
     "beam5_paper_setting": dict(**BEAMS, min_new_tokens=N_NEW),  # 5 beams, min = max new tokens
-    "greedy_eos_reppen": dict(num_beams=1, min_new_tokens=4, repetition_penalty=1.3),
+    "greedy_eos_reppen": {"num_beams": 1, "min_new_tokens": 4, "repetition_penalty": 1.3},
     "beam5_eos_reppen_lp": dict(**BEAMS, min_new_tokens=3, repetition_penalty=1.3, length_penalty=0.5),
 }
 
@@ -137,18 +143,25 @@ def test_generate_matches_transformers(generation_models, prompts, case):
     ids, mask = prompts
     ours = generate(cfg, params, ids, mask, GenerationConfig(**kw))
     with torch.no_grad():
-        ref = hf.generate(input_ids=torch.as_tensor(np.asarray(ids, np.int64)),
-                          attention_mask=torch.as_tensor(np.asarray(mask, np.int64)),
-                          do_sample=False, pad_token_id=cfg.pad_token_id, return_dict_in_generate=True,
-                          output_scores=True, **kw)
+        ref = hf.generate(
+            input_ids=torch.as_tensor(np.asarray(ids, np.int64)),
+            attention_mask=torch.as_tensor(np.asarray(mask, np.int64)),
+            do_sample=False,
+            pad_token_id=cfg.pad_token_id,
+            return_dict_in_generate=True,
+            output_scores=True,
+            **kw,
+        )
     ref_seq = ref.sequences.numpy()
     ours_seq = np.asarray(ours.sequences)
     # transformers stops early once every row is done; our fixed-shape output is padded instead
     np.testing.assert_array_equal(ours_seq[:, : ref_seq.shape[1]], ref_seq)
-    assert np.all(ours_seq[:, ref_seq.shape[1]:] == cfg.pad_token_id)
+    assert np.all(ours_seq[:, ref_seq.shape[1] :] == cfg.pad_token_id)
     if kw["num_beams"] > 1:
-        np.testing.assert_allclose(np.asarray(ours.scores), ref.sequences_scores.numpy(), rtol=1e-4, atol=1e-4)
-    new = ours_seq[:, ids.shape[1]:]
+        np.testing.assert_allclose(
+            np.asarray(ours.scores), ref.sequences_scores.numpy(), rtol=1e-4, atol=1e-4
+        )
+    new = ours_seq[:, ids.shape[1] :]
     if "eos" in case:  # the EOS paths were exercised
         assert np.any(new == cfg.eos_token_id)
     else:

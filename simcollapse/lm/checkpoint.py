@@ -16,8 +16,9 @@ The tokenizer is GPT-2's byte-level BPE (as used by OPT), read with the ``tokeni
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable, NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -64,7 +65,7 @@ class Pretrained(NamedTuple):
 
     config: OPTConfig
     params: dict
-    tokenizer: "Tokenizer | None"
+    tokenizer: Tokenizer | None
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -115,11 +116,12 @@ def _expected_params(config: OPTConfig) -> dict:
 
 
 def _hf_name(path: tuple[str, ...]) -> str:
-    """``('layers_3', 'self_attn', 'q_proj', 'kernel')`` -> ``'model.decoder.layers.3.self_attn.q_proj.weight'``."""
+    """HF name of a Flax leaf: ``('layers_3', 'self_attn', 'q_proj', 'kernel')`` ->
+    ``'model.decoder.layers.3.self_attn.q_proj.weight'``."""
     parts = []
     for p in path[:-1]:
         if p.startswith("layers_"):
-            parts += ["layers", p[len("layers_"):]]
+            parts += ["layers", p[len("layers_") :]]
         else:
             parts.append(p)
     leaf = path[-1]
@@ -151,8 +153,7 @@ def _canonical(name: str) -> str:
     """Accept the ``model.decoder.*``, ``decoder.*`` and ``model.*``-less spellings of HF OPT weights."""
     if name == _TIED_HEAD:
         return name
-    if name.startswith("model."):
-        name = name[len("model."):]
+    name = name.removeprefix("model.")
     if not name.startswith("decoder."):
         name = "decoder." + name
     return "model." + name
@@ -187,7 +188,9 @@ def state_dict_to_params(state_dict: dict[str, Any], config: OPTConfig, dtype=jn
         if missing:
             msg.append(f"missing weights: {', '.join(missing[:8])}" + (" ..." if len(missing) > 8 else ""))
         if unexpected:
-            msg.append(f"unexpected weights: {', '.join(unexpected[:8])}" + (" ..." if len(unexpected) > 8 else ""))
+            msg.append(
+                f"unexpected weights: {', '.join(unexpected[:8])}" + (" ..." if len(unexpected) > 8 else "")
+            )
         raise CheckpointError("checkpoint does not match the OPT config (" + "; ".join(msg) + ")")
     flat = {}
     for name, path in names.items():
@@ -225,10 +228,12 @@ def _load_safetensors(files: Iterable[Path]) -> dict[str, np.ndarray]:
     sd: dict[str, np.ndarray] = {}
     for f in files:
         if not f.is_file():
-            raise FileNotFoundError(f"weight shard {f.name} (listed in {SAFE_INDEX}) not found in {str(f.parent)!r}")
+            raise FileNotFoundError(
+                f"weight shard {f.name} (listed in {SAFE_INDEX}) not found in {str(f.parent)!r}"
+            )
         try:
             sd.update(load_file(str(f)))
-        except Exception as e:  # safetensors raises its own error types
+        except Exception as e:  # noqa: BLE001  (safetensors raises its own error types)
             raise CheckpointError(f"cannot read {f.name} in {str(f.parent)!r}: {e}") from None
     return sd
 
@@ -250,7 +255,7 @@ def _load_flax_msgpack(f: Path) -> dict[str, np.ndarray]:
 
     try:
         tree = serialization.msgpack_restore(f.read_bytes())
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001  (re-raised with the file name)
         raise CheckpointError(f"cannot read {f.name} in {str(f.parent)!r}: {e}") from None
     if isinstance(tree, dict) and set(tree) == {"params"}:
         tree = tree["params"]
@@ -263,10 +268,12 @@ def _load_torch(files: Iterable[Path]) -> dict[str, np.ndarray]:
     sd = {}
     for f in files:
         if not f.is_file():
-            raise FileNotFoundError(f"weight shard {f.name} (listed in {PT_INDEX}) not found in {str(f.parent)!r}")
+            raise FileNotFoundError(
+                f"weight shard {f.name} (listed in {PT_INDEX}) not found in {str(f.parent)!r}"
+            )
         try:
             part = torch.load(str(f), map_location="cpu", weights_only=True)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001  (re-raised with the file name)
             raise CheckpointError(f"cannot read {f.name} in {str(f.parent)!r}: {e}") from None
         for k, t in part.items():
             t = t.detach()
@@ -309,7 +316,8 @@ def load_state_dict(path) -> dict[str, np.ndarray]:
             f"them to {SAFE_WEIGHTS}"
         )
     raise FileNotFoundError(
-        f"no weights found in {str(d)!r}: expected {SAFE_WEIGHTS}, {SAFE_INDEX}, {FLAX_WEIGHTS} or {PT_WEIGHTS}"
+        f"no weights found in {str(d)!r}: expected {SAFE_WEIGHTS}, {SAFE_INDEX}, {FLAX_WEIGHTS} "
+        f"or {PT_WEIGHTS}"
     )
 
 
@@ -328,8 +336,9 @@ def load_pretrained(path, dtype=jnp.float32, tokenizer: bool = True) -> Pretrain
     return Pretrained(config, params, tok)
 
 
-def save_pretrained(path, config: OPTConfig, params: dict, tokenizer: "Tokenizer | None" = None,
-                    dtype=np.float32) -> Path:
+def save_pretrained(
+    path, config: OPTConfig, params: dict, tokenizer: Tokenizer | None = None, dtype=np.float32
+) -> Path:
     """Write ``config.json`` + ``model.safetensors`` (HF names, PyTorch layout) and optionally the tokenizer.
 
     ``dtype``: numpy dtype of the stored weights (float32, float16, or ``ml_dtypes.bfloat16``). The
@@ -342,8 +351,7 @@ def save_pretrained(path, config: OPTConfig, params: dict, tokenizer: "Tokenizer
     sd = params_to_state_dict(params, dtype=dtype)
     expected = {_hf_name(p) for p in _flatten(_expected_params(config))}
     if set(sd) != expected:
-        raise CheckpointError("parameter tree does not match the config: "
-                              f"{sorted(set(sd) ^ expected)[:8]}")
+        raise CheckpointError(f"parameter tree does not match the config: {sorted(set(sd) ^ expected)[:8]}")
     cfg = config.to_dict()
     cfg["torch_dtype"] = np.dtype(dtype).name
     with open(d / CONFIG_NAME, "w", encoding="utf-8") as f:
@@ -376,10 +384,22 @@ class Tokenizer:
     tokens by default.
     """
 
-    def __init__(self, backend, bos_token: str = "</s>", eos_token: str = "</s>", pad_token: str = "<pad>",
-                 unk_token: str = "<unk>", add_bos_token: bool = True):
+    def __init__(
+        self,
+        backend,
+        bos_token: str = "</s>",
+        eos_token: str = "</s>",
+        pad_token: str = "<pad>",
+        unk_token: str = "<unk>",
+        add_bos_token: bool = True,
+    ):
         self.backend = backend
-        self.bos_token, self.eos_token, self.pad_token, self.unk_token = bos_token, eos_token, pad_token, unk_token
+        self.bos_token, self.eos_token, self.pad_token, self.unk_token = (
+            bos_token,
+            eos_token,
+            pad_token,
+            unk_token,
+        )
         self.add_bos_token = add_bos_token
         self.bos_token_id = backend.token_to_id(bos_token)
         self.eos_token_id = backend.token_to_id(eos_token)
@@ -432,7 +452,8 @@ class Tokenizer:
 
 
 def load_tokenizer(path) -> Tokenizer:
-    """Read the tokenizer of a Hugging Face directory: ``tokenizer.json``, else ``vocab.json`` + ``merges.txt``.
+    """Read the tokenizer of a Hugging Face directory: ``tokenizer.json``, else ``vocab.json`` +
+    ``merges.txt``.
 
     Special-token strings come from ``tokenizer_config.json``/``special_tokens_map.json`` when present
     (OPT's defaults otherwise: bos = eos = ``</s>``, pad ``<pad>``, unk ``<unk>``).
@@ -458,7 +479,7 @@ def load_tokenizer(path) -> Tokenizer:
     if (d / TOKENIZER_JSON).is_file():
         try:
             backend = HFTokenizer.from_file(str(d / TOKENIZER_JSON))
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001  (re-raised with the file name)
             raise CheckpointError(f"cannot read {TOKENIZER_JSON} in {str(d)!r}: {e}") from None
     else:
         for name in (VOCAB_JSON, MERGES_TXT):
@@ -469,7 +490,7 @@ def load_tokenizer(path) -> Tokenizer:
                 )
         try:
             bpe = models.BPE.from_file(str(d / VOCAB_JSON), str(d / MERGES_TXT))
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001  (re-raised with the file name)
             raise CheckpointError(f"cannot read {VOCAB_JSON}/{MERGES_TXT} in {str(d)!r}: {e}") from None
         backend = HFTokenizer(bpe)
         backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -495,4 +516,3 @@ def check_tokenizer(tokenizer: Tokenizer, config: OPTConfig) -> None:
             ok = tid is None or cid is None or tid == cid
         if not ok:
             raise CheckpointError(f"tokenizer {name}={tid} but config.json says {cid}")
-

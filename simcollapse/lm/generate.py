@@ -10,9 +10,12 @@ token with the reference implementation:
 
 * prompts are left-padded (``attention_mask`` 0 on padding); positions come from the mask (OPT);
 * logits processors: repetition penalty (``penalty != 1``: the score of every token already present
-  in the row (prompt and new tokens, left padding excluded) is divided by the penalty if positive and multiplied by it
-  if negative) and a minimum number of new tokens (end-of-sequence scores set to -inf before
-  ``min_new_tokens``); greedy and sampling apply them to the logits, beam search to the log-softmax;
+  in the row -- prompt and new tokens, left padding excluded -- is divided by the penalty if
+  positive and multiplied by it if negative) and a minimum number of new tokens (end-of-sequence
+  scores set to -inf before ``min_new_tokens``); greedy and sampling apply them to the logits, beam
+  search (as HF does) to the log-softmax, where every score is negative;
+* the numeric settings (penalties, temperature, top-k, top-p, ``min_new_tokens``) are traced
+  arguments: changing them does not recompile;
 * sampling then applies temperature, top-k and top-p (nucleus: keep the smallest set of most likely
   tokens whose probability reaches ``top_p``) before drawing from the softmax;
 * beam search keeps ``2 * num_beams`` candidates per step (more with several EOS ids); candidates
@@ -29,7 +32,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -37,7 +41,15 @@ import numpy as np
 
 from simcollapse.lm.model import OPTConfig, OPTForCausalLM, init_cache
 
-__all__ = ["GenerateOutput", "GenerationConfig", "beam_search", "generate", "greedy_search", "left_pad", "sample"]
+__all__ = [
+    "GenerateOutput",
+    "GenerationConfig",
+    "beam_search",
+    "generate",
+    "greedy_search",
+    "left_pad",
+    "sample",
+]
 
 Array = jax.Array
 _NEG = -1.0e9  # the "impossible" score used for bookkeeping, as in HF
@@ -69,7 +81,8 @@ class GenerationConfig:
             raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
         if not 0 <= self.min_new_tokens <= self.max_new_tokens:
             raise ValueError(
-                f"min_new_tokens must be in [0, max_new_tokens={self.max_new_tokens}], got {self.min_new_tokens}"
+                f"min_new_tokens must be in [0, max_new_tokens={self.max_new_tokens}], "
+                f"got {self.min_new_tokens}"
             )
         if self.num_beams < 1:
             raise ValueError(f"num_beams must be >= 1, got {self.num_beams}")
@@ -80,10 +93,12 @@ class GenerationConfig:
         if self.temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
         if self.top_k < 0 or not 0.0 < self.top_p <= 1.0:
-            raise ValueError(f"need top_k >= 0 and 0 < top_p <= 1, got top_k={self.top_k}, top_p={self.top_p}")
+            raise ValueError(
+                f"need top_k >= 0 and 0 < top_p <= 1, got top_k={self.top_k}, top_p={self.top_p}"
+            )
         if self.early_stopping not in (True, False, "never"):
             raise ValueError(f"early_stopping must be True, False or 'never', got {self.early_stopping!r}")
-        limit = self.num_beams if self.num_beams > 1 else 1
+        limit = max(1, self.num_beams)
         if not 1 <= self.num_return_sequences <= limit:
             raise ValueError(f"num_return_sequences must be in [1, {limit}], got {self.num_return_sequences}")
 
@@ -114,8 +129,8 @@ def left_pad(token_lists: Sequence[Sequence[int]], pad_token_id: int, length: in
         if len(t) > n:
             raise ValueError(f"token list {i} has {len(t)} tokens, more than length={n}")
         if len(t):
-            ids[i, n - len(t):] = t
-            mask[i, n - len(t):] = 1
+            ids[i, n - len(t) :] = t
+            mask[i, n - len(t) :] = 1
     return jnp.asarray(ids), jnp.asarray(mask)
 
 
@@ -148,8 +163,9 @@ def _split(gen: GenerationConfig) -> tuple[GenerationConfig, _Knobs]:
         jnp.float32(gen.top_p),
         jnp.float32(gen.length_penalty),
     )
-    static = dataclasses.replace(gen, min_new_tokens=0, repetition_penalty=1.0, temperature=1.0, top_k=0,
-                                 top_p=1.0, length_penalty=1.0)
+    static = dataclasses.replace(
+        gen, min_new_tokens=0, repetition_penalty=1.0, temperature=1.0, top_k=0, top_p=1.0, length_penalty=1.0
+    )
     return static, knobs
 
 
@@ -225,8 +241,9 @@ def _decode_one_path(params, input_ids, attention_mask, rng, knobs, config, gen,
     b, t = input_ids.shape
     n = gen.max_new_tokens
     full_mask = jnp.concatenate([attention_mask, jnp.ones((b, n), jnp.int32)], axis=1)
-    out = model.apply({"params": params}, input_ids, full_mask, cache=init_cache(config, b, t + n, dtype),
-                      cache_index=0)
+    out = model.apply(
+        {"params": params}, input_ids, full_mask, cache=init_cache(config, b, t + n, dtype), cache_index=0
+    )
     eos = _eos_mask(config)
     pad = config.pad_token_id
 
@@ -264,18 +281,34 @@ def _decode_one_path(params, input_ids, attention_mask, rng, knobs, config, gen,
     return GenerateOutput(jnp.concatenate([input_ids, state[3]], axis=1), state[6])
 
 
-def greedy_search(config: OPTConfig, params, input_ids, attention_mask=None, gen: GenerationConfig | None = None,
-                  dtype=jnp.float32, precision=None) -> GenerateOutput:
+def greedy_search(
+    config: OPTConfig,
+    params,
+    input_ids,
+    attention_mask=None,
+    gen: GenerationConfig | None = None,
+    dtype=jnp.float32,
+    precision=None,
+) -> GenerateOutput:
     """Greedy decoding: at each step the most likely token after the logits processors."""
     gen = dataclasses.replace(gen or GenerationConfig(), num_beams=1, do_sample=False, num_return_sequences=1)
     input_ids, attention_mask = _prepare(config, input_ids, attention_mask, gen)
     gen, knobs = _split(gen)
-    return _decode_one_path(params, input_ids, attention_mask, jax.random.PRNGKey(0), knobs, config, gen, dtype,
-                            precision)
+    return _decode_one_path(
+        params, input_ids, attention_mask, jax.random.PRNGKey(0), knobs, config, gen, dtype, precision
+    )
 
 
-def sample(config: OPTConfig, params, input_ids, attention_mask=None, gen: GenerationConfig | None = None,
-           rng=None, dtype=jnp.float32, precision=None) -> GenerateOutput:
+def sample(
+    config: OPTConfig,
+    params,
+    input_ids,
+    attention_mask=None,
+    gen: GenerationConfig | None = None,
+    rng=None,
+    dtype=jnp.float32,
+    precision=None,
+) -> GenerateOutput:
     """Ancestral sampling with temperature / top-k / top-p; ``rng`` is a ``jax.random`` key."""
     if rng is None:
         raise ValueError("sampling needs an rng key (jax.random.PRNGKey)")
@@ -309,8 +342,9 @@ def _beam_search(params, input_ids, attention_mask, knobs, config, gen, dtype, p
 
     # prompt once per row, then copy its cache to the K beams
     full_mask = jnp.concatenate([attention_mask, jnp.ones((b, n), jnp.int32)], axis=1)
-    out = model.apply({"params": params}, input_ids, full_mask, cache=init_cache(config, b, t + n, dtype),
-                      cache_index=0)
+    out = model.apply(
+        {"params": params}, input_ids, full_mask, cache=init_cache(config, b, t + n, dtype), cache_index=0
+    )
     cache = jax.tree_util.tree_map(lambda x: jnp.repeat(x, k, axis=0), out.cache)
     logits = jnp.repeat(out.logits[:, -1], k, axis=0)
     beam_mask = jnp.repeat(full_mask, k, axis=0)
@@ -351,7 +385,7 @@ def _beam_search(params, input_ids, attention_mask, knobs, config, gen, dtype, p
         new_len = (step + 1).astype(jnp.float32)
         if gen.early_stopping == "never":
             new_len = jnp.where(lp > 0, jnp.float32(n), new_len)
-        best_running = run_scores[:, :1] / new_len ** lp
+        best_running = run_scores[:, :1] / new_len**lp
         worst = jnp.where(fin_flag, jnp.min(fin_scores, axis=1, keepdims=True), _NEG)
         unsat = unsat & jnp.any(best_running > worst, axis=1)
 
@@ -360,8 +394,18 @@ def _beam_search(params, input_ids, attention_mask, knobs, config, gen, dtype, p
         flat_tok = new_tok.reshape(-1)
         presence = presence[row_src].at[jnp.arange(b * k), flat_tok].set(True)
         out = model.apply({"params": params}, flat_tok[:, None], beam_mask, cache=cache, cache_index=t + step)
-        return (step + 1, out.cache, out.logits[:, 0], presence, run_seq, run_scores, fin_seq, fin_scores,
-                fin_flag, unsat)
+        return (
+            step + 1,
+            out.cache,
+            out.logits[:, 0],
+            presence,
+            run_seq,
+            run_scores,
+            fin_seq,
+            fin_scores,
+            fin_flag,
+            unsat,
+        )
 
     def cond(state):
         step, fin_flag, unsat = state[0], state[8], state[9]
@@ -390,8 +434,15 @@ def _beam_search(params, input_ids, attention_mask, knobs, config, gen, dtype, p
     return GenerateOutput(jnp.concatenate([prompt, new], axis=1), fin_scores[:, :r].reshape(-1))
 
 
-def beam_search(config: OPTConfig, params, input_ids, attention_mask=None, gen: GenerationConfig | None = None,
-                dtype=jnp.float32, precision=None) -> GenerateOutput:
+def beam_search(
+    config: OPTConfig,
+    params,
+    input_ids,
+    attention_mask=None,
+    gen: GenerationConfig | None = None,
+    dtype=jnp.float32,
+    precision=None,
+) -> GenerateOutput:
     """Beam search with ``gen.num_beams`` beams (HF semantics, see the module docstring)."""
     gen = dataclasses.replace(gen or GenerationConfig(), do_sample=False)
     input_ids, attention_mask = _prepare(config, input_ids, attention_mask, gen)
@@ -399,8 +450,16 @@ def beam_search(config: OPTConfig, params, input_ids, attention_mask=None, gen: 
     return _beam_search(params, input_ids, attention_mask, knobs, config, gen, dtype, precision)
 
 
-def generate(config: OPTConfig, params, input_ids, attention_mask=None, gen: GenerationConfig | None = None,
-             rng=None, dtype=jnp.float32, precision=None) -> GenerateOutput:
+def generate(
+    config: OPTConfig,
+    params,
+    input_ids,
+    attention_mask=None,
+    gen: GenerationConfig | None = None,
+    rng=None,
+    dtype=jnp.float32,
+    precision=None,
+) -> GenerateOutput:
     """Dispatch on ``gen``: sampling if ``do_sample``, greedy if ``num_beams == 1``, else beam search.
 
     ``input_ids``/``attention_mask``: ``(batch, prompt_len)``, left-padded (see ``left_pad``).
@@ -408,8 +467,9 @@ def generate(config: OPTConfig, params, input_ids, attention_mask=None, gen: Gen
     """
     gen = gen or GenerationConfig()
     if gen.do_sample:
-        return sample(config, params, input_ids, attention_mask, gen, rng=rng, dtype=dtype, precision=precision)
+        return sample(
+            config, params, input_ids, attention_mask, gen, rng=rng, dtype=dtype, precision=precision
+        )
     if gen.num_beams == 1:
         return greedy_search(config, params, input_ids, attention_mask, gen, dtype=dtype, precision=precision)
     return beam_search(config, params, input_ids, attention_mask, gen, dtype=dtype, precision=precision)
-

@@ -120,10 +120,14 @@ class OPTConfig:
                 f"({self.num_attention_heads})"
             )
         if self.activation_function != "relu":
-            raise ValueError(f"only activation_function='relu' (OPT's) is supported, got {self.activation_function!r}")
+            raise ValueError(
+                f"only activation_function='relu' (OPT's) is supported, got {self.activation_function!r}"
+            )
         if not self.tie_word_embeddings:
-            raise ValueError("OPT ties the output projection to the token embedding; tie_word_embeddings=False "
-                             "is not supported")
+            raise ValueError(
+                "OPT ties the output projection to the token embedding; tie_word_embeddings=False "
+                "is not supported"
+            )
 
     @property
     def head_dim(self) -> int:
@@ -146,28 +150,30 @@ class OPTConfig:
         return tuple(self.eos_token_id)
 
     @classmethod
-    def tiny(cls, **overrides) -> "OPTConfig":
+    def tiny(cls, **overrides) -> OPTConfig:
         """A very small OPT for tests: 2 layers, width 32, 4 heads, vocabulary 128, 64 positions."""
-        kw = dict(
-            vocab_size=128,
-            hidden_size=32,
-            num_hidden_layers=2,
-            ffn_dim=64,
-            num_attention_heads=4,
-            max_position_embeddings=64,
-            dropout=0.0,
-        )
+        kw = {
+            "vocab_size": 128,
+            "hidden_size": 32,
+            "num_hidden_layers": 2,
+            "ffn_dim": 64,
+            "num_attention_heads": 4,
+            "max_position_embeddings": 64,
+            "dropout": 0.0,
+        }
         kw.update(overrides)
         return cls(**kw)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "OPTConfig":
+    def from_dict(cls, d: dict) -> OPTConfig:
         """Build from a Hugging Face config.json dictionary (``model_type`` must be ``"opt"`` if present)."""
         model_type = d.get("model_type", "opt")
         if model_type != "opt":
             raise ValueError(f"config has model_type={model_type!r}; only 'opt' models are supported")
         kw = {k: d[k] for k in _KNOWN_KEYS if k in d}
-        extra = tuple(sorted((k, json.dumps(v)) for k, v in d.items() if k not in _KNOWN_KEYS + ("model_type",)))
+        extra = tuple(
+            sorted((k, json.dumps(v)) for k, v in d.items() if k not in _KNOWN_KEYS + ("model_type",))
+        )
         return cls(**kw, extra=extra)
 
     def to_dict(self) -> dict:
@@ -197,10 +203,12 @@ def position_ids_from_mask(attention_mask: Array) -> Array:
 
 
 def init_cache(config: OPTConfig, batch_size: int, cache_len: int, dtype=jnp.float32) -> KVCache:
-    """An all-zero KV cache: one ``{"key", "value"}`` dict per layer, ``(batch, cache_len, heads, head_dim)``."""
+    """An all-zero KV cache: one ``{"key", "value"}`` dict per layer, each
+    ``(batch, cache_len, heads, head_dim)``."""
     shape = (batch_size, cache_len, config.num_attention_heads, config.head_dim)
     return tuple(
-        {"key": jnp.zeros(shape, dtype), "value": jnp.zeros(shape, dtype)} for _ in range(config.num_hidden_layers)
+        {"key": jnp.zeros(shape, dtype), "value": jnp.zeros(shape, dtype)}
+        for _ in range(config.num_hidden_layers)
     )
 
 
@@ -255,8 +263,9 @@ class OPTAttention(nn.Module):
             v = jax.lax.dynamic_update_slice(layer_cache["value"], v.astype(ck.dtype), start)
             new_cache = {"key": k, "value": v}
             k, v = k.astype(self.dtype), v.astype(self.dtype)
-        scores = jnp.einsum("bthd,bshd->bhts", q, k, precision=self.precision,
-                            preferred_element_type=jnp.float32)
+        scores = jnp.einsum(
+            "bthd,bshd->bhts", q, k, precision=self.precision, preferred_element_type=jnp.float32
+        )
         scores = jnp.where(allowed[:, None, :, :], scores, jnp.finfo(jnp.float32).min)
         weights = jax.nn.softmax(scores, axis=-1)
         if cfg.attention_dropout > 0.0 and not deterministic:
@@ -322,7 +331,9 @@ class OPTForCausalLM(nn.Module):
     deterministic=True)`` (dropout needs ``deterministic=False`` and a ``"dropout"`` rng). Without a
     cache, ``attention_mask`` is ``(batch, T)``; with one, it is ``(batch, cache_len)``. Returns an
     ``OPTOutput`` with float32 logits. ``dtype`` is the activation dtype (float32 or bfloat16),
-    ``param_dtype`` the dtype of freshly initialised parameters.
+    ``param_dtype`` the dtype of freshly initialised parameters, ``precision`` the matmul precision
+    (on GPU/TPU pass ``jax.lax.Precision.HIGHEST`` for full float32 accuracy: XLA's default there may
+    use TF32/bf16 passes).
     """
 
     config: OPTConfig
@@ -378,14 +389,22 @@ class OPTForCausalLM(nn.Module):
 
         # slots of the new tokens, positions from the mask over all slots
         slots = cache_index + jnp.arange(t)
-        positions = jax.lax.dynamic_slice_in_dim(position_ids_from_mask(attention_mask), cache_index, t, axis=1)
+        positions = jax.lax.dynamic_slice_in_dim(
+            position_ids_from_mask(attention_mask), cache_index, t, axis=1
+        )
         # causal + padding mask, (batch, T, total)
         allowed = (jnp.arange(total)[None, :] <= slots[:, None])[None] & attention_mask[:, None, :]
 
         x = embed(input_ids)
         if cfg.has_projections:
-            x = nn.Dense(cfg.hidden_size, use_bias=False, dtype=self.dtype, param_dtype=self.param_dtype,
-                         precision=self.precision, name="project_in")(x)
+            x = nn.Dense(
+                cfg.hidden_size,
+                use_bias=False,
+                dtype=self.dtype,
+                param_dtype=self.param_dtype,
+                precision=self.precision,
+                name="project_in",
+            )(x)
         x = x + pos_embed(positions + POSITION_OFFSET)
 
         new_cache = []
@@ -398,8 +417,14 @@ class OPTForCausalLM(nn.Module):
         if cfg.has_final_layer_norm:
             x = _layer_norm(cfg, "final_layer_norm", self.param_dtype)(x).astype(self.dtype)
         if cfg.has_projections:
-            x = nn.Dense(cfg.word_embed_proj_dim, use_bias=False, dtype=self.dtype, param_dtype=self.param_dtype,
-                         precision=self.precision, name="project_out")(x)
+            x = nn.Dense(
+                cfg.word_embed_proj_dim,
+                use_bias=False,
+                dtype=self.dtype,
+                param_dtype=self.param_dtype,
+                precision=self.precision,
+                name="project_out",
+            )(x)
         logits = embed.attend(x).astype(jnp.float32)
         return OPTOutput(logits, None if cache is None else tuple(new_cache))
 
@@ -420,7 +445,7 @@ def init_params(config: OPTConfig, rng: Array, param_dtype=jnp.float32) -> dict:
     for (path, leaf), w in zip(paths, is_weight):
         size = int(np.prod(leaf.shape))
         if w:
-            x = draws[offset:offset + size].reshape(leaf.shape)
+            x = draws[offset : offset + size].reshape(leaf.shape)
             offset += size
         elif path[-1].key == "scale":
             x = np.ones(leaf.shape, np.float32)
@@ -433,4 +458,3 @@ def init_params(config: OPTConfig, rng: Array, param_dtype=jnp.float32) -> dict:
 def param_count(params: Any) -> int:
     """Total number of scalars in a parameter pytree."""
     return int(sum(x.size for x in jax.tree_util.tree_leaves(params)))
-
