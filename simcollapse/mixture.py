@@ -61,9 +61,11 @@ class MCEstimate(NamedTuple):
 
 @jax.jit
 def component_log_prob(x: jax.Array, means: jax.Array, covs: jax.Array) -> jax.Array:
-    """log N(x_n; μ_k, Σ_k) for every sample and component, by Cholesky solves.
+    """log N(x_n; μ_k, Σ_k) for every sample and component, from Cholesky factors.
 
-    With Σ_k = L_k L_kᵀ and y = L_k⁻¹(x − μ_k): log N = −½(d log 2π + ‖y‖²) − Σ_i log L_k,ii.
+    With Σ_k = L_k L_kᵀ and y = L_k⁻¹(x − μ_k): log N = −½(d log 2π + ‖y‖²) − Σ_i log L_k,ii. L_k⁻¹ is formed
+    once per component (a d×d triangular solve) and applied to all points as one matrix product, which is far
+    faster than a triangular solve with N right-hand sides.
 
     Args:
         x: (N, d) points.
@@ -75,11 +77,11 @@ def component_log_prob(x: jax.Array, means: jax.Array, covs: jax.Array) -> jax.A
     """
     d = x.shape[-1]
     chol = jnp.linalg.cholesky(covs)  # (K, d, d)
-    diff = x[None, :, :] - means[:, None, :]  # (K, N, d)
-    y = jax.vmap(lambda L, r: solve_triangular(L, r.T, lower=True))(chol, diff)  # (K, d, N)
-    maha = jnp.sum(y * y, axis=1)  # (K, N)
+    eye = jnp.broadcast_to(jnp.eye(d, dtype=chol.dtype), chol.shape)
+    inv_chol = solve_triangular(chol, eye, lower=True)  # (K, d, d)
+    y = jnp.einsum("kij,nkj->nki", inv_chol, x[:, None, :] - means[None, :, :])  # (N, K, d)
     half_logdet = jnp.sum(jnp.log(jnp.diagonal(chol, axis1=-2, axis2=-1)), axis=-1)  # (K,)
-    return (-0.5 * (d * math.log(2 * math.pi) + maha) - half_logdet[:, None]).T
+    return -0.5 * (d * math.log(2 * math.pi) + jnp.sum(y * y, axis=-1)) - half_logdet
 
 
 @jax.jit
