@@ -20,10 +20,14 @@ What matches scikit-learn (facts of its documented algorithm, re-implemented her
   M-step; ``n_iter`` counts iterations as scikit-learn's ``n_iter_`` does.
 - M-step: n_k = Σ_n r_nk (floored at 10·eps so an empty component gives no 0/0), w_k = n_k / Σ_j n_j,
   μ_k = Σ_n r_nk x_n / n_k, Σ_k = Σ_n r_nk (x_n − μ_k)(x_n − μ_k)ᵀ / n_k + ``reg_covar``·I; "diag" keeps the
-  diagonal, "spherical" the mean of the diagonal (regularised) times I.
+  diagonal, "spherical" the mean of the diagonal (regularised) times I. With ``reg_covar = 0`` this is the exact
+  maximiser of the expected complete-data log-likelihood, so the log-likelihood never decreases (Dempster, Laird
+  & Rubin 1977); with ``reg_covar > 0`` it is not, and late iterations may decrease it slightly (by rounding
+  level at the default 1e-6).
 - Initialisation (``init``): ``"kmeans"`` (scikit-learn's default) runs k-means — k-means++ seeding with
   2 + ⌊log K⌋ greedy local trials, then Lloyd iterations until the labels stop changing or the squared centre
-  shift falls below 1e-4 × the mean per-feature variance (at most 300) — and takes one-hot responsibilities
+  shift falls below 1e-4 × the mean per-feature variance (at most 300; with ``sample_weight`` the variance is
+  weighted) — and takes one-hot responsibilities
   of the final labels; ``"k-means++"`` and ``"random_from_data"`` put one-hot responsibilities on K seed points
   (k-means++ seeds, or K distinct points drawn uniformly); ``"random"`` draws responsibilities uniform on
   [0, 1) and normalises each row. In every case one M-step (with ``reg_covar``) turns responsibilities into
