@@ -362,9 +362,9 @@ def _check_init(init):
         raise ValueError(f"init must be one of {INIT_METHODS}, got {init!r}")
 
 
-@functools.partial(jax.jit, static_argnums=(3, 4, 5))
-def _initialize_jit(key, x, w, n_components, init, covariance_type, reg_covar):
-    return _initialize(key, _masked(x, w), w, n_components, init, covariance_type, reg_covar)
+@functools.partial(jax.jit, static_argnums=(3, 4))
+def _initial_resp_jit(key, x, w, n_components, init):
+    return _initial_resp(key, _masked(x, w), w, n_components, init)
 
 
 def initialize(
@@ -386,7 +386,9 @@ def initialize(
     _check_init(init)
     _check_covariance_type(covariance_type)
     x, w = _prepare(x, sample_weight)
-    return _initialize_jit(key, x, w, n_components, init, covariance_type, reg_covar)
+    # two compiled pieces, so that the responsibilities are compiled once for all covariance types
+    resp = _initial_resp_jit(key, x, w, n_components, init)
+    return _m_step_jit(x, w, resp, covariance_type, reg_covar)
 
 
 # ----------------------------------------------------------------------------------------------------------
