@@ -325,6 +325,19 @@ def test_component_that_loses_all_points_stays_finite(covariance_type):
     np.testing.assert_allclose(cov[2], reg * np.eye(D), rtol=1e-12)
 
 
+def test_fewer_distinct_points_than_components_stays_finite():
+    """Two distinct rows, K=3: a k-means cluster must end empty; nothing becomes NaN and the fit is exact."""
+    x = np.repeat(np.array([[0.0, 0, 0], [1.0, 2, 3]]), N // 2, axis=0)
+    _, labels, _ = E.kmeans(jax.random.key(0), x, K)
+    assert np.count_nonzero(np.bincount(labels, minlength=K)) == 2
+    res = E.em(x, E.initialize(jax.random.key(0), x, K), tol=1e-5, max_iter=MAX_ITER)
+    w, mu, cov = (np.asarray(a) for a in res.params)
+    assert all(np.all(np.isfinite(a)) for a in (w, mu, cov)) and np.isfinite(res.lower_bound)
+    np.testing.assert_allclose(w @ mu, x.mean(0), rtol=1e-12)
+    np.testing.assert_allclose(np.sort(w)[1:], [0.5, 0.5], rtol=1e-12)
+    np.testing.assert_allclose(cov, np.broadcast_to(1e-6 * np.eye(D), cov.shape), rtol=1e-9, atol=1e-20)
+
+
 def test_kmeans_plusplus_seeds_are_distinct_weighted_rows():
     mask = np.arange(N) % 2 == 0
     centres, idx = E.kmeans_plusplus(jax.random.key(0), XSEP, K, sample_weight=mask)
