@@ -21,7 +21,28 @@ def _gaussian(name):
     return Family(cls, gaussian.build, theory.for_config)
 
 
+def _gmm(name):
+    from ..theory import gmm as theory
+    from . import gmm
+
+    return Family(gmm.GMMConfig, gmm.build, theory.for_config)
+
+
+def _kde(name):
+    from . import kde
+
+    return Family(kde.KDEConfig, kde.build, kde.theory)
+
+
+def _linreg(name):
+    from ..theory import linreg as theory
+    from . import linreg
+
+    return Family(linreg.LinRegConfig, linreg.build, theory.for_config)
+
+
 _LOADERS = {"gaussian": _gaussian, "mvgaussian": _gaussian}
+_LOADERS |= {"gmm": _gmm, "kde": _kde, "linreg": _linreg}
 
 
 def names() -> list[str]:

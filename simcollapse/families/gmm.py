@@ -1,0 +1,248 @@
+"""Gaussian-mixture chain fitted by EM (`gmm`): the GMM experiment of Shumailov et al. (Nature 2024, SI §4.1).
+
+Generation 0 is the truth, a K-component mixture in d dimensions (the official code: a single 2-D N(0, I) blob,
+``components=1``). Each generation draws N = ``n_samples`` points from the current mixture and fits a
+K′-component mixture (``fit_components``) by EM (:mod:`simcollapse.families.em`, scikit-learn's algorithm:
+``covariance_type``, ``tol``, ``reg_covar``, ``em_iters`` = max_iter, ``init``).
+
+Initialisation of EM (``warm_start``):
+
+* ``False`` (default, as the official code): every generation re-initialises with ``init`` (k-means by
+  default) on the new data, as a fresh ``GaussianMixture`` does;
+* ``True``: EM starts from the previous generation's mixture. At generation 1 this needs the truth to have
+  K′ components; otherwise the first fit is initialised with ``init``. Under ``vmap`` both branches are
+  evaluated, so warm starting saves EM iterations but not the initialisation cost.
+
+Samplers:
+
+* ``exact``: N i.i.d. points of the current mixture (a component by its weight, then Gaussian noise);
+* ``infinite``: the population fit, no statistical-approximation error. EM runs on a fixed weighted
+  quadrature of the current mixture: P = ``quadrature_points`` standard-normal points per component, drawn
+  once per chain at initialisation and then centred and whitened so that their mean is exactly 0 and their
+  (ddof-0) covariance exactly I. Component k contributes μ_k + L_k z with total weight w_k, so the weighted
+  training set has exactly the mixture's mean and covariance, and by the M-step identity (theory.md §B.7) the
+  fitted mixture keeps them: C_{t+1} = C_t + reg·I deterministically.
+
+Every mixture in the state has max(K, K′) component slots; unused slots have weight 0 (mean 0, covariance I)
+and contribute nothing to sampling, densities or moments. The component order of a fit is arbitrary.
+
+Metrics (per generation): ``weights`` (K_max,), ``means`` (K_max, d), ``covs`` (K_max, d, d); ``mix_mean`` (d,)
+and ``mix_cov`` (d, d), the mixture's mean and covariance; ``trace`` = tr ``mix_cov``; ``mean_sq_error`` =
+‖mix_mean − m_0‖²; ``l2_to_truth`` = (∫(f − f_0)²)^{1/2} in closed form (the paper's notebook);
+``loglik``: EM's last mean per-sample log-likelihood (scikit-learn's ``lower_bound_``; NaN at generation 0);
+``em_iterations``: EM iterations of the fit (0 at generation 0).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import mixture
+from ..config import ConfigError, RunConfig, check_choice, check_int, check_number, schedule
+from ..core.driver import Chain
+from ..mixture import GMMParams
+from .em import COVARIANCE_TYPES, INIT_METHODS, em, fit_gmm
+
+SAMPLERS = ("exact", "infinite")
+METRICS = ("weights", "means", "covs", "mix_mean", "mix_cov", "trace", "mean_sq_error", "l2_to_truth",
+           "loglik", "em_iterations")
+
+
+class State(NamedTuple):
+    t: jax.Array
+    model: GMMParams  # K_max slots
+    loglik: jax.Array
+    n_iter: jax.Array
+    quadrature: Any  # (P, d) whitened standard-normal points (sampler "infinite") or None
+
+
+def _pad(params: GMMParams, k_max: int) -> GMMParams:
+    k, d = params.means.shape
+    if k == k_max:
+        return params
+    extra = k_max - k
+    return GMMParams(
+        jnp.concatenate([params.weights, jnp.zeros(extra)]),
+        jnp.concatenate([params.means, jnp.zeros((extra, d))]),
+        jnp.concatenate([params.covs, jnp.broadcast_to(jnp.eye(d), (extra, d, d))]),
+    )
+
+
+def whitened_normal(key, n: int, d: int):
+    """n standard-normal points in d dims, centred and whitened: mean exactly 0, ddof-0 covariance exactly I."""
+    z = jax.random.normal(key, (n, d))
+    z = z - jnp.mean(z, axis=0)
+    chol = jnp.linalg.cholesky(z.T @ z / n)
+    return jax.scipy.linalg.solve_triangular(chol, z.T, lower=True).T
+
+
+class GMM:
+    """Chain pieces for one resolved :class:`GMMConfig`."""
+
+    def __init__(self, config: "GMMConfig"):
+        self.config = config
+        self.d = config.dim
+        self.k_fit = config.fit_components
+        self.k_max = max(config.components, config.fit_components)
+        self.sizes = schedule(config.n_samples, config.generations)
+        w0, m0, c0 = config.truth()
+        self.truth = _pad(GMMParams(jnp.asarray(w0), jnp.asarray(m0), jnp.asarray(c0)), self.k_max)
+        self.mean0 = jnp.asarray(w0 @ m0)
+
+    # --- data -------------------------------------------------------------------------------------
+    def data(self, key, state: State):
+        """(x (rows, d), sample_weight (rows,)) of the training set drawn from the current model."""
+        model = state.model
+        if self.config.sampler == "infinite":
+            q = state.quadrature  # (P, d)
+            chol = jnp.linalg.cholesky(model.covs)  # (K_max, d, d)
+            x = model.means[:, None, :] + jnp.einsum("kij,pj->kpi", chol, q)
+            w = jnp.broadcast_to(model.weights[:, None] / q.shape[0], x.shape[:2])
+            return x.reshape(-1, self.d), w.reshape(-1)
+        n_max = int(self.sizes.max())
+        x = mixture.sample(key, model, n_max)
+        if np.all(self.sizes == n_max):
+            return x, jnp.ones(n_max)
+        n = jnp.asarray(self.sizes)[state.t]
+        return x, (jnp.arange(n_max) < n).astype(float)
+
+    # --- chain ------------------------------------------------------------------------------------
+    def init(self, key) -> State:
+        quadrature = None
+        if self.config.sampler == "infinite":
+            quadrature = whitened_normal(key, self.config.quadrature_points, self.d)
+        return State(jnp.asarray(0, jnp.int32), self.truth, jnp.asarray(jnp.nan), jnp.asarray(0), quadrature)
+
+    def step(self, key, state: State) -> State:
+        c = self.config
+        k_data, k_init = jax.random.split(key)
+        x, w = self.data(k_data, state)
+        options = dict(covariance_type=c.covariance_type, tol=c.tol, reg_covar=c.reg_covar, max_iter=c.em_iters,
+                       sample_weight=w)
+        if not c.warm_start:
+            result = fit_gmm(k_init, x, self.k_fit, init=c.init, **options)
+        else:
+            previous = GMMParams(*(a[: self.k_fit] for a in state.model))
+            if c.components != c.fit_components:
+                # the truth has another component count: initialise the first fit with `init`
+                from .em import initialize
+
+                fresh = initialize(k_init, x, self.k_fit, init=c.init, covariance_type=c.covariance_type,
+                                   reg_covar=c.reg_covar, sample_weight=w)
+                previous = jax.tree.map(lambda a, b: jnp.where(state.t == 0, a, b), fresh, previous)
+            result = em(x, previous, **options)
+        return State(state.t + 1, _pad(result.params, self.k_max), result.lower_bound, result.n_iter,
+                     state.quadrature)
+
+    def observe(self, state: State) -> dict:
+        model = state.model
+        mean, cov = mixture.moment_match(model)
+        diff = mean - self.mean0
+        out = {
+            "weights": model.weights,
+            "means": model.means,
+            "covs": model.covs,
+            "mix_mean": mean,
+            "mix_cov": cov,
+            "trace": jnp.trace(cov),
+            "mean_sq_error": diff @ diff,
+            "l2_to_truth": mixture.l2_distance(model, self.truth),
+            "loglik": state.loglik,
+            "em_iterations": state.n_iter,
+        }
+        return {name: out[name] for name in self.config.metrics}
+
+    def chain(self) -> Chain:
+        return Chain(self.init, self.step, self.observe)
+
+
+@dataclasses.dataclass(frozen=True)
+class GMMConfig(RunConfig):
+    """GMM-by-EM chain (Nature SI §4.1). Fields beyond the run fields:
+
+    components: K of the truth.   dim: d.
+    weights0, means0, covs0: the truth; None gives uniform weights, means 4·(k − (K−1)/2) on the first axis
+        (a single N(0, I) for K = 1) and identity covariances; covs0 may be one d×d matrix for all components.
+    fit_components: K′ fitted by EM each generation.   n_samples: N, an integer or a schedule.
+    covariance_type: full | diag | spherical.   em_iters: EM max_iter.   tol: EM tolerance on the change of the
+    mean log-likelihood.   reg_covar: added to every covariance diagonal.   init: kmeans | k-means++ | random |
+    random_from_data.   warm_start: start EM from the previous fit (see the module docstring).
+    sampler: exact | infinite.   quadrature_points: P per component for sampler "infinite".
+    metrics: statistics recorded per generation.
+    Defaults follow the paper's code: K = 1 blob in 2-D, K′ = 2, N = 1000, full, tol 1e-5, max_iter 2000.
+    """
+
+    family = "gmm"
+    components: int = 1
+    fit_components: int = 2
+    dim: int = 2
+    weights0: Any = None
+    means0: Any = None
+    covs0: Any = None
+    n_samples: Any = 1000
+    covariance_type: str = "full"
+    em_iters: int = 2000
+    tol: float = 1e-5
+    reg_covar: float = 1e-6
+    init: str = "kmeans"
+    warm_start: bool = False
+    sampler: str = "exact"
+    quadrature_points: int = 2000
+    metrics: tuple = METRICS
+
+    def truth(self):
+        """(weights (K,), means (K, d), covs (K, d, d)) as float arrays."""
+        k, d = self.components, self.dim
+        weights = np.full(k, 1.0 / k) if self.weights0 is None else np.asarray(self.weights0, float)
+        if self.means0 is None:
+            means = np.zeros((k, d))
+            means[:, 0] = 4.0 * (np.arange(k) - (k - 1) / 2)
+        else:
+            means = np.asarray(self.means0, float).reshape(k, d) if np.size(self.means0) == k * d else None
+        if self.covs0 is None:
+            covs = np.broadcast_to(np.eye(d), (k, d, d)).copy()
+        else:
+            covs = np.asarray(self.covs0, float)
+            covs = np.broadcast_to(covs, (k, d, d)).copy() if covs.shape == (d, d) else covs
+        return weights, means, covs
+
+    def validate(self) -> None:
+        k = check_int("components", self.components, 1)
+        check_int("fit_components", self.fit_components, 1)
+        d = check_int("dim", self.dim, 1)
+        check_choice("covariance_type", self.covariance_type, COVARIANCE_TYPES)
+        check_int("em_iters", self.em_iters, 1)
+        check_number("tol", self.tol, low=0)
+        check_number("reg_covar", self.reg_covar, low=0)
+        check_choice("init", self.init, INIT_METHODS)
+        check_choice("warm_start", self.warm_start, (False, True))
+        check_choice("sampler", self.sampler, SAMPLERS)
+        check_int("quadrature_points", self.quadrature_points, d + 1)
+        sizes = schedule(self.n_samples, self.generations)
+        if self.sampler == "exact" and sizes.min() < self.fit_components:
+            raise ConfigError("fit_components", f"must be ≤ n_samples ({sizes.min()}), got {self.fit_components}")
+        if isinstance(self.metrics, str) or not self.metrics or not all(m in METRICS for m in self.metrics):
+            raise ConfigError("metrics", f"must be a non-empty list drawn from {', '.join(METRICS)}; got {self.metrics!r}")
+        object.__setattr__(self, "metrics", tuple(self.metrics))
+        try:
+            weights, means, covs = self.truth()
+        except (TypeError, ValueError):
+            raise ConfigError("means0", "weights0, means0 and covs0 must be numeric arrays")
+        if weights.shape != (k,) or not np.all(np.isfinite(weights)) or np.any(weights < 0) \
+                or not np.isclose(weights.sum(), 1.0):
+            raise ConfigError("weights0", f"must be {k} non-negative numbers summing to 1, got {self.weights0!r}")
+        if means is None or not np.all(np.isfinite(means)):
+            raise ConfigError("means0", f"must be a finite components×dim = {k}×{d} array, got {self.means0!r}")
+        if covs.shape != (k, d, d) or not np.all(np.isfinite(covs)):
+            raise ConfigError("covs0", f"must be a {d}×{d} matrix or {k} of them, got {self.covs0!r}")
+        if not np.allclose(covs, np.swapaxes(covs, 1, 2)) or np.any(np.linalg.eigvalsh(covs) <= 0):
+            raise ConfigError("covs0", "every covariance must be symmetric positive definite")
+
+
+def build(config: GMMConfig) -> Chain:
+    return GMM(config).chain()

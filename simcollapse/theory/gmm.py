@@ -1,0 +1,49 @@
+"""Closed forms for the GMM-by-EM chain (theory.md §B.7).
+
+After any M-step whose responsibilities sum to 1 (whatever K′, the initialisation or EM's convergence),
+Σ_k w_k μ_k = x̄ and Σ_k w_k(Σ_k + μ_kμ_kᵀ) = (1/N)Σ x xᵀ + reg·I, so the fitted mixture's mean is the sample mean
+and its covariance is the ddof-0 sample covariance plus reg·I ("diag" keeps the diagonal of that identity and
+"spherical" its trace, so the trace results below hold for every covariance type). Hence, with N_t points drawn
+from mixture t (mean m_t, covariance C_t):
+
+* E m_{t+1} = m_t: the mixture mean is a martingale, E m_n = m_0;
+* E C_{t+1} = (1 − 1/N_t) C_t + reg·I, so E tr C_n = Π_{t<n}(1 − 1/N_t) tr C_0 + d·reg·Σ_{t<n} Π_{t<s<n}(1 − 1/N_s)
+  (constant N: (1 − 1/N)^n tr C_0 + d·reg·Σ_{t<n}(1 − 1/N)^t);
+* E[m mᵀ + C] grows by reg·I per generation, so E‖m_n − m_0‖² = tr C_0 + n·d·reg − E tr C_n.
+
+These hold in expectation only, not in law. Sampler "infinite" (a moment-exact quadrature) gives
+C_n = C_0 + n·reg·I and m_n = m_0 exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def expected_trace(sizes, trace0: float, dim: int, reg: float) -> np.ndarray:
+    """E tr C_n for n = 0 … len(sizes): the recursion E tr C_{t+1} = (1 − 1/N_t) E tr C_t + d·reg."""
+    out = [float(trace0)]
+    for n in np.asarray(sizes, float):
+        out.append((1.0 - 1.0 / n) * out[-1] + dim * reg)
+    return np.asarray(out)
+
+
+def for_config(config) -> dict[str, np.ndarray]:
+    """``E_trace``, ``E_mix_mean`` ((n+1, d)) and ``E_mean_sq_error`` for a :class:`GMMConfig`."""
+    from ..config import schedule
+
+    g, d, reg = config.generations, config.dim, config.reg_covar
+    weights, means, covs = config.truth()
+    m0 = weights @ means
+    c0 = np.einsum("k,kij->ij", weights, covs) + np.einsum("k,ki,kj->ij", weights, means, means) - np.outer(m0, m0)
+    tr0 = float(np.trace(c0))
+    steps = np.arange(g + 1)
+    if config.sampler == "infinite":
+        e_trace = tr0 + d * reg * steps
+    else:
+        e_trace = expected_trace(schedule(config.n_samples, g), tr0, d, reg)
+    return {
+        "E_trace": e_trace,
+        "E_mix_mean": np.broadcast_to(m0, (g + 1, d)).copy(),
+        "E_mean_sq_error": tr0 + d * reg * steps - e_trace,
+    }

@@ -1,0 +1,125 @@
+"""GMM-by-EM chain: the moment recursion of theory.md §B.7 by Monte Carlo, the K=1 chain against the ddof-0
+Gaussian chain, parameter validity over a run, degenerate data, and bad configurations."""
+
+import numpy as np
+import pytest
+
+from simcollapse.api import make_config, simulate, theory
+from simcollapse.config import ConfigError
+from simcollapse.theory.gmm import expected_trace
+
+
+def _se(x):
+    x = np.asarray(x, float)
+    return x.std(ddof=1) / np.sqrt(x.size)
+
+
+@pytest.fixture(scope="module")
+def k2_run():
+    # theory.md §B.7: d=2, K'=2, N=200 gives E tr C at gens 1/10/30 = 1.990/1.902/1.721
+    config = make_config("gmm", components=1, fit_components=2, dim=2, n_samples=200, generations=30,
+                         chains=192, tol=1e-3, em_iters=100, seed=3)
+    return config, simulate(config)
+
+
+def test_theory_quoted_values():
+    e = expected_trace(np.full(30, 200), 2.0, 2, 0.0)
+    np.testing.assert_allclose(e[[1, 10, 30]], [1.990, 1.902, 1.721], atol=5e-4)
+    # the reg·I term: E tr C_1 = (1 − 1/N) tr C_0 + d·reg
+    assert expected_trace([10], 2.0, 2, 0.5)[1] == pytest.approx(0.9 * 2.0 + 1.0)
+
+
+def test_expected_trace_and_mean(k2_run, close_mc):
+    config, result = k2_run
+    th = theory(config)
+    tr = result.stats["trace"]
+    for g in (1, 10, 30):
+        close_mc(tr[g], th["E_trace"][g], what=f"E tr C_{g}")
+        close_mc(result.stats["mean_sq_error"][g], th["E_mean_sq_error"][g], what=f"E|m_{g} - m_0|^2")
+        for i in range(2):
+            close_mc(result.stats["mix_mean"][g, :, i], th["E_mix_mean"][g, i], what=f"E m_{g}[{i}]")
+    # the decay itself is visible, so the check above can fail for a chain that does not collapse
+    assert tr[30].mean() + 4 * _se(tr[30]) < 2.0
+
+
+def test_parameters_valid_over_run(k2_run):
+    config, result = k2_run
+    s = result.stats
+    for name, values in s.items():
+        values = values[1:] if name == "loglik" else values
+        assert np.all(np.isfinite(values)), name
+    w = s["weights"]
+    assert np.all(w >= 0) and np.allclose(w.sum(-1), 1.0)
+    assert np.all(np.linalg.eigvalsh(s["covs"]) > 0)
+    assert np.all(np.linalg.eigvalsh(s["mix_cov"]) > 0)
+    np.testing.assert_allclose(s["trace"], np.trace(s["mix_cov"], axis1=-2, axis2=-1))
+    assert np.all(s["em_iterations"][0] == 0) and np.all(s["em_iterations"][1:] >= 1)
+    assert np.all(s["l2_to_truth"][0] == 0) and np.all(s["l2_to_truth"][1:] > 0)
+
+
+def test_single_component_matches_gaussian_chain(close_mc):
+    """K = K' = 1: EM returns the sample mean and ddof-0 covariance (+reg), the law of the ddof-0 Gaussian chain."""
+    common = dict(generations=20, chains=512, n_samples=20, seed=11)
+    gmm = make_config("gmm", components=1, fit_components=1, dim=2, reg_covar=0.0, tol=1e-3, em_iters=10, **common)
+    gauss = make_config("mvgaussian", dim=2, ddof=0, sampler="exact", metrics=("trace", "logdet"), **common)
+    a = simulate(gmm).stats
+    b = simulate(gauss).stats
+    e = theory(gmm)["E_trace"]
+    for g in (5, 20):
+        close_mc(a["trace"][g], e[g], what=f"gmm E tr C_{g}")
+        close_mc(b["trace"][g], e[g], what=f"gaussian E tr C_{g}")
+        # same law: the log-determinants agree in mean (two independent samples)
+        logdet = np.linalg.slogdet(a["mix_cov"][g])[1]
+        diff = logdet.mean() - b["logdet"][g].mean()
+        assert abs(diff) <= 4 * np.hypot(_se(logdet), _se(b["logdet"][g])), f"gen {g}: E log det differs by {diff}"
+
+
+def test_degenerate_data_no_nan():
+    # two points for two components: each component sits on one point with covariance reg·I
+    config = make_config("gmm", n_samples=2, fit_components=2, generations=15, chains=4, tol=1e-3, em_iters=50)
+    s = simulate(config).stats
+    for name, values in s.items():
+        values = values[1:] if name == "loglik" else values
+        assert np.all(np.isfinite(values)), name
+    assert np.all(np.linalg.eigvalsh(s["covs"][1:]) >= 0.5e-6)
+
+
+def test_infinite_sampler_is_moment_exact():
+    config = make_config("gmm", sampler="infinite", quadrature_points=200, generations=3, chains=2, tol=1e-3,
+                         em_iters=50, reg_covar=1e-3)
+    s = simulate(config).stats
+    th = theory(config)
+    np.testing.assert_allclose(s["trace"], np.broadcast_to(th["E_trace"][:, None], s["trace"].shape), rtol=1e-9)
+    np.testing.assert_allclose(s["mix_mean"], 0.0, atol=1e-9)
+
+
+@pytest.mark.slow
+def test_warm_start_expected_trace(close_mc):
+    config = make_config("gmm", components=2, fit_components=2, n_samples=100, generations=10, chains=128,
+                         warm_start=True, tol=1e-3, em_iters=100, seed=5)
+    s = simulate(config).stats
+    e = theory(config)["E_trace"]
+    close_mc(s["trace"][10], e[10], what="warm start E tr C_10")
+    assert np.all(np.isfinite(s["trace"]))
+
+
+@pytest.mark.parametrize(
+    "values, field",
+    [
+        (dict(components=0), "components"),
+        (dict(fit_components=0), "fit_components"),
+        (dict(fit_components=5, n_samples=4), "fit_components"),
+        (dict(covariance_type="tied"), "covariance_type"),
+        (dict(init="best"), "init"),
+        (dict(reg_covar=-1.0), "reg_covar"),
+        (dict(em_iters=0), "em_iters"),
+        (dict(weights0=[0.5, 0.6], components=2), "weights0"),
+        (dict(covs0=[[1.0, 2.0], [2.0, 1.0]]), "covs0"),
+        (dict(means0=[1.0, 2.0, 3.0]), "means0"),
+        (dict(metrics=("nope",)), "metrics"),
+    ],
+)
+def test_bad_config(values, field):
+    with pytest.raises(ConfigError) as err:
+        make_config("gmm", **values)
+    assert err.value.field == field
