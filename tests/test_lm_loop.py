@@ -1,0 +1,234 @@
+"""The recursive language-model loop on a tiny random OPT and a corpus written here: data, training,
+evaluation, end-to-end generations, resume, and collapse on self-generated data."""
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("flax")
+pytest.importorskip("optax")
+pytest.importorskip("safetensors")
+pytest.importorskip("tokenizers")
+
+import jax
+import jax.numpy as jnp
+
+import simcollapse  # noqa: F401
+from simcollapse.lm import checkpoint as ck
+from simcollapse.lm.data import check_lengths, find_split_files, load_blocks, read_lines, tokenize_blocks
+from simcollapse.lm.evaluate import distinct_n, perplexity, repetition_rate, sequence_perplexities
+from simcollapse.lm.loop import LMLoopConfig, generate_continuations, next_training_set, run_lm
+from simcollapse.lm.model import OPTConfig, init_params
+from simcollapse.lm.train import TrainConfig, sequence_losses, train
+
+BLOCK = 16
+NEW = 16
+
+SUBJECTS = ["the cat", "a dog", "the old man", "my sister", "the river", "a small bird", "the king", "our teacher"]
+VERBS = ["sees", "likes", "follows", "paints", "finds", "remembers", "carries", "watches"]
+OBJECTS = ["the house", "a red ball", "the green hill", "many stars", "the long road", "a quiet town", "the sea"]
+ENDS = [".", " today.", " at night.", " again.", " in spring."]
+
+
+def corpus(n_lines, seed):
+    rs = np.random.RandomState(seed)
+    lines = []
+    for i in range(n_lines):
+        if i % 7 == 0:
+            lines.append(" = Section {} = \n".format(i // 7))
+            lines.append("\n")
+            continue
+        k = rs.randint(1, 3)
+        sent = " ".join(
+            f"{SUBJECTS[rs.randint(len(SUBJECTS))]} {VERBS[rs.randint(len(VERBS))]} "
+            f"{OBJECTS[rs.randint(len(OBJECTS))]}{ENDS[rs.randint(len(ENDS))]}"
+            for _ in range(k)
+        )
+        lines.append(" " + sent.capitalize() + " \n")
+    return "".join(lines)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """(model_dir, data_dir, config, params, tokenizer): a random tiny OPT with a BPE trained here."""
+    from tokenizers import ByteLevelBPETokenizer
+
+    root = tmp_path_factory.mktemp("lmloop")
+    data = root / "data"
+    data.mkdir()
+    texts = {"wiki.train.raw": corpus(240, 0), "wiki.valid.raw": corpus(40, 1), "wiki.test.raw": corpus(40, 2)}
+    for name, t in texts.items():
+        (data / name).write_text(t, encoding="utf-8")
+    bpe = ByteLevelBPETokenizer(add_prefix_space=False)
+    bpe.train_from_iterator(
+        texts["wiki.train.raw"].split("\n"),
+        vocab_size=320,
+        min_frequency=2,
+        special_tokens=["<s>", "<pad>", "</s>", "<unk>"],
+        show_progress=False,
+    )
+    tdir = root / "tok"
+    tdir.mkdir()
+    bpe.save_model(str(tdir))
+    tok = ck.load_tokenizer(tdir)
+    cfg = OPTConfig.tiny(vocab_size=320, max_position_embeddings=40, dropout=0.0)
+    params = init_params(cfg, jax.random.PRNGKey(0))
+    model = root / "model"
+    ck.save_pretrained(model, cfg, params, tok)
+    return model, data, cfg, params, tok
+
+
+# ----------------------------------------------------------------------------------------------------
+# data
+
+
+def test_blocks_follow_the_reference_recipe(world):
+    _, data, cfg, _, tok = world
+    lines = read_lines(find_split_files(data)["train"])
+    assert "" in lines and all(line == "" or line.endswith("\n") for line in lines)
+    blocks = tokenize_blocks(lines, tok, BLOCK)
+    ids = [i for line in lines for i in tok.encode(line)]
+    assert ids[0] == tok.bos_token_id  # every line starts with </s>, blank ones included
+    assert blocks.dtype == np.int32 and blocks.shape == (len(ids) // BLOCK, BLOCK)
+    np.testing.assert_array_equal(blocks.ravel(), ids[: blocks.size])
+    b = load_blocks(data, tok, BLOCK, max_blocks={"train": 5, "validation": None, "test": 3})
+    assert b["train"].shape == (5, BLOCK) and b["test"].shape == (3, BLOCK)
+    (data / "train.txt").write_text("ignored: wiki.train.raw has priority\n")
+    assert find_split_files(data)["train"][0].name == "wiki.train.raw"
+    (data / "train.txt").unlink()
+
+
+def test_clear_errors(world, tmp_path):
+    model, data, cfg, _, _ = world
+    with pytest.raises(FileNotFoundError, match="wiki.valid.raw"):
+        (tmp_path / "wiki.train.raw").write_text("x\n")
+        find_split_files(tmp_path)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        find_split_files(tmp_path / "nope")
+    with pytest.raises(ValueError, match="max_position_embeddings=40"):
+        check_lengths(cfg, 32, 16)
+    with pytest.raises(FileNotFoundError, match="model directory"):
+        run_lm(LMLoopConfig(model_dir=str(tmp_path / "missing"), data_dir=str(data), out=str(tmp_path / "o")))
+    with pytest.raises(FileNotFoundError, match="wiki.test.raw"):
+        run_lm(LMLoopConfig(model_dir=str(model), data_dir=str(tmp_path), out=str(tmp_path / "o"), block=BLOCK, new_tokens=NEW))
+    with pytest.raises(ValueError, match="max_position_embeddings"):
+        run_lm(LMLoopConfig(model_dir=str(model), data_dir=str(data), block=32, new_tokens=16, out=str(tmp_path / "o")))
+    with pytest.raises(ValueError, match="real_fraction"):
+        LMLoopConfig(model_dir="m", data_dir="d", real_fraction=1.5)
+
+
+# ----------------------------------------------------------------------------------------------------
+# training and metrics
+
+
+def test_loss_masks_padding(world):
+    _, _, cfg, params, _ = world
+    rs = np.random.RandomState(0)
+    ids = rs.randint(4, 320, size=(2, BLOCK)).astype(np.int32)
+    s_full, c_full = sequence_losses(cfg, params, ids[:1, :10])
+    # the same 10 tokens followed by padding give the same summed loss over 9 targets
+    padded = np.concatenate([ids[:1, :10], np.ones((1, BLOCK - 10), np.int32)], axis=1)
+    from simcollapse.lm.train import _seq_losses
+
+    s, c = _seq_losses(params, jnp.asarray(padded), jnp.asarray((np.arange(BLOCK) < 10)[None].astype(np.int32)), cfg)
+    assert c_full[0] == 9 and float(c[0]) == 9
+    np.testing.assert_allclose(float(s[0]), s_full[0], rtol=1e-5)
+
+
+def test_metrics():
+    assert distinct_n([[1, 2, 3, 4]], 2) == 1.0
+    assert distinct_n([[1, 2, 1, 2, 1, 2]], 2) == 2 / 5
+    assert repetition_rate([[5, 5, 5, 5, 5]], 2) == 3 / 4
+    assert repetition_rate([[1, 2, 3]], 2) == 0.0
+    gen = np.arange(12).reshape(6, 2)
+    real = -np.arange(12).reshape(6, 2)
+    out, kept = next_training_set(gen, real, 0.5, np.random.RandomState(0))
+    assert len(kept) == 3
+    np.testing.assert_array_equal(out[kept], real[kept])
+    rest = np.setdiff1d(np.arange(6), kept)
+    np.testing.assert_array_equal(out[rest], gen[rest])
+
+
+# ----------------------------------------------------------------------------------------------------
+# collapse: a model trained only on its predecessor's beam-search output is worse on real text
+
+
+def test_real_perplexity_rises_when_training_on_own_beam_output(world):
+    _, data, cfg, params, tok = world
+    b = load_blocks(data, tok, BLOCK)
+    tc = TrainConfig(epochs=4, batch_size=32, lr=3e-3, final_lr=3e-4, seed=0)
+    gen0 = train(cfg, params, b["train"], b["validation"], tc, progress=False)
+    assert gen0.history[-1]["train_loss"] < gen0.history[0]["train_loss"]
+    from simcollapse.lm.generate import GenerationConfig
+
+    g = GenerationConfig(max_new_tokens=BLOCK, min_new_tokens=BLOCK, num_beams=5)
+    synthetic = generate_continuations(cfg, gen0.params, b["train"], g, batch_size=64)
+    assert synthetic.shape == b["train"].shape
+    gen1 = train(cfg, params, synthetic, b["validation"], tc, progress=False)
+    p0 = perplexity(cfg, gen0.params, b["test"])
+    p1 = perplexity(cfg, gen1.params, b["test"])
+    assert p1["ppl_token"] > 1.2 * p0["ppl_token"], (p0, p1)
+    assert p1["ppl_batch"] > 1.2 * p0["ppl_batch"]
+    # beam output is less diverse than the real text and looks likelier to the model that made it
+    assert distinct_n(synthetic, 2) < distinct_n(b["train"], 2)
+    assert np.median(sequence_perplexities(cfg, gen0.params, synthetic)) < np.median(
+        sequence_perplexities(cfg, gen0.params, b["train"])
+    )
+
+
+# ----------------------------------------------------------------------------------------------------
+# end to end
+
+
+def test_two_generation_loop_and_resume(world, tmp_path, capsys):
+    model, data, cfg, _, _ = world
+    lc = LMLoopConfig(
+        model_dir=str(model),
+        data_dir=str(data),
+        out=str(tmp_path / "run"),
+        generations=1,
+        epochs=1,
+        real_fraction=0.1,
+        num_beams=5,
+        new_tokens=BLOCK,
+        block=BLOCK,
+        batch_size=32,
+        gen_batch_size=64,
+        eval_batch_size=64,
+        lr=1e-3,
+        final_lr=1e-4,
+        max_train_blocks=60,
+        prompt="The cat",
+        progress=False,
+    )
+    metrics = run_lm(lc)
+    out = tmp_path / "run"
+    assert [m["generation"] for m in metrics] == [0, 1]
+    for g in (0, 1):
+        d = out / f"gen_{g:02d}"
+        assert (d / "model.safetensors").is_file() and (d / "tokenizer.json").is_file()
+        m = json.loads((d / "metrics.json").read_text())
+        for key in ("test", "validation", "history", "seq_ppl_under_gen0", "data_text", "example", "best_epoch"):
+            assert key in m
+        assert np.isfinite(m["test"]["ppl_batch"]) and np.isfinite(m["test"]["ppl_token"])
+        assert np.load(d / "seq_ppl.npy").shape == (60,)
+        assert np.load(d / "train_blocks.npy").shape == (60, BLOCK)
+    assert "zero_shot" in metrics[0]
+    assert metrics[1]["real_rows"] == 6 and "distinct_2" in metrics[1]["generated_text"]
+    assert isinstance(metrics[1]["example"]["continuation"], str)
+    assert len(json.loads((out / "metrics.json").read_text())) == 2
+    assert (out / "lm_collapse.png").stat().st_size > 0
+    reloaded = ck.load_pretrained(out / "gen_01")
+    assert reloaded.tokenizer is not None
+
+    # resume: finished generations are skipped, a further one is added from the saved checkpoint
+    stamp = (out / "gen_00" / "model.safetensors").stat().st_mtime_ns
+    lc2 = LMLoopConfig(**{**lc.__dict__, "generations": 2, "progress": True})
+    metrics2 = run_lm(lc2)
+    text = capsys.readouterr().out
+    assert "generation 0: finished earlier, skipped" in text and "generation 1: finished earlier, skipped" in text
+    assert (out / "gen_00" / "model.safetensors").stat().st_mtime_ns == stamp
+    assert [m["generation"] for m in metrics2] == [0, 1, 2]
+    assert metrics2[1] == metrics[1]
+    assert (out / "gen_02" / "metrics.json").is_file()
