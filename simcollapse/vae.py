@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["VAE", "VAEConfig", "eval_latents", "latent_std", "load_digits_data", "load_mnist", "plot_vae", "run_vae"]
+__all__ = ["VAEConfig", "eval_latents", "latent_std", "load_digits_data", "load_mnist", "plot_vae", "run_vae"]
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -35,7 +35,7 @@ def load_digits_data(test_fraction: float = 0.2, seed: int = 0):
 
     x = (load_digits().data / 16.0).astype(np.float32)
     perm = np.random.RandomState(seed).permutation(len(x))
-    m = int(round(test_fraction * len(x)))
+    m = round(test_fraction * len(x))
     return x[perm[m:]], x[perm[:m]], (8, 8)
 
 
@@ -102,7 +102,7 @@ def _vae_module():
         latent: int = 20
 
         def setup(self):
-            f32 = dict(dtype=jnp.float32, param_dtype=jnp.float32)
+            f32 = {"dtype": jnp.float32, "param_dtype": jnp.float32}
             self.enc = nn.Dense(self.hidden, **f32)
             self.enc2 = nn.Dense(self.hidden, **f32)
             self.mu = nn.Dense(self.latent, **f32)
@@ -183,7 +183,9 @@ def _fns(out_dim: int, hidden: int, latent: int):
     model = _vae_module()(out_dim, hidden, latent)
 
     shapes = jax.eval_shape(
-        lambda: model.init(jax.random.PRNGKey(0), jnp.zeros((1, out_dim), jnp.float32), jnp.zeros((1, latent), jnp.float32))
+        lambda: model.init(
+            jax.random.PRNGKey(0), jnp.zeros((1, out_dim), jnp.float32), jnp.zeros((1, latent), jnp.float32)
+        )
     )["params"]
 
     def init(seed: int):
@@ -261,7 +263,7 @@ def train_vae(cfg: VAEConfig, n_train: int, out_dim: int, seed: int, data=None, 
     if not synthetic and data is None:
         raise ValueError("train_vae needs data (real rows) or prev_params (a VAE to sample from)")
     steps = max(1, n_train // cfg.batch_size)
-    model, opt, epoch = _trainer(out_dim, cfg.hidden, cfg.latent, cfg.batch_size, steps, float(cfg.lr))
+    _, opt, epoch = _trainer(out_dim, cfg.hidden, cfg.latent, cfg.batch_size, steps, float(cfg.lr))
     params = _fns(out_dim, cfg.hidden, cfg.latent)[0](seed)
     rs = np.random.RandomState(seed + 7919)
     opt_state = jax.jit(opt.init)(params)
@@ -274,7 +276,8 @@ def train_vae(cfg: VAEConfig, n_train: int, out_dim: int, seed: int, data=None, 
     for _ in tqdm(range(cfg.epochs), disable=not cfg.progress, desc=desc, leave=False):
         perm = jnp.asarray(rs.permutation(data.shape[0]).astype(np.int32))
         z_all, noise_all = (
-            jnp.asarray(rs.standard_normal((steps, cfg.batch_size, cfg.latent)), jnp.float32) for _ in range(2)
+            jnp.asarray(rs.standard_normal((steps, cfg.batch_size, cfg.latent)), jnp.float32)
+            for _ in range(2)
         )
         params, opt_state, loss = epoch(params, opt_state, data, perm, z_all, noise_all, dummy_prev, flag)
         losses.append(float(loss))
@@ -300,7 +303,6 @@ def latent_std(cfg: VAEConfig, encoder_params, x, out_dim: int) -> dict:
 
 def reconstruction(cfg: VAEConfig, params, x, out_dim: int, seed: int = 0) -> dict:
     """Mean per-image BCE reconstruction of ``x`` from the latent mean, and the negative ELBO (1 draw)."""
-    import jax
     import jax.numpy as jnp
 
     x = jnp.asarray(x, jnp.float32)
@@ -335,15 +337,24 @@ def plot_vae(grids: list, image_shape, metrics: list, path) -> Path:
             ax.set_xticks([])
             ax.set_yticks([])
             if j == 0:
-                ax.set_ylabel(f"gen {metrics[g]['generation']}", rotation=0, ha="right", va="center", fontsize=8)
+                ax.set_ylabel(
+                    f"gen {metrics[g]['generation']}", rotation=0, ha="right", va="center", fontsize=8
+                )
     ax = fig.add_subplot(gs[:, n + 1 :])
     gens = [m["generation"] for m in metrics]
-    ax.plot(gens, [m["latent_std"]["mean_dim"] for m in metrics], marker="o", label="latent-mean std (gen-0 encoder)")
+    ax.plot(
+        gens,
+        [m["latent_std"]["mean_dim"] for m in metrics],
+        marker="o",
+        label="latent-mean std (gen-0 encoder)",
+    )
     ax.axhline(metrics[0]["latent_std_real"]["mean_dim"], color="gray", ls="--", label="real test digits")
     ax.set_xlabel("generation")
     ax.set_ylabel("std of latent means")
     ax2 = ax.twinx()
-    ax2.plot(gens, [m["test"]["recon_bce"] for m in metrics], marker="s", color="C1", label="test reconstruction")
+    ax2.plot(
+        gens, [m["test"]["recon_bce"] for m in metrics], marker="s", color="C1", label="test reconstruction"
+    )
     ax2.set_ylabel("reconstruction BCE on real test digits")
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
@@ -358,7 +369,6 @@ def plot_vae(grids: list, image_shape, metrics: list, path) -> Path:
 def run_vae(cfg: VAEConfig | None = None, return_params: bool = False):
     """Train generations 0..``cfg.generations``; write ``metrics.json``, ``samples.npz`` and
     ``vae_collapse.png`` to ``cfg.out``. Returns the metrics list (and the parameters if asked)."""
-    import jax
 
     cfg = cfg or VAEConfig()
     if cfg.data == "digits":
@@ -396,7 +406,9 @@ def run_vae(cfg: VAEConfig | None = None, return_params: bool = False):
                 f"vae generation {g}: latent std {m['latent_std']['mean_dim']:.3f}, "
                 f"test reconstruction {m['test']['recon_bce']:.3f}"
             )
-    (out / "metrics.json").write_text(json.dumps({"config": dataclasses.asdict(cfg), "generations": metrics}, indent=2))
+    (out / "metrics.json").write_text(
+        json.dumps({"config": dataclasses.asdict(cfg), "generations": metrics}, indent=2)
+    )
     np.savez_compressed(out / "samples.npz", grids=np.stack(grids), image_shape=np.asarray(shape))
     plot_vae(grids, shape, metrics, out / "vae_collapse.png")
     return (metrics, all_params) if return_params else metrics

@@ -25,9 +25,26 @@ from simcollapse.lm.train import TrainConfig, sequence_losses, train
 BLOCK = 16
 NEW = 16
 
-SUBJECTS = ["the cat", "a dog", "the old man", "my sister", "the river", "a small bird", "the king", "our teacher"]
+SUBJECTS = [
+    "the cat",
+    "a dog",
+    "the old man",
+    "my sister",
+    "the river",
+    "a small bird",
+    "the king",
+    "our teacher",
+]
 VERBS = ["sees", "likes", "follows", "paints", "finds", "remembers", "carries", "watches"]
-OBJECTS = ["the house", "a red ball", "the green hill", "many stars", "the long road", "a quiet town", "the sea"]
+OBJECTS = [
+    "the house",
+    "a red ball",
+    "the green hill",
+    "many stars",
+    "the long road",
+    "a quiet town",
+    "the sea",
+]
 ENDS = [".", " today.", " at night.", " again.", " in spring."]
 
 
@@ -36,7 +53,7 @@ def corpus(n_lines, seed):
     lines = []
     for i in range(n_lines):
         if i % 7 == 0:
-            lines.append(" = Section {} = \n".format(i // 7))
+            lines.append(f" = Section {i // 7} = \n")
             lines.append("\n")
             continue
         k = rs.randint(1, 3)
@@ -57,7 +74,11 @@ def world(tmp_path_factory):
     root = tmp_path_factory.mktemp("lmloop")
     data = root / "data"
     data.mkdir()
-    texts = {"wiki.train.raw": corpus(240, 0), "wiki.valid.raw": corpus(40, 1), "wiki.test.raw": corpus(40, 2)}
+    texts = {
+        "wiki.train.raw": corpus(240, 0),
+        "wiki.valid.raw": corpus(40, 1),
+        "wiki.test.raw": corpus(40, 2),
+    }
     for name, t in texts.items():
         (data / name).write_text(t, encoding="utf-8")
     bpe = ByteLevelBPETokenizer(add_prefix_space=False)
@@ -84,7 +105,7 @@ def world(tmp_path_factory):
 
 
 def test_blocks_follow_the_reference_recipe(world):
-    _, data, cfg, _, tok = world
+    _, data, _, _, tok = world
     lines = read_lines(find_split_files(data)["train"])
     assert "" in lines and all(line == "" or line.endswith("\n") for line in lines)
     blocks = tokenize_blocks(lines, tok, BLOCK)
@@ -111,9 +132,21 @@ def test_clear_errors(world, tmp_path):
     with pytest.raises(FileNotFoundError, match="model directory"):
         run_lm(LMLoopConfig(model_dir=str(tmp_path / "missing"), data_dir=str(data), out=str(tmp_path / "o")))
     with pytest.raises(FileNotFoundError, match="wiki.test.raw"):
-        run_lm(LMLoopConfig(model_dir=str(model), data_dir=str(tmp_path), out=str(tmp_path / "o"), block=BLOCK, new_tokens=NEW))
+        run_lm(
+            LMLoopConfig(
+                model_dir=str(model),
+                data_dir=str(tmp_path),
+                out=str(tmp_path / "o"),
+                block=BLOCK,
+                new_tokens=NEW,
+            )
+        )
     with pytest.raises(ValueError, match="max_position_embeddings"):
-        run_lm(LMLoopConfig(model_dir=str(model), data_dir=str(data), block=32, new_tokens=16, out=str(tmp_path / "o")))
+        run_lm(
+            LMLoopConfig(
+                model_dir=str(model), data_dir=str(data), block=32, new_tokens=16, out=str(tmp_path / "o")
+            )
+        )
     with pytest.raises(ValueError, match="real_fraction"):
         LMLoopConfig(model_dir="m", data_dir="d", real_fraction=1.5)
 
@@ -125,15 +158,24 @@ def test_clear_errors(world, tmp_path):
 def test_loss_masks_padding(world):
     _, _, cfg, params, _ = world
     rs = np.random.RandomState(0)
-    ids = rs.randint(4, 320, size=(2, BLOCK)).astype(np.int32)
-    s_full, c_full = sequence_losses(cfg, params, ids[:1, :10])
-    # the same 10 tokens followed by padding give the same summed loss over 9 targets
-    padded = np.concatenate([ids[:1, :10], np.ones((1, BLOCK - 10), np.int32)], axis=1)
+    ids = rs.randint(4, 320, size=(64, BLOCK)).astype(np.int32)
+    mask = np.ones((64, BLOCK), np.int32)
+    # row 1: 10 tokens then padding; row 2: junk under the padding; row 3: the same 10 tokens left-padded
+    ids[1, 10:] = 1
+    ids[2, :10] = ids[1, :10]
+    mask[1:3, 10:] = 0
+    ids[3, : BLOCK - 10], ids[3, BLOCK - 10 :] = 1, ids[1, :10]
+    mask[3, : BLOCK - 10] = 0
     from simcollapse.lm.train import _seq_losses
 
-    s, c = _seq_losses(params, jnp.asarray(padded), jnp.asarray((np.arange(BLOCK) < 10)[None].astype(np.int32)), cfg)
-    assert c_full[0] == 9 and float(c[0]) == 9
-    np.testing.assert_allclose(float(s[0]), s_full[0], rtol=1e-5)
+    s, c = (np.asarray(a) for a in _seq_losses(params, jnp.asarray(ids), jnp.asarray(mask), cfg))
+    assert c[0] == BLOCK - 1 and c[1] == c[2] == c[3] == 9
+    np.testing.assert_allclose(s[2], s[1], rtol=1e-6)
+    np.testing.assert_allclose(s[3], s[1], rtol=1e-5)
+    # the public helper agrees (fixed-size batches padded with masked rows)
+    s2, c2 = sequence_losses(cfg, params, ids[:1], batch_size=64)
+    np.testing.assert_allclose(s2[0], s[0], rtol=1e-6)
+    assert c2[0] == c[0]
 
 
 def test_metrics():
@@ -157,7 +199,7 @@ def test_metrics():
 def test_real_perplexity_rises_when_training_on_own_beam_output(world):
     _, data, cfg, params, tok = world
     b = load_blocks(data, tok, BLOCK)
-    tc = TrainConfig(epochs=4, batch_size=32, lr=3e-3, final_lr=3e-4, seed=0)
+    tc = TrainConfig(epochs=8, batch_size=64, lr=3e-3, final_lr=3e-4, seed=0)
     gen0 = train(cfg, params, b["train"], b["validation"], tc, progress=False)
     assert gen0.history[-1]["train_loss"] < gen0.history[0]["train_loss"]
     from simcollapse.lm.generate import GenerationConfig
@@ -168,8 +210,8 @@ def test_real_perplexity_rises_when_training_on_own_beam_output(world):
     gen1 = train(cfg, params, synthetic, b["validation"], tc, progress=False)
     p0 = perplexity(cfg, gen0.params, b["test"])
     p1 = perplexity(cfg, gen1.params, b["test"])
-    assert p1["ppl_token"] > 1.2 * p0["ppl_token"], (p0, p1)
-    assert p1["ppl_batch"] > 1.2 * p0["ppl_batch"]
+    assert p1["ppl_token"] > 1.5 * p0["ppl_token"], (p0, p1)  # observed: about 7x
+    assert p1["ppl_batch"] > 1.5 * p0["ppl_batch"]
     # beam output is less diverse than the real text and looks likelier to the model that made it
     assert distinct_n(synthetic, 2) < distinct_n(b["train"], 2)
     assert np.median(sequence_perplexities(cfg, gen0.params, synthetic)) < np.median(
@@ -182,7 +224,7 @@ def test_real_perplexity_rises_when_training_on_own_beam_output(world):
 
 
 def test_two_generation_loop_and_resume(world, tmp_path, capsys):
-    model, data, cfg, _, _ = world
+    model, data, _, _, _ = world
     lc = LMLoopConfig(
         model_dir=str(model),
         data_dir=str(data),
@@ -193,7 +235,7 @@ def test_two_generation_loop_and_resume(world, tmp_path, capsys):
         num_beams=5,
         new_tokens=BLOCK,
         block=BLOCK,
-        batch_size=32,
+        batch_size=64,
         gen_batch_size=64,
         eval_batch_size=64,
         lr=1e-3,
@@ -209,7 +251,15 @@ def test_two_generation_loop_and_resume(world, tmp_path, capsys):
         d = out / f"gen_{g:02d}"
         assert (d / "model.safetensors").is_file() and (d / "tokenizer.json").is_file()
         m = json.loads((d / "metrics.json").read_text())
-        for key in ("test", "validation", "history", "seq_ppl_under_gen0", "data_text", "example", "best_epoch"):
+        for key in (
+            "test",
+            "validation",
+            "history",
+            "seq_ppl_under_gen0",
+            "data_text",
+            "example",
+            "best_epoch",
+        ):
             assert key in m
         assert np.isfinite(m["test"]["ppl_batch"]) and np.isfinite(m["test"]["ppl_token"])
         assert np.load(d / "seq_ppl.npy").shape == (60,)
@@ -227,7 +277,10 @@ def test_two_generation_loop_and_resume(world, tmp_path, capsys):
     lc2 = LMLoopConfig(**{**lc.__dict__, "generations": 2, "progress": True})
     metrics2 = run_lm(lc2)
     text = capsys.readouterr().out
-    assert "generation 0: finished earlier, skipped" in text and "generation 1: finished earlier, skipped" in text
+    assert (
+        "generation 0: finished earlier, skipped" in text
+        and "generation 1: finished earlier, skipped" in text
+    )
     assert (out / "gen_00" / "model.safetensors").stat().st_mtime_ns == stamp
     assert [m["generation"] for m in metrics2] == [0, 1, 2]
     assert metrics2[1] == metrics[1]

@@ -22,10 +22,12 @@ from simcollapse.vae import (
 
 
 def test_two_generations_on_digits(tmp_path):
-    cfg = VAEConfig(generations=1, epochs=4, latent=4, hidden=32, n_eval=300, grid=4, out=str(tmp_path), progress=False)
+    cfg = VAEConfig(
+        generations=1, epochs=4, latent=4, hidden=32, n_eval=300, grid=4, out=str(tmp_path), progress=False
+    )
     metrics, params = run_vae(cfg, return_params=True)
     assert [m["generation"] for m in metrics] == [0, 1] and len(params) == 2
-    train_x, test_x, shape = load_digits_data(seed=cfg.seed)
+    train_x, _, shape = load_digits_data(seed=cfg.seed)
     assert shape == (8, 8) and train_x.dtype == np.float32 and 0 <= train_x.min() and train_x.max() <= 1
     # the latent-std metric of generation 1 uses generation 0's encoder on generation 1's samples
     _, z = eval_latents(cfg)

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
-    "DataError",
     "SPLITS",
+    "DataError",
     "check_lengths",
     "find_split_files",
     "load_blocks",

@@ -36,11 +36,18 @@ def perplexity(config, params, blocks, batch_size: int = 64, progress: bool = Fa
     """``{"loss_batch", "ppl_batch", "loss_token", "ppl_token", "tokens"}`` of ``blocks`` ``(n, T)``."""
     s, c = sequence_losses(config, params, blocks, batch_size, progress=progress, desc="perplexity")
     batch_losses = [
-        s[i : i + batch_size].sum() / max(c[i : i + batch_size].sum(), 1.0) for i in range(0, len(s), batch_size)
+        s[i : i + batch_size].sum() / max(c[i : i + batch_size].sum(), 1.0)
+        for i in range(0, len(s), batch_size)
     ]
     lb = float(np.mean(batch_losses))
     lt = float(s.sum() / max(c.sum(), 1.0))
-    return {"loss_batch": lb, "ppl_batch": _exp(lb), "loss_token": lt, "ppl_token": _exp(lt), "tokens": int(c.sum())}
+    return {
+        "loss_batch": lb,
+        "ppl_batch": _exp(lb),
+        "loss_token": lt,
+        "ppl_token": _exp(lt),
+        "tokens": int(c.sum()),
+    }
 
 
 def sequence_perplexities(config, params, blocks, batch_size: int = 64, progress: bool = False) -> np.ndarray:
@@ -81,14 +88,21 @@ def text_stats(seqs) -> dict:
     }
 
 
-def continue_prompt(config, params, tokenizer, prompt: str, gen=None) -> str:
-    """Decode the continuation of ``prompt`` (beam search with ``gen``; default the paper's setting)."""
+def continue_prompt(config, params, tokenizer, prompt: str, gen=None, length=None, batch: int = 1) -> str:
+    """Decode the continuation of ``prompt`` (beam search with ``gen``; default the paper's setting).
+
+    ``length``/``batch``: left-pad the prompt to ``length`` tokens (keeping its last ``length`` if
+    longer) and repeat it ``batch`` times, so that a beam search already compiled for that shape is
+    reused (the result does not depend on them).
+    """
     from simcollapse.lm.generate import generate, left_pad
 
     ids = tokenizer.encode(prompt)
-    x, m = left_pad([ids], config.pad_token_id)
+    if length is not None:
+        ids = ids[-length:]
+    x, m = left_pad([ids] * batch, config.pad_token_id, length)
     out = generate(config, params, x, m, gen)
-    return tokenizer.decode(np.asarray(out.sequences[0, len(ids) :]))
+    return tokenizer.decode(np.asarray(out.sequences[0, x.shape[1] :]))
 
 
 def plot_lm(metrics: list[dict], seq_ppl: dict | None = None, path="lm_collapse.png", generations=None):
@@ -117,7 +131,9 @@ def plot_lm(metrics: list[dict], seq_ppl: dict | None = None, path="lm_collapse.
         all_v = np.concatenate([np.log10(np.asarray(seq_ppl[k])) for k in keys])
         bins = np.linspace(all_v.min(), all_v.max(), 50) if all_v.size else 10
         for k in keys:
-            ax.hist(np.log10(np.asarray(seq_ppl[k])), bins=bins, histtype="step", density=True, label=f"gen {k}")
+            ax.hist(
+                np.log10(np.asarray(seq_ppl[k])), bins=bins, histtype="step", density=True, label=f"gen {k}"
+            )
         ax.set_xlabel("log10 perplexity of a training sequence under generation 0")
         ax.set_ylabel("density")
         ax.set_title("training data of each generation")

@@ -72,7 +72,9 @@ class LMLoopConfig:
         if not self.model_dir:
             raise ValueError("model_dir is required (a local OPT checkpoint directory)")
         if not self.data_dir:
-            raise ValueError("data_dir is required (a directory with wiki.train.raw, wiki.valid.raw, wiki.test.raw)")
+            raise ValueError(
+                "data_dir is required (a directory with wiki.train.raw, wiki.valid.raw, wiki.test.raw)"
+            )
         if self.generations < 0:
             raise ValueError(f"generations must be >= 0, got {self.generations}")
         if not 0.0 <= self.real_fraction <= 1.0:
@@ -107,7 +109,9 @@ class LMLoopConfig:
         )
 
 
-def generate_continuations(config, params, blocks, gen, batch_size: int = 16, progress: bool = False, desc="generate"):
+def generate_continuations(
+    config, params, blocks, gen, batch_size: int = 16, progress: bool = False, desc="generate"
+):
     """``(n, gen.max_new_tokens)`` int32: each block's continuation (blocks are full, unpadded prompts).
 
     The last batch is filled up with copies of its first row so that every call has the same shape.
@@ -120,7 +124,9 @@ def generate_continuations(config, params, blocks, gen, batch_size: int = 16, pr
     blocks = np.asarray(blocks, np.int32)
     n, t = blocks.shape
     outs = []
-    for i in tqdm(range(0, n, batch_size), total=math.ceil(n / batch_size), disable=not progress, desc=desc, leave=False):
+    for i in tqdm(
+        range(0, n, batch_size), total=math.ceil(n / batch_size), disable=not progress, desc=desc, leave=False
+    ):
         b = blocks[i : i + batch_size]
         k = len(b)
         if k < batch_size:
@@ -140,7 +146,7 @@ def next_training_set(generated, real, real_fraction: float, rng: np.random.Rand
     real = np.asarray(real, np.int32)
     if generated.shape != real.shape:
         raise ValueError(f"generated data {generated.shape} and real blocks {real.shape} differ in shape")
-    k = int(round(real_fraction * len(real)))
+    k = round(real_fraction * len(real))
     kept = np.sort(rng.choice(len(real), size=k, replace=False)) if k else np.zeros(0, np.int64)
     out = generated.copy()
     out[kept] = real[kept]
@@ -157,7 +163,13 @@ def run_lm(cfg: LMLoopConfig) -> list[dict]:
     """Run (or resume) the loop; returns one metrics dict per generation (also written to ``cfg.out``)."""
     from simcollapse.lm.checkpoint import load_pretrained, save_pretrained
     from simcollapse.lm.data import check_lengths, find_split_files, load_blocks
-    from simcollapse.lm.evaluate import continue_prompt, perplexity, plot_lm, sequence_perplexities, text_stats
+    from simcollapse.lm.evaluate import (
+        continue_prompt,
+        perplexity,
+        plot_lm,
+        sequence_perplexities,
+        text_stats,
+    )
     from simcollapse.lm.train import train
 
     model_dir = Path(cfg.model_dir)
@@ -222,13 +234,15 @@ def run_lm(cfg: LMLoopConfig) -> list[dict]:
             generated = generate_continuations(
                 config, prev_params, real, gen, gbs, progress=cfg.progress, desc=f"gen {g} data"
             )
-            blocks, kept = next_training_set(generated, real, cfg.real_fraction, np.random.RandomState(cfg.seed * 1000 + g))
+            blocks, kept = next_training_set(
+                generated, real, cfg.real_fraction, np.random.RandomState(cfg.seed * 1000 + g)
+            )
             np.save(gdir / "kept_real.npy", kept)
         np.save(data_file, blocks)
         if g > 0:
             kept_file = gdir / "kept_real.npy"
             kept = np.load(kept_file) if kept_file.is_file() else np.zeros(0, np.int64)
-            metrics["real_rows"] = int(len(kept))
+            metrics["real_rows"] = len(kept)
             gen_rows = np.setdiff1d(np.arange(len(blocks)), kept)
             metrics["generated_text"] = text_stats(blocks[gen_rows]) if len(gen_rows) else {}
         metrics["data_text"] = text_stats(blocks)
@@ -254,7 +268,10 @@ def run_lm(cfg: LMLoopConfig) -> list[dict]:
             "p95": float(np.quantile(sp, 0.95)),
         }
         if cfg.prompt:
-            metrics["example"] = {"prompt": cfg.prompt, "continuation": continue_prompt(config, params, tok, cfg.prompt, gen)}
+            metrics["example"] = {
+                "prompt": cfg.prompt,
+                "continuation": continue_prompt(config, params, tok, cfg.prompt, gen, cfg.block, gbs),
+            }
         _write_json(gdir / "metrics.json", metrics)
         all_metrics.append(metrics)
         prev_params = params

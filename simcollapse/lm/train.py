@@ -24,7 +24,15 @@ import numpy as np
 
 from simcollapse.lm.model import OPTConfig, OPTForCausalLM
 
-__all__ = ["TrainConfig", "TrainResult", "cosine_lr", "make_optimizer", "sequence_losses", "token_nll", "train"]
+__all__ = [
+    "TrainConfig",
+    "TrainResult",
+    "cosine_lr",
+    "make_optimizer",
+    "sequence_losses",
+    "token_nll",
+    "train",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,9 +68,11 @@ def token_nll(config: OPTConfig, params, ids, mask, rng=None):
     deterministic = rng is None
     if not deterministic:
         kwargs["rngs"] = {"dropout": rng}
-    logits = OPTForCausalLM(config).apply(
-        {"params": params}, ids, mask, deterministic=deterministic, **kwargs
-    ).logits
+    logits = (
+        OPTForCausalLM(config)
+        .apply({"params": params}, ids, mask, deterministic=deterministic, **kwargs)
+        .logits
+    )
     logp = jax.nn.log_softmax(logits[:, :-1].astype(jnp.float32), axis=-1)
     nll = -jnp.take_along_axis(logp, ids[:, 1:, None], axis=-1)[..., 0]
     valid = (mask[:, 1:] * mask[:, :-1]).astype(jnp.float32)
@@ -88,14 +98,18 @@ def _batches(blocks: np.ndarray, batch_size: int, order=None):
         yield jnp.asarray(ids), jnp.asarray(mask), len(idx)
 
 
-def sequence_losses(config: OPTConfig, params, blocks, batch_size: int = 64, progress: bool = False, desc="eval"):
+def sequence_losses(
+    config: OPTConfig, params, blocks, batch_size: int = 64, progress: bool = False, desc="eval"
+):
     """Per-sequence summed NLL and token counts ``(n,), (n,)`` of ``blocks`` ``(n, T)`` (no padding inside)."""
     from tqdm.auto import tqdm
 
     blocks = np.asarray(blocks, np.int32)
     sums, counts = [], []
     nb = math.ceil(len(blocks) / batch_size)
-    for ids, mask, k in tqdm(_batches(blocks, batch_size), total=nb, disable=not progress, desc=desc, leave=False):
+    for ids, mask, k in tqdm(
+        _batches(blocks, batch_size), total=nb, disable=not progress, desc=desc, leave=False
+    ):
         s, c = _seq_losses(params, ids, mask, config)
         sums.append(np.asarray(s)[:k])
         counts.append(np.asarray(c)[:k])
