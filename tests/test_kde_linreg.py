@@ -42,6 +42,7 @@ def test_kde_fixed_bandwidth_variance_and_nll(close_mc):
         assert gap.mean() > 4 * _se(gap), f"test_nll does not worsen from gen {a} to {b}"
 
 
+@pytest.mark.slow
 def test_kde_scott_rule_variance(close_mc):
     config = make_config("kde", n_samples=50, bandwidth="scott", generations=5, chains=512, test_size=10, seed=4,
                          metrics=("var", "bandwidth"))
@@ -97,6 +98,7 @@ def test_linreg_matches_theory(linreg_run, close_mc):
         assert err[10].mean() > 8 * err[1].mean()
 
 
+@pytest.mark.slow
 def test_linreg_ridge_shrinks():
     config = make_config("linreg", ridge=1e6, generations=3, chains=8, design_size=5, dim=10)
     s = simulate(config).stats
