@@ -150,6 +150,11 @@ class VAEConfig:
     out: str = "out/vae"
     progress: bool = True
 
+    @classmethod
+    def from_dict(cls, d: dict) -> VAEConfig:
+        """Build from ``{field: value}``; an unknown field raises ``ValueError`` naming it."""
+        return _from_dict(cls, d)
+
     def __post_init__(self):
         if self.data not in ("digits", "mnist"):
             raise ValueError(f"data must be 'digits' or 'mnist', got {self.data!r}")
@@ -157,6 +162,14 @@ class VAEConfig:
             raise ValueError("data='mnist' needs data_path (an .npz file or a directory of IDX files)")
         if self.generations < 0 or self.epochs < 1 or self.latent < 1 or self.batch_size < 1:
             raise ValueError("need generations >= 0, epochs >= 1, latent >= 1, batch_size >= 1")
+
+
+def _from_dict(cls, d: dict):
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(d) - set(names))
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} setting(s) {unknown}; known: {names}")
+    return cls(**d)
 
 
 def _bce(logits, x):
@@ -323,13 +336,16 @@ def eval_latents(cfg: VAEConfig):
 def plot_vae(grids: list, image_shape, metrics: list, path) -> Path:
     """Rows of decoder samples per generation (left) and the metrics against generation (right)."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     n_gen, n = len(grids), len(grids[0])
-    fig = plt.figure(figsize=(max(6, n * 0.6) + 4.5, max(3, n_gen * 0.6)))
-    gs = fig.add_gridspec(n_gen, n + 6)
+    fig = plt.figure(figsize=(n * 0.7 + 7.0, max(3.5, n_gen * 0.7)))
+    gs = fig.add_gridspec(
+        n_gen, n + 10, left=0.06, right=0.92, bottom=0.14, top=0.95, wspace=0.15, hspace=0.15
+    )
     for g, row in enumerate(grids):
         for j, img in enumerate(row):
             ax = fig.add_subplot(gs[g, j])
@@ -340,7 +356,7 @@ def plot_vae(grids: list, image_shape, metrics: list, path) -> Path:
                 ax.set_ylabel(
                     f"gen {metrics[g]['generation']}", rotation=0, ha="right", va="center", fontsize=8
                 )
-    ax = fig.add_subplot(gs[:, n + 1 :])
+    ax = fig.add_subplot(gs[:, n + 2 :])
     gens = [m["generation"] for m in metrics]
     ax.plot(
         gens,
@@ -351,6 +367,7 @@ def plot_vae(grids: list, image_shape, metrics: list, path) -> Path:
     ax.axhline(metrics[0]["latent_std_real"]["mean_dim"], color="gray", ls="--", label="real test digits")
     ax.set_xlabel("generation")
     ax.set_ylabel("std of latent means")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax2 = ax.twinx()
     ax2.plot(
         gens, [m["test"]["recon_bce"] for m in metrics], marker="s", color="C1", label="test reconstruction"
@@ -358,8 +375,7 @@ def plot_vae(grids: list, image_shape, metrics: list, path) -> Path:
     ax2.set_ylabel("reconstruction BCE on real test digits")
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="best")
-    fig.tight_layout()
+    ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="center right")
     path = Path(path)
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -149,6 +149,11 @@ def test_clear_errors(world, tmp_path):
         )
     with pytest.raises(ValueError, match="real_fraction"):
         LMLoopConfig(model_dir="m", data_dir="d", real_fraction=1.5)
+    with pytest.raises(ValueError, match="model_dir is required"):
+        LMLoopConfig(data_dir="d")
+    with pytest.raises(ValueError, match="nmu_beams"):
+        LMLoopConfig.from_dict({"model_dir": "m", "data_dir": "d", "nmu_beams": 5})
+    assert LMLoopConfig.from_dict({"model_dir": "m", "data_dir": "d", "generations": 3}).generations == 3
 
 
 # ----------------------------------------------------------------------------------------------------

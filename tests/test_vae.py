@@ -65,3 +65,9 @@ def test_mnist_files(tmp_path):
         load_mnist(idx)
     with pytest.raises(ValueError, match="data_path"):
         VAEConfig(data="mnist")
+
+
+def test_config_from_dict():
+    assert VAEConfig.from_dict({"generations": 2}).generations == 2
+    with pytest.raises(ValueError, match="bogus"):
+        VAEConfig.from_dict({"bogus": 1})

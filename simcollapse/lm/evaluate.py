@@ -109,6 +109,7 @@ def plot_lm(metrics: list[dict], seq_ppl: dict | None = None, path="lm_collapse.
     """Test perplexity vs generation (left) and histograms of per-sequence perplexity under the
     generation-0 model (right, one per generation in ``seq_ppl`` ``{generation: array}``). Returns the path."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -123,6 +124,7 @@ def plot_lm(metrics: list[dict], seq_ppl: dict | None = None, path="lm_collapse.
         ax.axhline(zs[0], color="gray", ls="--", label="pretrained (zero-shot)")
     ax.set_xlabel("generation")
     ax.set_ylabel("test perplexity")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_title("real test data")
     ax.legend()
     if seq_ppl:

@@ -4,9 +4,9 @@ Generation 0 is the pretrained model fine-tuned on the real training blocks. The
 generation ``k + 1`` has one row per real training block: the 64-token continuation of that block
 produced by generation ``k`` with 5-way beam search (the block itself is not included), except for a
 random ``real_fraction`` of rows (drawn afresh each generation) where the original block is kept --
-paper settings: 0.0 (5 epochs) and 0.1 (10 epochs). Every generation starts from the pretrained
-checkpoint (``init="pretrained"``, as the reference code) or from the previous generation
-(``init="previous"``).
+paper settings: 0.0 (5 epochs) and 0.1 (10 epochs). Every generation is fine-tuned starting from the
+pretrained checkpoint (``init="pretrained"``, the default) or from the previous generation
+(``init="previous"``); in both cases the parameters kept are those best on the real validation set.
 
 Output directory layout (``out``)::
 
@@ -67,6 +67,16 @@ class LMLoopConfig:
     max_eval_blocks: int | None = None
     prompt: str = DEFAULT_PROMPT
     progress: bool = True
+
+    @classmethod
+    def from_dict(cls, d: dict) -> LMLoopConfig:
+        """Build from ``{field: value}`` (e.g. parsed ``--set`` pairs); an unknown field raises
+        ``ValueError`` naming it."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(d) - set(names))
+        if unknown:
+            raise ValueError(f"unknown LMLoopConfig setting(s) {unknown}; known: {names}")
+        return cls(**d)
 
     def __post_init__(self):
         if not self.model_dir:
