@@ -204,14 +204,15 @@ def train(
             lr = jnp.float32(cosine_lr(tc, n_step, total_steps))
             params, opt_state, loss = step(params, opt_state, ids, mask, sub, lr)
             n_step += 1
-            losses.append(float(loss))
-            bar.set_postfix(loss=f"{losses[-1]:.3f}")
+            losses.append(loss)  # kept on device: no host sync every step
+            if progress and n_step % 50 == 1:
+                bar.set_postfix(loss=f"{float(loss):.3f}")
         s, c = sequence_losses(config, params, val_blocks, tc.batch_size)
         val_loss = float(s.sum() / max(c.sum(), 1.0))
         history.append(
             {
                 "epoch": epoch,
-                "train_loss": float(np.mean(losses)),
+                "train_loss": float(np.mean([float(x) for x in losses])),
                 "val_loss": val_loss,
                 "val_ppl": float(math.exp(min(val_loss, 700.0))),
             }
