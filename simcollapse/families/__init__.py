@@ -21,6 +21,21 @@ def _gaussian(name):
     return Family(cls, gaussian.build, theory.for_config)
 
 
+def _categorical(name):
+    from ..theory import categorical_config as theory
+    from . import categorical
+
+    return Family(categorical.CategoricalConfig, categorical.build, theory.for_config)
+
+
+def _counts(name):
+    from ..theory import categorical_config as theory
+    from . import counts
+
+    cls = {"poisson": counts.PoissonConfig, "bernoulli": counts.BernoulliConfig}[name]
+    return Family(cls, counts.build, theory.for_config)
+
+
 def _gmm(name):
     from ..theory import gmm as theory
     from . import gmm
@@ -43,6 +58,7 @@ def _linreg(name):
 
 _LOADERS = {"gaussian": _gaussian, "mvgaussian": _gaussian}
 _LOADERS |= {"gmm": _gmm, "kde": _kde, "linreg": _linreg}
+_LOADERS |= {"categorical": _categorical, "poisson": _counts, "bernoulli": _counts}
 
 
 def names() -> list[str]:
