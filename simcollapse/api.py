@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import json
+
 from . import families
 from .config import RunConfig, from_dict
 from .core.driver import Trajectory, run
@@ -17,7 +20,7 @@ def simulate(config: RunConfig, *, progress: bool = False, chunk: int | None = N
 
     `chain_indices` runs only those chains: chain i's trajectory is the same whichever others run.
     """
-    chain = families.get(config.family).build(config)
+    chain = _build(_canonical(config))
     return run(
         chain,
         generations=config.generations,
@@ -33,3 +36,16 @@ def simulate(config: RunConfig, *, progress: bool = False, chunk: int | None = N
 def theory(config: RunConfig) -> dict:
     """Closed-form expected curves for `config`, keys ``E_<metric>``, shape (generations+1,)."""
     return families.get(config.family).theory(config)
+
+
+def _canonical(config: RunConfig) -> str:
+    """The config less the fields only the driver reads (a family's `build` must not read them)."""
+    return json.dumps({**config.to_dict(), "seed": 0, "chains": 1, "record_every": 1}, sort_keys=True)
+
+
+@functools.lru_cache(maxsize=64)
+def _build(canonical: str):
+    """Equal configs share one chain object, so its compiled programs are reused."""
+    values = json.loads(canonical)
+    config = make_config(values.pop("family"), **values)
+    return families.get(config.family).build(config)

@@ -128,33 +128,35 @@ class Gaussian:
         self.cov0_sqrt = jnp.asarray((v * np.sqrt(w)) @ v.T)
 
     # --- data -------------------------------------------------------------------------------------
-    def standard(self, key, n, n_max):
-        """(z̄, A) of n standard normal points in d dims, z-scatter = A Aᵀ (A lower triangular)."""
+    def standard(self, key, n, n_max, factor):
+        """Mean z̄ and scatter of n standard normal points in d dims: the scatter itself, or (factor=True,
+        needs n ≥ d+1) its lower-triangular factor A with scatter = A Aᵀ."""
         d, sampler = self.d, self.config.sampler
         if sampler == "infinite":
-            return jnp.zeros(d), jnp.sqrt(n) * jnp.eye(d)
+            return jnp.zeros(d), (jnp.sqrt(n) if factor else n) * jnp.eye(d)
         if sampler == "sufficient":
             k_mean, k_scatter = jax.random.split(key)
             zbar = jax.random.normal(k_mean, (d,)) / jnp.sqrt(jnp.maximum(n, 1))
             log_diag, unit = bartlett(k_scatter, n - 1, d)
-            return zbar, unit * jnp.exp(log_diag)[None, :]
+            a = unit * jnp.exp(log_diag)[None, :]
+            return zbar, a if factor else a @ a.T
         z = jax.random.normal(key, (n_max, d))
-        mask = jnp.arange(n_max) < n
-        m = points_moments(z, mask)
+        m = points_moments(z, jnp.arange(n_max) < n)
+        if not factor:
+            return m.mean, m.scatter
         if d == 1:  # a 1×1 Cholesky factor is a square root; skip the batched LAPACK call
             return m.mean, jnp.sqrt(m.scatter)
         return m.mean, jnp.linalg.cholesky(m.scatter)
 
     def draw(self, key, model: Model, n, n_max) -> Moments:
         """Moments of n points drawn from `model` (n = 0 gives an empty summary)."""
-        zbar, a = self.standard(key, n, n_max)
+        zbar, scatter = self.standard(key, n, n_max, factor=False)
         chol = cholesky(model)
-        la = chol @ a
         empty = n == 0
         return Moments(
             jnp.asarray(n, float),
             jnp.where(empty, model.mean, model.mean + chol @ zbar),
-            jnp.where(empty, 0.0, la @ la.T),
+            jnp.where(empty, 0.0, chol @ scatter @ chol.T),
         )
 
     def draw_points(self, key, model: Model, n_max):
@@ -165,7 +167,7 @@ class Gaussian:
         """Exact (U, ℓ) update: L' = U diag(e^ℓ) V diag(a)/√c = (U W) diag(e^ℓ a)/√c,
         W_ij = V_ij e^{ℓ_i − ℓ_j} (i > j), which stays bounded as the lower scales collapse."""
         n = jnp.asarray(self.sizes)[state.t]
-        zbar, a = self.standard(key, n, int(self.sizes.max()))
+        zbar, a = self.standard(key, n, int(self.sizes.max()), factor=True)
         model = state.model
         log_a = jnp.log(jnp.diagonal(a))
         v = a / jnp.diagonal(a)[None, :]
@@ -185,7 +187,7 @@ class Gaussian:
         m = int(self.sizes[0])
         k_draw, k_pick = jax.random.split(key)
         points = jax.lax.dynamic_update_slice(
-            state.pool, self.draw_points(k_draw, state.model, m), (state.t * m, 0)
+            state.pool, self.draw_points(k_draw, state.model, m), (state.t * m, jnp.zeros_like(state.t))
         )
         slots = jnp.arange(points.shape[0])
         chosen = random_subset(k_pick, slots < (state.t + 1) * m, m)
@@ -250,7 +252,7 @@ class Gaussian:
             bures = trace + np.trace(self.cov0) - 2.0 * jnp.sum(jnp.sqrt(jnp.clip(eig, 0.0)))
         mse = jnp.sum(diff * diff)
         out = {"w2sq": mse + bures, "kl": kl, "mean_sq_error": mse}
-        if d == 1:
+        if self.config.family == "gaussian":
             out |= {
                 "mean": model.mean[0],
                 "var": jnp.exp(logdet),

@@ -50,8 +50,8 @@ def log_gamma(key, shape_param, shape=()):
         take = accept & ~done
         return round_index + 1, done | accept, jnp.where(take, candidate, value)
 
-    accept0, value0 = propose(0)
-    _, _, log_g = jax.lax.while_loop(cond, body, (1, accept0, value0))
+    start = (0, jnp.zeros(shape, bool), jnp.zeros(shape))
+    _, _, log_g = jax.lax.while_loop(cond, body, start)
     log_u_boost = jnp.log1p(-jax.random.uniform(key_boost, shape))
     return jnp.where(valid, log_g + jnp.where(boost, log_u_boost / a, 0.0), -jnp.inf)
 

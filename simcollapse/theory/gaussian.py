@@ -30,7 +30,8 @@ def var_moment(sizes, ddof, var0, s):
     with np.errstate(invalid="ignore"):
         log_terms = s * np.log(2.0 / (m - ddof)) + gammaln(k / 2 + s) - gammaln(k / 2)
     log_terms = np.where(k / 2 + s > 0, log_terms, np.inf)
-    return var0**s * np.exp(_prepend(0.0, np.cumsum(log_terms)))
+    with np.errstate(over="ignore"):
+        return var0**s * np.exp(_prepend(0.0, np.cumsum(log_terms)))
 
 
 def expected_var(sizes, ddof, var0=1.0):
@@ -86,12 +87,12 @@ def expected_kl(sizes, ddof, var0=1.0):
     if np.any(m <= 3):
         return np.full(len(m) + 1, np.inf)
     inv_r = (m - ddof) / (m - 3.0)
-    mean_term = np.zeros(len(m) + 1)
-    for n in range(1, len(m) + 1):
-        tail = np.cumprod(inv_r[:n][::-1])[::-1]  # Π_{s=t}^{n−1} E(1/r_s) for t = 0 … n−1
-        mean_term[n] = np.sum(tail / m[:n])
-    inv_var = var_moment(sizes, ddof, var0, -1.0)
-    return 0.5 * (var0 * inv_var + mean_term - 1.0 + expected_logvar(sizes, ddof, var0) - np.log(var0))
+    mean_term = np.zeros(len(m) + 1)  # S_{n+1} = E(1/r_n)(S_n + 1/M_n)
+    with np.errstate(over="ignore"):
+        for n in range(len(m)):
+            mean_term[n + 1] = inv_r[n] * (mean_term[n] + 1.0 / m[n])
+        inv_var = var_moment(sizes, ddof, var0, -1.0)
+        return 0.5 * (var0 * inv_var + mean_term - 1.0 + expected_logvar(sizes, ddof, var0) - np.log(var0))
 
 
 def marginal_variance(sizes, ddof, var0=1.0):

@@ -1,0 +1,88 @@
+"""CLI round trip and clean errors for bad input."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from simcollapse.api import make_config
+from simcollapse.cli import main
+from simcollapse.config import ConfigError
+
+
+def test_run_then_plot_round_trip(tmp_path, capsys):
+    out = tmp_path / "g"
+    code = main(["run", "gaussian", "--set", "n_samples=[10,12,14,16,18]", "--set", "generations=5",
+                 "--set", "chains=50", "--set", "ddof=1", "--set", "sampler=exact", "--out", str(out), "--quiet"])
+    assert code == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["family"] == "gaussian" and config["n_samples"] == [10, 12, 14, 16, 18]
+    assert config["policy"] == "replace" and "_provenance" in config  # every default filled in
+    stats = np.load(out / "stats.npz")
+    assert set(stats.files) == {"generation", "mean", "var", "logvar", "w2sq", "kl"}
+    assert stats["var"].shape == (6, 50) and np.allclose(stats["var"][0], 1.0)
+    theory = np.load(out / "theory.npz")
+    for key in ("E_var", "E_logvar", "E_w2sq", "E_mean_sq_error", "E_std"):
+        assert theory[key].shape == (6,)
+    assert main(["plot", str(out)]) == 0
+    png = out / "overview.png"
+    assert png.stat().st_size > 20_000
+
+
+def test_mvgaussian_run_writes_matrices(tmp_path):
+    out = tmp_path / "mv"
+    assert main(["run", "mvgaussian", "--set", "dim=3", "--set", "n_samples=8", "--set", "generations=4",
+                 "--set", "chains=10", "--set", "cov0=[[1,0,0],[0,2,0],[0,0,3]]", "--out", str(out), "--quiet"]) == 0
+    stats = np.load(out / "stats.npz")
+    assert stats["cov"].shape == (5, 10, 3, 3) and stats["mean"].shape == (5, 10, 3)
+    assert np.load(out / "theory.npz")["E_det_ratio"].shape == (5,)
+
+
+@pytest.mark.parametrize(
+    "sets,field",
+    [
+        (["ddof=1", "n_samples=1"], "n_samples"),
+        (["n_samples=1"], "n_samples"),
+        (["real_fraction=1.5", "policy=fresh_real"], "real_fraction"),
+        (["var0=-1"], "var0"),
+        (["policy=keep_all"], "policy"),
+        (["sampler=magic"], "sampler"),
+        (["ddof=2"], "ddof"),
+        (["generations=0"], "generations"),
+        (["n_samples=[10,10]"], "n_samples"),
+        (["nsamples=10"], "nsamples"),
+        (["policy=accumulate_subsample"], "sampler"),
+        (["metrics=[\"kurtosis\"]"], "metrics"),
+    ],
+)
+def test_bad_input_is_one_line_naming_the_field(sets, field, tmp_path, capsys):
+    argv = ["run", "gaussian", "--out", str(tmp_path / "x"), "--quiet"]
+    for s in sets:
+        argv += ["--set", s]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith(f"simcollapse: error: {field}:"), err
+
+
+def test_wishart_needs_more_samples_than_dimensions():
+    with pytest.raises(ConfigError, match="n_samples"):
+        make_config("mvgaussian", dim=4, n_samples=4)
+    with pytest.raises(ConfigError, match="cov0"):
+        make_config("mvgaussian", dim=2, cov0=[[1, 2], [2, 1]])
+
+
+def test_out_pointing_at_a_file_is_refused(tmp_path, capsys):
+    target = tmp_path / "file.txt"
+    target.write_text("x")
+    assert main(["run", "gaussian", "--out", str(target), "--quiet"]) == 2
+    assert "--out" in capsys.readouterr().err
+
+
+def test_console_script_and_theory_command():
+    result = subprocess.run([sys.executable, "-m", "simcollapse", "theory", "gaussian", "--set", "n_samples=10",
+                             "--set", "ddof=1", "--set", "generations=20", "--at", "20"],
+                            capture_output=True, text=True, check=True)
+    line = next(l for l in result.stdout.splitlines() if l.startswith("E_std "))
+    assert float(line.split()[-1]) == pytest.approx(0.5744, abs=1e-4)
