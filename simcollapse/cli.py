@@ -38,10 +38,36 @@ def _config(args):
     return make_config(args.family, **parse_sets(args.set))
 
 
+NEURAL = ("lm", "vae")
+
+
+def run_neural(family: str, sets: dict, out: str, progress: bool) -> int:
+    """The neural families train one model per generation (no chains): OPT (`lm`) and the VAE."""
+    if family == "lm":
+        from .lm.loop import LMLoopConfig as Config
+        from .lm.loop import run_lm as runner
+    else:
+        from .vae import VAEConfig as Config
+        from .vae import run_vae as runner
+    try:
+        config = Config.from_dict({**sets, "out": out, "progress": progress})
+    except (ValueError, TypeError) as err:
+        raise ConfigError(family, str(err)) from None
+    try:
+        runner(config)
+    except FileNotFoundError as err:  # a missing checkpoint, tokenizer or corpus file: a user error
+        raise ConfigError(family, str(err)) from None
+    print(f"wrote {out}")
+    return 0
+
+
 def cmd_run(args) -> int:
     from .api import simulate, theory
     from .core import results
 
+    if args.family in NEURAL:
+        results.prepare_dir(args.out)
+        return run_neural(args.family, parse_sets(args.set), args.out, not args.quiet)
     config = _config(args)
     out = results.prepare_dir(args.out)
     start = time.perf_counter()
@@ -85,12 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="simcollapse", description="Simulate model collapse, with theory beside it.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def with_config(p):
-        p.add_argument("family", choices=families.names(), help="model family")
+    def with_config(p, extra=()):
+        p.add_argument("family", choices=families.names() + list(extra), help="model family")
         p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config field (JSON value)")
 
     run = sub.add_parser("run", help="simulate chains and write config.json, stats.npz, theory.npz")
-    with_config(run)
+    with_config(run, NEURAL)
     run.add_argument("--out", required=True, help="output directory")
     run.add_argument("--chunk", type=int, default=None, help="recorded generations per compiled chunk")
     run.add_argument("--plot", action="store_true", help="also draw the figures")

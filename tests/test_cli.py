@@ -86,3 +86,17 @@ def test_console_script_and_theory_command():
                             capture_output=True, text=True, check=True)
     line = next(l for l in result.stdout.splitlines() if l.startswith("E_std "))
     assert float(line.split()[-1]) == pytest.approx(0.5744, abs=1e-4)
+
+
+@pytest.mark.parametrize("family,sets,needle", [
+    ("lm", [], "model_dir"),
+    ("lm", ["model_dir=\"no/such/dir\"", "data_dir=\"no/such/data\""], "does not exist"),
+    ("vae", ["bogus=1"], "bogus"),
+])
+def test_neural_families_report_bad_input_cleanly(family, sets, needle, tmp_path, capsys):
+    argv = ["run", family, "--out", str(tmp_path / "n"), "--quiet"]
+    for s in sets:
+        argv += ["--set", s]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and needle in err, err
