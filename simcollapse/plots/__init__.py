@@ -65,7 +65,7 @@ def draw_metric(ax, generation, values, expected=None, label=None):
         ax.plot(generation, mean, color="C1", lw=1.0, label="mean over chains")
     if expected is not None:
         ax.plot(np.arange(len(expected)), expected, "k--", lw=1.1, label="theory E[·]")
-    if _wants_log(values):
+    if _wants_log(values[1:]):  # row 0 is the truth, where distances are exactly 0
         ax.set_yscale("log")
     ax.set_xlabel("generation n")
     ax.set_ylabel(label or "")
@@ -81,12 +81,14 @@ def overview(run: dict, out_dir: Path) -> Path:
     import matplotlib.pyplot as plt
 
     stats, theory, generation = run["stats"], run["theory"], run["generation"]
-    names = [k for k, v in stats.items() if v.ndim == 2]
+    order = list(getattr(run["config"], "metrics", ())) + sorted(stats)
+    names = [k for k in dict.fromkeys(order) if k in stats and stats[k].ndim == 2]
     cols = min(3, len(names))
     rows = int(np.ceil(len(names) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.1 * rows), squeeze=False)
     for ax, name in zip(axes.flat, names):
         draw_metric(ax, generation, stats[name], theory.get(f"E_{name}"), LABELS.get(name, name))
+        ax.set_xlim(0, generation[-1])
         ax.set_title(LABELS.get(name, name))
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")
@@ -110,9 +112,12 @@ def plot_run(run, out_dir=None) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     with style():
         paths = [overview(run, out_dir)]
+        module = f"{__name__}.{run['config'].family}"
         try:
-            extra = importlib.import_module(f"{__name__}.{run['config'].family}")
-        except ModuleNotFoundError:
+            extra = importlib.import_module(module)
+        except ModuleNotFoundError as err:
+            if err.name != module:
+                raise
             extra = None
         if extra is not None and hasattr(extra, "figures"):
             paths += extra.figures(run, out_dir)
