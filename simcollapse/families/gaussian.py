@@ -274,7 +274,20 @@ METRICS_ND = ("mean", "cov", "logdet", "trace", "det_ratio", "w2sq", "kl", "mean
 
 
 @dataclasses.dataclass(frozen=True)
-class GaussianConfig(RunConfig):
+class _GaussianChainConfig(RunConfig):
+    """Fields shared by both Gaussian families (documented on `GaussianConfig`)."""
+
+    n_samples: Any = 100
+    ddof: int = 0
+    sampler: str = "sufficient"
+    policy: str = "replace"
+    real_fraction: float = 0.1
+    pool_size: int = 1000
+    mean0: Any = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class GaussianConfig(_GaussianChainConfig):
     """1-D Gaussian chain (Nature Thm 3.1). Fields beyond the run fields:
 
     n_samples: M_t, an integer or a schedule (see `simcollapse.config.schedule`).
@@ -285,13 +298,6 @@ class GaussianConfig(RunConfig):
     """
 
     family = "gaussian"
-    n_samples: Any = 100
-    ddof: int = 0
-    sampler: str = "sufficient"
-    policy: str = "replace"
-    real_fraction: float = 0.1
-    pool_size: int = 1000
-    mean0: Any = 0.0
     var0: float = 1.0
     metrics: tuple = ("mean", "var", "logvar", "w2sq", "kl")
 
@@ -309,19 +315,12 @@ class GaussianConfig(RunConfig):
 
 
 @dataclasses.dataclass(frozen=True)
-class MvGaussianConfig(RunConfig):
+class MvGaussianConfig(_GaussianChainConfig):
     """d-dimensional Gaussian chain (Wishart chain, theory.md §B.2). As `gaussian`, with
     dim: d.   mean0: a number or d numbers.   cov0: None (identity), a number (times I) or a d×d SPD matrix."""
 
     family = "mvgaussian"
     dim: int = 2
-    n_samples: Any = 100
-    ddof: int = 0
-    sampler: str = "sufficient"
-    policy: str = "replace"
-    real_fraction: float = 0.1
-    pool_size: int = 1000
-    mean0: Any = 0.0
     cov0: Any = None
     metrics: tuple = ("mean", "cov", "logdet", "trace", "w2sq", "kl", "mean_sq_error")
 
