@@ -6,7 +6,6 @@ Tolerances: 4 standard errors (means) or 4 binomial standard errors (probabiliti
 import math
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 from scipy import stats
@@ -137,7 +136,7 @@ def cats():
 
 
 def test_cats_fixation_probability_is_initial_frequency(cats):
-    config, run, th = cats
+    config, run, _ = cats
     blue = run.stats["p_min_group"][-1]
     assert np.all(np.isin(blue, [0.0, 1.0]))  # all absorbed after 1000 generations (P(not) ~ 3e-5)
     close_prob(blue == 1.0, 0.1)
@@ -160,7 +159,7 @@ def test_cats_loss_by_n_and_absorption_time(cats):
 
 
 def test_cats_gini_simpson_and_martingale(cats):
-    config, run, th = cats
+    _, run, th = cats
     for row, n in enumerate(run.generation[:25]):
         if n in (10, 50, 100, 200):
             close_mean(run.stats["gini_simpson"][row], th["E_gini_simpson"][n])
@@ -171,7 +170,7 @@ def test_cats_gini_simpson_and_martingale(cats):
 
 
 def test_cats_support_entropy_and_absorbing_states(cats):
-    config, run, th = cats
+    _, run, _ = cats
     s = run.stats
     assert np.all(np.diff(s["surviving"], axis=0) <= 0)  # support never grows
     d = np.diff(s["entropy"], axis=0)  # mean entropy is non-increasing (supermartingale)
@@ -340,9 +339,11 @@ def test_min_p_and_top_k_exact_two_type_chain():
     config = make_config("categorical", min_p=0.05, n_samples=100, generations=600, chains=4000, seed=10,
                          record_every=20, metrics=["p_min_group", "t_collapse"])
     run = simulate(config)
-    summary = tc.two_type_summary(config)
-    close_prob(run.stats["p_min_group"][-1] == 1.0, summary["P_fix"][1])
-    close_mean(run.stats["t_collapse"][-1], float(summary["E_T_abs"]))
+    th = theory(config)  # the exact two-type chain with the min-p map
+    close_prob(run.stats["p_min_group"][-1] == 1.0, th["P_lost"][-1, 0])  # blue fixed by 600
+    close_prob(run.stats["p_min_group"][-1] == 0.0, th["P_lost"][-1, 1])
+    # E min(T_abs, G) = Σ_{n<G} P(T_abs > n); a few chains may still hold both types at G
+    close_mean(np.minimum(run.stats["t_collapse"][-1], 600), np.sum(1 - th["P_collapsed"][:600]))
     top1 = make_config("categorical", top_k=1, probs0=[0.45, 0.55], n_samples=100, generations=3, chains=200)
     run = simulate(top1)
     assert np.all(run.stats["probs"][1:, :, 1] == 1.0)  # only the majority type is ever sampled

@@ -69,13 +69,13 @@ from ..config import ConfigError, RunConfig, _is_int, check_choice, check_int, c
 from ..core.driver import Chain
 
 __all__ = [
-    "CategoricalConfig",
     "Categorical",
+    "CategoricalConfig",
     "binomial",
+    "build",
     "hypergeometric",
     "multinomial",
     "multivariate_hypergeometric",
-    "build",
 ]
 
 # ----------------------------------------------------------------------------------------------------
@@ -389,7 +389,7 @@ class CategoricalConfig(RunConfig):
     probs_max_types: int = 1000
 
     def validate(self) -> None:
-        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
+        set_ = lambda name, value: object.__setattr__(self, name, value)
         truth = self.truth
         if self.probs0 is not None:
             if truth not in (None, "cats", "probs"):

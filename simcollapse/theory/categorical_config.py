@@ -36,12 +36,11 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import stats
-from scipy.special import logsumexp
 
 from . import categorical as cat
 from . import markov
 
-__all__ = ["for_config", "mean_model", "two_type_summary", "marginal_chain_curves"]
+__all__ = ["for_config", "marginal_chain_curves", "mean_model", "two_type_summary"]
 
 MAX_DENSE_N = 3000
 MAX_WORK = 3e9  # unique types × (N+1)² × generations
@@ -137,7 +136,7 @@ def marginal_chain_curves(config) -> dict[str, np.ndarray] | None:
 
     s = _two_type_sampling_map(config) if K == 2 else (lambda p: np.asarray(p, dtype=float))
     g = (np.arange(N + 1) + a) / (N + K * a)  # the fitted model for each count
-    fit = lambda x: s(markov.smoothing_map(a, N, K)(x))  # noqa: E731  count/N -> sampling probability
+    fit = lambda x: s(markov.smoothing_map(a, N, K)(x))
     c = np.arange(N + 1)
     if config.policy == "replace":
         mats = [markov.transition_matrix(N, fit)]
@@ -273,9 +272,9 @@ def two_type_summary(config) -> dict[str, np.ndarray]:
     N = int(sizes[0])
     s = _two_type_sampling_map(config)
     P = markov.transition_matrix(N, s)
-    loss, fix = markov.absorption_probabilities(P)
+    _, fix = markov.absorption_probabilities(P)
     t = markov.expected_absorption_time(P)
-    t_loss, t_fix = markov.conditional_absorption_times(P)
+    _, t_fix = markov.conditional_absorption_times(P)
     c = np.arange(N + 1)
     out = {"P_fix": np.empty(2), "E_T_given_fix": np.empty(2)}
     for i in range(2):  # count chain of type i; its law after generation 1 is Bin(N, s(p_{0,i}))
