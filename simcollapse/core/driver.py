@@ -28,6 +28,7 @@ class Chain(NamedTuple):
     init: Callable
     step: Callable
     observe: Callable
+    lanes: int = LANES  # pad the chain axis to a multiple of this (1: the family's arithmetic is batch-exact)
 
 
 class Trajectory(NamedTuple):
@@ -95,9 +96,9 @@ def run(
     carried state (O(parameters) per chain) lives between chunks and a progress bar can advance.
     """
     wanted = np.arange(chains) if chain_indices is None else np.asarray(chain_indices)
-    # Pad the chain axis to a multiple of LANES: XLA then vectorises every chain the same way, so a
-    # chain's floating-point trajectory is bit-identical however many chains run beside it.
-    padding = -len(wanted) % LANES
+    # Pad the chain axis to a multiple of chain.lanes (default 64): XLA then vectorises every chain the
+    # same way, so a chain's floating-point trajectory is bit-identical however many chains run beside it.
+    padding = -len(wanted) % chain.lanes
     indices = np.concatenate([wanted, wanted.max(initial=0) + 1 + np.arange(padding)])
     keys = chain_keys(seed, indices)
     states = _init(chain, keys)
