@@ -112,7 +112,7 @@ class RunConfig:
     def to_dict(self) -> dict[str, Any]:
         return {"family": self.family, **dataclasses.asdict(self)}
 
-    def replace(self, **changes) -> "RunConfig":
+    def replace(self, **changes) -> RunConfig:
         return from_dict(self.family, {**dataclasses.asdict(self), **changes}, type(self))
 
 

@@ -84,7 +84,7 @@ def test_console_script_and_theory_command():
     result = subprocess.run([sys.executable, "-m", "simcollapse", "theory", "gaussian", "--set", "n_samples=10",
                              "--set", "ddof=1", "--set", "generations=20", "--at", "20"],
                             capture_output=True, text=True, check=True)
-    line = next(l for l in result.stdout.splitlines() if l.startswith("E_std "))
+    line = next(row for row in result.stdout.splitlines() if row.startswith("E_std "))
     assert float(line.split()[-1]) == pytest.approx(0.5744, abs=1e-4)
 
 

@@ -43,7 +43,7 @@ def test_expected_trace_and_mean(k2_run, close_mc):
 
 
 def test_parameters_valid_over_run(k2_run):
-    config, result = k2_run
+    _, result = k2_run
     s = result.stats
     for name, values in s.items():
         values = values[1:] if name == "loglik" else values

@@ -13,13 +13,13 @@ trajectory depends only on (seed, chain index, config), never on how many chains
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import partial
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-
 
 LANES = 64
 

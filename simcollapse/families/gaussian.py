@@ -110,7 +110,7 @@ def random_subset(key, valid, size):
 class Gaussian:
     """Chain pieces for one resolved config (pure functions closed over static settings)."""
 
-    def __init__(self, config: "GaussianConfig"):
+    def __init__(self, config: GaussianConfig):
         self.config = config
         self.d = config.dim
         g = config.generations
@@ -343,7 +343,7 @@ class MvGaussianConfig(_GaussianChainConfig):
         try:
             cov = np.asarray(self.covariance0(), dtype=float)
         except (TypeError, ValueError):
-            raise ConfigError("cov0", f"must be a number or a {self.dim}×{self.dim} matrix, got {self.cov0!r}")
+            raise ConfigError("cov0", f"must be a number or a {self.dim}×{self.dim} matrix, got {self.cov0!r}") from None
         if cov.shape != (self.dim, self.dim) or not np.all(np.isfinite(cov)):
             raise ConfigError("cov0", f"must be a number or a finite {self.dim}×{self.dim} matrix, got {self.cov0!r}")
         if not np.allclose(cov, cov.T) or np.any(np.linalg.eigvalsh(cov) <= 0):

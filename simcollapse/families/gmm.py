@@ -84,7 +84,7 @@ def whitened_normal(key, n: int, d: int):
 class GMM:
     """Chain pieces for one resolved :class:`GMMConfig`."""
 
-    def __init__(self, config: "GMMConfig"):
+    def __init__(self, config: GMMConfig):
         self.config = config
         self.d = config.dim
         self.k_fit = config.fit_components
@@ -232,7 +232,7 @@ class GMMConfig(RunConfig):
         try:
             weights, means, covs = self.truth()
         except (TypeError, ValueError):
-            raise ConfigError("means0", "weights0, means0 and covs0 must be numeric arrays")
+            raise ConfigError("means0", "weights0, means0 and covs0 must be numeric arrays") from None
         if weights.shape != (k,) or not np.all(np.isfinite(weights)) or np.any(weights < 0) \
                 or not np.isclose(weights.sum(), 1.0):
             raise ConfigError("weights0", f"must be {k} non-negative numbers summing to 1, got {self.weights0!r}")

@@ -51,7 +51,7 @@ def rule_factor(rule: str, n: int, d: int) -> float:
 
 
 class KDE:
-    def __init__(self, config: "KDEConfig"):
+    def __init__(self, config: KDEConfig):
         self.config = config
         self.d = config.dim
         self.n = int(schedule(config.n_samples, config.generations)[0])

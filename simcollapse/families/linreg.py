@@ -41,7 +41,7 @@ class State(NamedTuple):
 
 
 class LinReg:
-    def __init__(self, config: "LinRegConfig"):
+    def __init__(self, config: LinRegConfig):
         self.config = config
         self.d, self.T = config.dim, config.design_size
         self.w_star = jnp.asarray(config.truth())
@@ -119,7 +119,7 @@ class LinRegConfig(RunConfig):
         try:
             w = self.truth()
         except (TypeError, ValueError):
-            raise ConfigError("w_star", f"must be a number or {d} numbers, got {self.w_star!r}")
+            raise ConfigError("w_star", f"must be a number or {d} numbers, got {self.w_star!r}") from None
         if not np.all(np.isfinite(w)):
             raise ConfigError("w_star", "must be finite")
         if isinstance(self.metrics, str) or not self.metrics or not all(m in METRICS for m in self.metrics):

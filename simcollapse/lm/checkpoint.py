@@ -233,7 +233,7 @@ def _load_safetensors(files: Iterable[Path]) -> dict[str, np.ndarray]:
             )
         try:
             sd.update(load_file(str(f)))
-        except Exception as e:  # noqa: BLE001  (safetensors raises its own error types)
+        except Exception as e:
             raise CheckpointError(f"cannot read {f.name} in {str(f.parent)!r}: {e}") from None
     return sd
 
@@ -255,7 +255,7 @@ def _load_flax_msgpack(f: Path) -> dict[str, np.ndarray]:
 
     try:
         tree = serialization.msgpack_restore(f.read_bytes())
-    except Exception as e:  # noqa: BLE001  (re-raised with the file name)
+    except Exception as e:
         raise CheckpointError(f"cannot read {f.name} in {str(f.parent)!r}: {e}") from None
     if isinstance(tree, dict) and set(tree) == {"params"}:
         tree = tree["params"]
@@ -273,7 +273,7 @@ def _load_torch(files: Iterable[Path]) -> dict[str, np.ndarray]:
             )
         try:
             part = torch.load(str(f), map_location="cpu", weights_only=True)
-        except Exception as e:  # noqa: BLE001  (re-raised with the file name)
+        except Exception as e:
             raise CheckpointError(f"cannot read {f.name} in {str(f.parent)!r}: {e}") from None
         for k, t in part.items():
             t = t.detach()
@@ -479,7 +479,7 @@ def load_tokenizer(path) -> Tokenizer:
     if (d / TOKENIZER_JSON).is_file():
         try:
             backend = HFTokenizer.from_file(str(d / TOKENIZER_JSON))
-        except Exception as e:  # noqa: BLE001  (re-raised with the file name)
+        except Exception as e:
             raise CheckpointError(f"cannot read {TOKENIZER_JSON} in {str(d)!r}: {e}") from None
     else:
         for name in (VOCAB_JSON, MERGES_TXT):
@@ -490,7 +490,7 @@ def load_tokenizer(path) -> Tokenizer:
                 )
         try:
             bpe = models.BPE.from_file(str(d / VOCAB_JSON), str(d / MERGES_TXT))
-        except Exception as e:  # noqa: BLE001  (re-raised with the file name)
+        except Exception as e:
             raise CheckpointError(f"cannot read {VOCAB_JSON}/{MERGES_TXT} in {str(d)!r}: {e}") from None
         backend = HFTokenizer(bpe)
         backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
