@@ -1,0 +1,370 @@
+"""Property-testing toolkit: hypothesis strategies for configs and statistical assertions against theory.
+
+Strategies (need ``hypothesis``, installed with the ``test`` extra):
+
+* :func:`schedules` — ``n_samples`` specs accepted by :func:`simcollapse.config.schedule`;
+* :func:`gaussian_configs`, :func:`mvgaussian_configs` — dicts for ``make_config("gaussian" | "mvgaussian", **d)``;
+* :func:`categorical_truths` — probability vectors (cats, uniform, Zipf, random) to pass as ``probs0``;
+* :func:`invalid_gaussian_values` — ``(field, values)`` pairs that ``make_config`` rejects naming ``field``.
+
+Assertions (numpy only; all Monte Carlo standard errors come from the chains themselves,
+SE = s/√C for C chains, s the sample standard deviation):
+
+* :func:`assert_matches_theory` — two-sided: |mean − E| ≤ n_se·SE at each chosen generation;
+* :func:`assert_variance_shrinks_no_faster_than` — one-sided against E log σ_n² of the closed form;
+* :func:`assert_lost_mass_at_least` — one-sided: categorical lost mass ≥ its exact expectation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+from .config import schedule as _schedule
+from .theory.gaussian import expected_logvar, var_logvar
+
+try:
+    from hypothesis import strategies as st
+except ImportError:  # the assertions work without hypothesis; the strategies do not
+    st = None
+
+__all__ = [
+    "assert_lost_mass_at_least",
+    "assert_matches_theory",
+    "assert_variance_shrinks_no_faster_than",
+    "categorical_truths",
+    "gaussian_configs",
+    "invalid_gaussian_values",
+    "mc_mean_se",
+    "mvgaussian_configs",
+    "schedules",
+]
+
+GAUSSIAN_METRICS = ("mean", "var", "logvar", "std", "w2sq", "kl", "mean_sq_error", "second_moment")
+MVGAUSSIAN_METRICS = ("mean", "cov", "logdet", "trace", "det_ratio", "w2sq", "kl", "mean_sq_error")
+
+
+def _need_hypothesis():
+    if st is None:
+        raise ImportError("simcollapse.testing strategies need hypothesis: pip install 'simcollapse[test]'")
+    return st
+
+
+# --- strategies -----------------------------------------------------------------------------------------
+
+
+def schedules(generations: int, min_size: int = 2, max_size: int = 32):
+    """``n_samples`` specs for `generations` steps whose every M_t lies in [min_size, ~max_size·1.5^g]:
+
+    an int M; a list of `generations` ints; ``{"linear": [M0, s]}`` (M_t = M0 + s·t, s ≥ 0);
+    ``{"geometric": [M0, r]}`` (M_t = round(M0·r^t), 1 ≤ r ≤ 1.5). Non-decreasing, so M_t ≥ min_size.
+    """
+    s = _need_hypothesis()
+    size = s.integers(min_size, max_size)
+    return s.one_of(
+        size,
+        s.lists(size, min_size=generations, max_size=generations),
+        s.builds(lambda m0, slope: {"linear": [m0, slope]}, size, s.integers(0, 4)),
+        s.builds(lambda m0, ratio: {"geometric": [m0, ratio]}, size,
+                 s.floats(1.0, 1.5, allow_nan=False, allow_infinity=False)),
+    )
+
+
+def _fix_groups(values: dict, sizes: np.ndarray, need: int) -> dict:
+    """The sufficient sampler needs each non-empty real / synthetic group ≥ need points; else use exact."""
+    if values.get("policy") in ("fresh_real", "real_pool") and values.get("sampler") == "sufficient":
+        real = np.floor(values["real_fraction"] * sizes + 0.5).astype(int)
+        synth = sizes - real
+        if np.any((real > 0) & (real < need)) or np.any((synth > 0) & (synth < need)):
+            values["sampler"] = "exact"
+    return values
+
+
+def _gaussian_family(draw, family: str, fixed: dict, max_generations: int, max_chains: int):
+    s = st
+    values: dict = {}
+    g = fixed.get("generations", draw(s.integers(1, max_generations)))
+    values["generations"] = g
+    values["chains"] = draw(s.integers(1, max_chains))
+    values["seed"] = draw(s.integers(0, 2**31 - 1))
+    values["record_every"] = draw(s.integers(1, max(1, g)))
+    if family == "mvgaussian":
+        d = fixed.get("dim", draw(s.integers(1, 3)))
+        values["dim"] = d
+    else:
+        d = 1
+    values["policy"] = policy = fixed.get(
+        "policy", draw(s.sampled_from(("replace", "accumulate", "accumulate_subsample", "fresh_real", "real_pool"))))
+    if policy == "accumulate_subsample":
+        values["sampler"] = "exact"
+        values["n_samples"] = draw(s.integers(d + 1, 16))
+    else:
+        values["sampler"] = draw(s.sampled_from(("sufficient", "exact", "infinite")))
+        values["n_samples"] = draw(schedules(g, min_size=d + 1, max_size=16))
+    values["ddof"] = draw(s.sampled_from((0, 1)))
+    values["real_fraction"] = draw(s.floats(0.0, 1.0, allow_nan=False))
+    sizes = _schedule(fixed.get("n_samples", values["n_samples"]), g)
+    real_max = int(np.floor(values["real_fraction"] * sizes + 0.5).max())
+    values["pool_size"] = draw(s.integers(max(1, real_max), max(1, real_max) + 200))
+    finite = dict(allow_nan=False, allow_infinity=False)
+    if family == "mvgaussian":
+        if draw(s.booleans()):
+            values["mean0"] = draw(s.floats(-10, 10, **finite))
+        else:
+            values["mean0"] = draw(s.lists(s.floats(-10, 10, **finite), min_size=d, max_size=d))
+        kind = draw(s.sampled_from(("identity", "scalar", "matrix")))
+        if kind == "scalar":
+            values["cov0"] = draw(s.floats(0.1, 10, **finite))
+        elif kind == "matrix":  # A Aᵀ + I/2 is symmetric positive definite
+            a = np.asarray(draw(s.lists(s.floats(-2, 2, **finite), min_size=d * d, max_size=d * d))).reshape(d, d)
+            cov = a @ a.T + 0.5 * np.eye(d)
+            values["cov0"] = (0.5 * (cov + cov.T)).tolist()
+        metrics = MVGAUSSIAN_METRICS
+    else:
+        values["mean0"] = draw(s.floats(-10, 10, **finite))
+        values["var0"] = draw(s.floats(0.01, 100, **finite))
+        metrics = GAUSSIAN_METRICS
+    values["metrics"] = draw(s.lists(s.sampled_from(metrics), min_size=1, max_size=len(metrics), unique=True))
+    values.update(fixed)
+    return _fix_groups(values, _schedule(values["n_samples"], values["generations"]), values.get("dim", 1) + 1)
+
+
+def _builds(family: str, values: dict) -> bool:
+    from .api import make_config
+    from .config import ConfigError
+
+    try:
+        make_config(family, **values)
+    except ConfigError:
+        return False
+    return True
+
+
+def _configs(family: str, valid: bool, max_generations: int, max_chains: int, fixed: dict):
+    s = _need_hypothesis()
+
+    @s.composite
+    def valid_values(draw):
+        return _gaussian_family(draw, family, fixed, max_generations, max_chains)
+
+    base = valid_values().filter(lambda v: _builds(family, v))
+    if valid:
+        return base
+    if family == "mvgaussian":
+        bad = s.sampled_from([("dim", 0), ("cov0", [[1.0, 2.0], [2.0, 1.0]]), ("cov0", -1.0), ("ddof", 3),
+                              ("sampler", "nope"), ("metrics", ["var"]), ("mean0", [0.0] * 7)])
+    else:
+        bad = s.sampled_from([(f, v[f]) for f, v in _INVALID_GAUSSIAN if f in v])
+    return s.builds(lambda v, fv: {**v, fv[0]: fv[1]}, base, bad).filter(lambda v: not _builds(family, v))
+
+
+def gaussian_configs(valid: bool = True, *, max_generations: int = 8, max_chains: int = 16, **fixed):
+    """Dicts of `gaussian` config values: ``make_config("gaussian", **d)`` succeeds when valid, else raises
+    ConfigError. `fixed` values are kept as given (e.g. ``policy="replace"``); a draw the fixed values make
+    invalid is filtered out. generations ≤ `max_generations` and chains ≤ `max_chains` keep runs fast.
+    """
+    return _configs("gaussian", valid, max_generations, max_chains, fixed)
+
+
+def mvgaussian_configs(valid: bool = True, *, max_generations: int = 8, max_chains: int = 16, **fixed):
+    """As :func:`gaussian_configs` for `mvgaussian`: d ∈ {1, 2, 3}, M_t ≥ d+1, mean0 a number or d numbers,
+    cov0 None, a positive number or an SPD matrix A Aᵀ + I/2 (as nested lists)."""
+    return _configs("mvgaussian", valid, max_generations, max_chains, fixed)
+
+
+def categorical_truths(max_types: int = 50):
+    """Probability vectors p0 (lists of floats summing to 1) to pass as ``probs0``:
+
+    cats (0.9, 0.1); uniform 1/K; Zipf p_i ∝ i^{−β}, β ∈ [0, 3]; random positive weights normalised;
+    K ∈ [1, max_types] (cats has K = 2).
+    """
+    s = _need_hypothesis()
+    k = s.integers(1, max(1, max_types))
+
+    def zipf(k, beta):
+        w = np.arange(1, k + 1, dtype=float) ** -beta
+        return (w / w.sum()).tolist()
+
+    def weights(w):
+        w = np.asarray(w, dtype=float)
+        return (w / w.sum()).tolist()
+
+    cats = [[0.9, 0.1]] if max_types >= 2 else []
+    return s.one_of(
+        s.sampled_from(cats or [[1.0]]),
+        k.map(lambda n: [1.0 / n] * n),
+        s.builds(zipf, k, s.floats(0.0, 3.0, allow_nan=False)),
+        s.lists(s.floats(0.01, 1.0, allow_nan=False), min_size=1, max_size=max(1, max_types)).map(weights),
+    )
+
+
+# (field, values): each must make make_config("gaussian", **values) raise ConfigError(field)
+_INVALID_GAUSSIAN = [
+    ("generations", {"generations": 0}),
+    ("chains", {"chains": 0}),
+    ("seed", {"seed": -1}),
+    ("record_every", {"record_every": 0}),
+    ("ddof", {"ddof": 2}),
+    ("ddof", {"ddof": 0.5}),
+    ("sampler", {"sampler": "bootstrap"}),
+    ("policy", {"policy": "forget"}),
+    ("real_fraction", {"real_fraction": 1.5}),
+    ("real_fraction", {"real_fraction": -0.1}),
+    ("pool_size", {"pool_size": 0}),
+    ("pool_size", {"policy": "real_pool", "n_samples": 100, "real_fraction": 0.5, "pool_size": 10}),
+    ("mean0", {"mean0": math.nan}),
+    ("mean0", {"mean0": "zero"}),
+    ("var0", {"var0": 0.0}),
+    ("var0", {"var0": -1.0}),
+    ("var0", {"var0": math.inf}),
+    ("metrics", {"metrics": ["var", "entropy"]}),
+    ("metrics", {"metrics": []}),
+    ("metrics", {"metrics": "var"}),
+    ("n_samples", {"n_samples": 1}),
+    ("n_samples", {"n_samples": [10, 10], "generations": 3}),
+    ("n_samples", {"n_samples": {"cubic": [10, 1]}}),
+    ("n_samples", {"n_samples": {"geometric": [10, 1e6]}, "generations": 50}),
+    ("n_samples", {"policy": "accumulate_subsample", "sampler": "exact", "n_samples": {"linear": [10, 1]},
+                   "generations": 4}),
+    ("sampler", {"policy": "accumulate_subsample", "sampler": "sufficient"}),
+    ("real_fraction", {"policy": "fresh_real", "n_samples": 10, "real_fraction": 0.1}),
+    ("bogus_key", {"bogus_key": 1}),
+]
+
+
+def invalid_gaussian_values():
+    """``(field, values)`` pairs: ``make_config("gaussian", **values)`` raises ConfigError with ``.field == field``.
+
+    Each pair breaks exactly one rule (type, range, choice, schedule shape, policy/sampler coupling,
+    unknown key) on top of the defaults, with small generations and chains unless the pair sets them.
+    """
+    s = _need_hypothesis()
+    small = {"generations": 4, "chains": 8}
+    return s.sampled_from(_INVALID_GAUSSIAN).map(lambda fv: (fv[0], {**small, **fv[1]}))
+
+
+# --- assertions -----------------------------------------------------------------------------------------
+
+
+def mc_mean_se(samples) -> tuple[float, float]:
+    """Monte Carlo mean and its standard error s/√C over the C chains (axis 0 after flattening)."""
+    x = np.asarray(samples, dtype=float).reshape(-1)
+    if x.size < 2:
+        raise ValueError("a standard error needs at least 2 chains")
+    return float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size))
+
+
+def _rows(stats, metric: str | None):
+    """(generation numbers, rows) of `stats`: a Trajectory, a mapping of statistics or one array."""
+    generation = None
+    if hasattr(stats, "stats") and hasattr(stats, "generation"):
+        generation, stats = np.asarray(stats.generation), stats.stats
+    if isinstance(stats, Mapping):
+        if generation is None and "generation" in stats:
+            generation = np.asarray(stats["generation"])
+        if metric not in stats:
+            raise KeyError(f"statistic {metric!r} not recorded; have {', '.join(k for k in stats if k != 'generation')}")
+        stats = stats[metric]
+    rows = np.asarray(stats, dtype=float)
+    if generation is None:
+        generation = np.arange(rows.shape[0])
+    return generation, rows
+
+
+def _row(generation, rows, t: int):
+    hit = np.flatnonzero(generation == t)
+    if hit.size == 0:
+        raise ValueError(f"generation {t} was not recorded (recorded: {generation.tolist()})")
+    return rows[hit[0]]
+
+
+def _as_list(generations, generation) -> list[int]:
+    if generations is None:
+        return [int(t) for t in generation if t > 0]
+    if isinstance(generations, (int, np.integer)):
+        return [int(generations)]
+    return [int(t) for t in generations]
+
+
+def assert_matches_theory(stats, theory: Mapping, metric: str, generations: Iterable[int] | int | None = None,
+                          n_se: float = 4.0) -> None:
+    """Two-sided check: |X̄_t − E_t| ≤ n_se · SE_t at each generation t, with X̄_t the mean over chains of
+    ``metric`` at generation t, SE_t = s_t/√C and E_t = ``theory["E_" + metric][t]``.
+
+    `stats`: a Trajectory (``simulate(...)``), a dict of statistics (``run.stats`` or a loaded stats.npz;
+    its ``generation`` entry maps rows to generations), or an array with row t = generation t.
+    `generations`: an int, a list, or None for every recorded generation after the truth. Where SE is 0
+    (e.g. a deterministic chain) the mean must equal E to 1e-9 relative. Each generation is tested at
+    n_se on its own: with many generations, raise n_se (a Bonferroni bound: P(some |Z| > 4) ≤ G·6.3e-5).
+    """
+    generation, rows = _rows(stats, metric)
+    key = "E_" + metric
+    if key not in theory:
+        raise KeyError(f"theory has no {key!r}; it has {', '.join(sorted(theory))}")
+    expected = np.asarray(theory[key], dtype=float)
+    failures = []
+    for t in _as_list(generations, generation):
+        mean, se = mc_mean_se(_row(generation, rows, t))
+        e = float(expected[t])
+        tolerance = max(n_se * se, 1e-9 * max(1.0, abs(e)))
+        if not abs(mean - e) <= tolerance:
+            z = (mean - e) / se if se > 0 else math.inf
+            failures.append(f"  generation {t}: MC {mean:.6g} ± {se:.2g} vs theory {e:.6g} ({z:+.1f} SE)")
+    if failures:
+        raise AssertionError(f"{metric}: Monte Carlo mean off the theory by more than {n_se} SE\n" + "\n".join(failures))
+
+
+def assert_variance_shrinks_no_faster_than(stats_logvar, sizes, ddof: int, n_se: float = 4.0, *,
+                                           var0: float = 1.0, generations: Iterable[int] | int | None = None) -> None:
+    """One-sided check that an estimator loses log-variance no faster than the Gaussian chain's closed form:
+
+        X̄_t ≥ E log σ_t² − n_se · SE_t,   E log σ_t² = log σ0² + Σ_{s<t} [ψ((M_s−1)/2) + log(2/(M_s−δ))]
+
+    (Nature Thm 3.1; `simcollapse.theory.gaussian.expected_logvar`), X̄_t the mean over chains of the
+    recorded log σ_t² and SE_t = s_t/√C. A fitter that is, e.g., more biased downward than the ddof=δ
+    estimator, or that sees fewer points than `sizes` claims, fails; one that keeps more variance passes.
+
+    `stats_logvar`: rows = generations 0 … n (or a Trajectory / dict holding ``logvar``), columns = chains.
+    `sizes`: M_t as anything `simcollapse.config.schedule` accepts (int, list, linear/geometric dict).
+    `generations`: which to test (default every t ≥ 1 recorded).
+    """
+    generation, rows = _rows(stats_logvar, "logvar")
+    n = int(generation.max())
+    m = _schedule(sizes, n) if not isinstance(sizes, np.ndarray) else np.asarray(sizes)
+    if m.shape[0] < n:
+        raise ValueError(f"sizes give {m.shape[0]} generations, the statistics {n}")
+    expected = expected_logvar(m[:n], ddof, var0)
+    spread = np.sqrt(var_logvar(m[:n]))
+    failures = []
+    for t in _as_list(generations, generation):
+        mean, se = mc_mean_se(_row(generation, rows, t))
+        if not mean >= expected[t] - n_se * se:
+            failures.append(
+                f"  generation {t}: MC E log σ² {mean:.6g} ± {se:.2g} < theory {expected[t]:.6g} − {n_se}·SE "
+                f"({(mean - expected[t]) / se:+.1f} SE; theory sd of log σ² {spread[t]:.3g})"
+            )
+    if failures:
+        raise AssertionError("log-variance shrinks faster than the closed form E log σ_n² allows\n" + "\n".join(failures))
+
+
+def assert_lost_mass_at_least(stats, theory: Mapping, generations: Iterable[int] | int | None = None,
+                              n_se: float = 4.0) -> None:
+    """One-sided check for categorical tails: the mean truth mass on extinct types (``lost_mass``, the
+    Σ p0_i over types with p̂_i = 0) is at least its exact expectation,
+
+        X̄_t ≥ E lost_t − n_se · SE_t,   E lost_t = Σ_i p0_i P(type i extinct by t)   (``theory["E_lost_mass"]``),
+
+    so a fitter (smoothing, top-k, temperature, …) is not claimed to keep tails it in fact keeps less of.
+    Where SE = 0 (every chain lost the same mass) the mean must be ≥ E − 1e-9.
+    """
+    generation, rows = _rows(stats, "lost_mass")
+    expected = np.asarray(theory["E_lost_mass"], dtype=float)
+    failures = []
+    for t in _as_list(generations, generation):
+        mean, se = mc_mean_se(_row(generation, rows, t))
+        if not mean >= expected[t] - max(n_se * se, 1e-9):
+            failures.append(f"  generation {t}: MC lost mass {mean:.6g} ± {se:.2g} < theory {expected[t]:.6g}")
+    if failures:
+        raise AssertionError(f"lost tail mass below the exact expectation by more than {n_se} SE\n" + "\n".join(failures))
