@@ -102,7 +102,7 @@ def run(
     indices = np.concatenate([wanted, wanted.max(initial=0) + 1 + np.arange(padding)])
     keys = chain_keys(seed, indices)
     states = _init(chain, keys)
-    records = [jax.tree.map(lambda x: x[None], _observe(chain, states))]
+    records = [jax.tree.map(lambda x: np.asarray(x)[None], _observe(chain, states))]
 
     full_blocks, remainder = divmod(generations, record_every)
     plan = []  # (number of records, generations per record)
@@ -121,14 +121,14 @@ def run(
     t = 0
     for n_records, block in plan:
         states, recorded = _advance(chain, keys, states, t, n_records, block)
-        # scan stacks records on axis 1 under vmap: (chains, records, ...) -> (records, chains, ...)
-        records.append(jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), recorded))
+        # Records go to the host chunk by chunk (this also waits for the chunk, so only one computation is
+        # ever in flight); scan stacks them on axis 1 under vmap: (chains, records, ...) -> (records, ...).
+        records.append(jax.tree.map(lambda x: np.swapaxes(np.asarray(x), 0, 1), recorded))
         t += n_records * block
         if bar is not None:
-            jax.block_until_ready(states)
             bar.update(n_records * block)
     if bar is not None:
         bar.close()
 
-    stats = {name: np.concatenate([np.asarray(r[name][:, : len(wanted)]) for r in records]) for name in records[0]}
+    stats = {name: np.concatenate([r[name][:, : len(wanted)] for r in records]) for name in records[0]}
     return Trajectory(recorded_generations(generations, record_every), stats)
