@@ -5,6 +5,7 @@ their own figures through a ``figures(run, out_dir) -> list[Path]`` function."""
 from __future__ import annotations
 
 import importlib
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +57,8 @@ def _wants_log(values: np.ndarray) -> bool:
 
 def draw_metric(ax, generation, values, expected=None, label=None):
     """Median, 10–90 % band and mean over chains of one (generation, chain) array, theory dashed."""
-    with np.errstate(invalid="ignore"):
+    with warnings.catch_warnings():  # rows that are all NaN (e.g. no fit at generation 0) stay NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
         low, median, high = np.nanquantile(values, [0.1, 0.5, 0.9], axis=1)
         mean = np.nanmean(values, axis=1)
     ax.fill_between(generation, low, high, color="C0", alpha=0.2, lw=0, label="10–90 % of chains")
