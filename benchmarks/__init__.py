@@ -1,0 +1,1 @@
+"""Benchmarks: simcollapse beside the baselines a user would write, timed in one process (`python -m benchmarks`)."""
