@@ -8,6 +8,7 @@ import math
 import jax
 import numpy as np
 import pytest
+from conftest import close_mean, close_prob
 from scipy import stats
 
 from simcollapse.api import make_config, simulate, theory
@@ -15,19 +16,6 @@ from simcollapse.config import ConfigError
 from simcollapse.families import categorical as fam
 from simcollapse.theory import categorical as cat
 from simcollapse.theory import categorical_config as tc
-
-
-def close_mean(samples, exact, k=4.0):
-    samples = np.asarray(samples, dtype=float)
-    se = samples.std(ddof=1) / math.sqrt(samples.size)
-    assert abs(samples.mean() - exact) <= k * se + 1e-12, (samples.mean(), exact, se)
-
-
-def close_prob(hits, exact, k=4.0):
-    hits = np.asarray(hits, dtype=float)
-    n = hits.size
-    se = math.sqrt(max(exact * (1 - exact), 1.0 / n) / n)
-    assert abs(hits.mean() - exact) <= k * se, (hits.mean(), exact, se)
 
 
 def chi_square_pvalue(x, pmf):

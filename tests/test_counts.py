@@ -1,25 +1,13 @@
 """Poisson and Bernoulli chains against their exact theory (Suresh et al. 2024 Thm 2; the two-type chain, B.5)."""
 
-import math
 
 import numpy as np
 import pytest
+from conftest import close_mean, close_prob
 
 from simcollapse.api import make_config, simulate, theory
 from simcollapse.config import ConfigError
 from simcollapse.theory import categorical as cat
-
-
-def close_mean(samples, exact, k=4.0):
-    samples = np.asarray(samples, dtype=float)
-    se = samples.std(ddof=1) / math.sqrt(samples.size)
-    assert abs(samples.mean() - exact) <= k * se + 1e-12, (samples.mean(), exact, se)
-
-
-def close_prob(hits, exact, k=4.0):
-    hits = np.asarray(hits, dtype=float)
-    se = math.sqrt(max(exact * (1 - exact), 1.0 / hits.size) / hits.size)
-    assert abs(hits.mean() - exact) <= k * se, (hits.mean(), exact, se)
 
 
 def test_poisson_survival_is_the_galton_watson_law():
