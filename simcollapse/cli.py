@@ -11,6 +11,7 @@ string (``--set policy=accumulate``). A bad value prints one line naming the fie
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 import time
@@ -39,6 +40,9 @@ def _config(args):
 
 
 NEURAL = ("lm", "vae")
+
+# Further subcommands: each module defines `add_parser(subparsers)`, which adds its parser and sets `func`.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def run_neural(family: str, sets: dict, out: str, progress: bool) -> int:
@@ -132,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     with_config(th)
     th.add_argument("--at", type=int, nargs="+", default=None, help="generations to print")
     th.set_defaults(func=cmd_theory)
+
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"{__package__}.{name}").add_parser(sub)
     return parser
 
 
