@@ -678,7 +678,7 @@ class Categorical:
     def chain(self) -> Chain:
         # Counts are integers, so the model is bit-exact in any batch without lane padding (which costs
         # 16× at K = 5·10⁴ with a few chains); sums over types may differ in the last ulp.
-        return Chain(self.init, self.step, self.observe, lanes=1)
+        return Chain(self.init, self.step, self.observe, lanes=1, unbounded=("kl", "t_collapse"))
 
 
 def build(config: CategoricalConfig) -> Chain:
