@@ -15,6 +15,20 @@ with L the Cholesky factor of Σ and A lower triangular (Bartlett). Samplers:
 The model is carried as L = U·diag(exp(ℓ)) with U unit lower triangular and ℓ the log-scales, so
 10⁵ generations of geometric collapse never underflow (the exact update of (U, ℓ) is in `_replace`).
 
+Fitters (``fitter``): ``exact`` is the closed form above (ddof δ); ``sgd`` takes ``sgd_steps`` gradient steps
+(optax SGD, learning rate ``lr``) on the mean log-likelihood, starting from the previous generation's model and
+working in that model's standardised coordinates: with z = L_t⁻¹(x − μ_t) it fits N(a, B Bᵀ) to the z's, B =
+V diag(e^β) (V unit lower triangular, β the log-scales, i.e. (μ, log σ) in 1-D), and maps back μ_{t+1} = μ_t +
+L_t a, L_{t+1} = L_t B. The steps are therefore the same at every scale, however far the chain has collapsed.
+Run to convergence it gives the ddof-0 fit; a few steps shrink every update towards the previous model.
+
+The paper's three error sources (Nature 2024, "What is model collapse?") map onto the keys: statistical
+approximation is the sampler (``infinite`` switches it off), functional approximation the fitter (``ddof=0``
+is biased by the factor (1 − 1/M) per generation; ``sgd`` under-fits). The fitted family equals the truth's, so
+there is no functional-expressivity error here (the ``gmm`` family with ``fit_family="gaussian"`` fits one
+Gaussian to a mixture). Both fitters are exact on population data (the previous model is already the maximiser),
+so functional approximation alone leaves the model unchanged: it acts only through the samples.
+
 Policies (theory.md §B.3–B.4): ``replace``; ``accumulate`` (pooled sufficient statistics of all data so
 far); ``accumulate_subsample`` (a random M-subset of the whole pool, stored); ``fresh_real`` (a fraction ρ
 of each training set drawn fresh from the truth); ``real_pool`` (ρ·M_t points drawn without replacement
@@ -29,6 +43,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 from jax.scipy.linalg import solve_triangular
 
 from ..config import ConfigError, RunConfig, check_choice, check_int, check_number, schedule
@@ -36,6 +51,7 @@ from ..core.driver import Chain
 from ..samplers.gamma import bartlett
 
 SAMPLERS = ("exact", "sufficient", "infinite")
+FITTERS = ("exact", "sgd")
 POLICIES = ("replace", "accumulate", "accumulate_subsample", "fresh_real", "real_pool")
 MAX_POOL_BYTES = 4 * 2**30
 
@@ -107,6 +123,55 @@ def random_subset(key, valid, size):
     return rank < size
 
 
+def gradient_fit(zbar, scatter, n, steps: int, lr: float):
+    """`steps` SGD steps on the mean negative log-likelihood of standardised data, from N(0, I).
+
+    Data: count n, mean z̄ (d,), scatter S (d, d). Model N(a, B Bᵀ), B = V diag(e^β):
+    −ℓ/n = ½ tr((B Bᵀ)⁻¹ (S/n + (z̄ − a)(z̄ − a)ᵀ)) + Σ β + const, maximised at a = z̄, B Bᵀ = S/n.
+    Returns (a (d,), V (d, d) unit lower triangular, β (d,)).
+    """
+    d = zbar.shape[0]
+    lower = jnp.tril(jnp.ones((d, d)), -1)
+
+    def loss(params):
+        a, v, beta = params
+        b = (jnp.eye(d) + v * lower) * jnp.exp(beta)[None, :]
+        second = scatter / n + jnp.outer(zbar - a, zbar - a)
+        x = solve_triangular(b, second, lower=True)  # B⁻¹ M
+        return 0.5 * jnp.trace(solve_triangular(b, x.T, lower=True)) + jnp.sum(beta)
+
+    optimizer = optax.sgd(lr)
+    params = (jnp.zeros(d), jnp.zeros((d, d)), jnp.zeros(d))
+
+    def step(_, carry):
+        params, opt_state = carry
+        updates, opt_state = optimizer.update(jax.grad(loss)(params), opt_state)
+        return optax.apply_updates(params, updates), opt_state
+
+    (a, v, beta), _ = jax.lax.fori_loop(0, steps, step, (params, optimizer.init(params)))
+    return a, jnp.eye(d) + v * lower, beta
+
+
+def compose(model: Model, shift, unit, log_factor) -> Model:
+    """N(μ + L a, L B (L B)ᵀ) for B = V diag(e^β), in (U, ℓ) form: L B = (U W) diag(e^{ℓ+β}) with
+    W_ij = V_ij e^{ℓ_i − ℓ_j} (i > j), which stays bounded as the lower scales collapse."""
+    d = shift.shape[0]
+    lower = jnp.tril(jnp.ones((d, d), bool), -1)
+    gap = jnp.where(lower, model.log_scale[:, None] - model.log_scale[None, :], 0.0)
+    w = jnp.where(lower, unit * jnp.exp(gap), jnp.eye(d))
+    mean = model.mean + model.unit @ (jnp.exp(model.log_scale) * shift)
+    return Model(mean, model.unit @ w, model.log_scale + log_factor)
+
+
+def standardise(data: Moments, model: Model) -> Moments:
+    """The same data in the model's standardised coordinates z = L⁻¹(x − μ)."""
+    inv_scale = jnp.exp(-model.log_scale)[:, None]
+    zbar = inv_scale[:, 0] * solve_triangular(model.unit, data.mean - model.mean, lower=True, unit_diagonal=True)
+    x = inv_scale * solve_triangular(model.unit, data.scatter, lower=True, unit_diagonal=True)
+    scatter = inv_scale * solve_triangular(model.unit, x.T, lower=True, unit_diagonal=True)
+    return Moments(data.count, zbar, scatter)
+
+
 class Gaussian:
     """Chain pieces for one resolved config (pure functions closed over static settings)."""
 
@@ -164,24 +229,29 @@ class Gaussian:
 
     # --- policies -----------------------------------------------------------------------------------
     def _replace(self, key, state: State) -> State:
-        """Exact (U, ℓ) update: L' = U diag(e^ℓ) V diag(a)/√c = (U W) diag(e^ℓ a)/√c,
-        W_ij = V_ij e^{ℓ_i − ℓ_j} (i > j), which stays bounded as the lower scales collapse."""
+        """Exact fit: a = z̄, B = A/√(n − δ) with A the Bartlett (Cholesky) factor of the standardised scatter."""
         n = jnp.asarray(self.sizes)[state.t]
-        zbar, a = self.standard(key, n, int(self.sizes.max()), factor=True)
-        model = state.model
-        log_a = jnp.log(jnp.diagonal(a))
-        v = a / jnp.diagonal(a)[None, :]
-        lower = jnp.tril(jnp.ones((self.d, self.d), bool), -1)
-        gap = jnp.where(lower, model.log_scale[:, None] - model.log_scale[None, :], 0.0)
-        w = jnp.where(lower, v * jnp.exp(gap), jnp.eye(self.d))
-        mean = model.mean + model.unit @ (jnp.exp(model.log_scale) * zbar)
-        log_scale = model.log_scale + log_a - 0.5 * jnp.log(n - self.ddof)
-        return State(state.t + 1, Model(mean, model.unit @ w, log_scale), None)
+        n_max = int(self.sizes.max())
+        if self.config.fitter == "sgd":
+            zbar, scatter = self.standard(key, n, n_max, factor=False)
+            shift, unit, log_factor = gradient_fit(zbar, scatter, n, self.config.sgd_steps, self.config.lr)
+        else:
+            shift, a = self.standard(key, n, n_max, factor=True)
+            unit = a / jnp.diagonal(a)[None, :]
+            log_factor = jnp.log(jnp.diagonal(a)) - 0.5 * jnp.log(n - self.ddof)
+        return State(state.t + 1, compose(state.model, shift, unit, log_factor), None)
+
+    def _fit(self, data: Moments, model: Model) -> Model:
+        """The fitter on pooled data: closed form, or gradient steps from `model`."""
+        if self.config.fitter == "exact":
+            return fit(data, self.ddof)
+        z = standardise(data, model)
+        return compose(model, *gradient_fit(z.mean, z.scatter, z.count, self.config.sgd_steps, self.config.lr))
 
     def _accumulate(self, key, state: State) -> State:
         n = jnp.asarray(self.sizes)[state.t]
         pool = combine(state.pool, self.draw(key, state.model, n, int(self.sizes.max())))
-        return State(state.t + 1, fit(pool, self.ddof), pool)
+        return State(state.t + 1, self._fit(pool, state.model), pool)
 
     def _accumulate_subsample(self, key, state: State) -> State:
         m = int(self.sizes[0])
@@ -191,7 +261,7 @@ class Gaussian:
         )
         slots = jnp.arange(points.shape[0])
         chosen = random_subset(k_pick, slots < (state.t + 1) * m, m)
-        return State(state.t + 1, fit(points_moments(points, chosen), self.ddof), points)
+        return State(state.t + 1, self._fit(points_moments(points, chosen), state.model), points)
 
     def _with_real(self, key, state: State) -> State:
         k_synth, k_real = jax.random.split(key)
@@ -206,7 +276,7 @@ class Gaussian:
         else:
             chosen = random_subset(k_real, jnp.ones(state.pool.shape[0], bool), n_r)
             real = points_moments(state.pool, chosen)
-        return State(state.t + 1, fit(combine(synthetic, real), self.ddof), state.pool)
+        return State(state.t + 1, self._fit(combine(synthetic, real), state.model), state.pool)
 
     def init(self, key) -> State:
         d, policy = self.d, self.config.policy
@@ -266,7 +336,7 @@ class Gaussian:
         return {name: out[name] for name in self.config.metrics}
 
     def chain(self) -> Chain:
-        return Chain(self.init, self.step, self.observe)
+        return Chain(self.init, self.step, self.observe, unbounded=("kl",))  # KL → ∞ is the limit of collapse
 
 
 METRICS_1D = ("mean", "var", "logvar", "std", "w2sq", "kl", "mean_sq_error", "second_moment")
@@ -284,6 +354,9 @@ class _GaussianChainConfig(RunConfig):
     real_fraction: float = 0.1
     pool_size: int = 1000
     mean0: Any = 0.0
+    fitter: str = "exact"
+    sgd_steps: int = 10
+    lr: float = 0.1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -294,6 +367,8 @@ class GaussianConfig(_GaussianChainConfig):
     ddof: 0 (MLE, the official code) or 1 (unbiased, the theorem).
     sampler: exact | sufficient | infinite.   policy: replace | accumulate | accumulate_subsample |
     fresh_real | real_pool.   real_fraction: ρ for fresh_real / real_pool.   pool_size: P for real_pool.
+    fitter: exact | sgd (gradient steps from the previous model; needs ddof 0).   sgd_steps, lr: its steps and
+    learning rate.
     mean0, var0: the truth N(mean0, var0).   metrics: statistics recorded per generation.
     """
 
@@ -356,6 +431,11 @@ def _validate_common(c, known_metrics) -> None:
     check_choice("sampler", c.sampler, SAMPLERS)
     check_choice("policy", c.policy, POLICIES)
     check_number("real_fraction", c.real_fraction, 0.0, 1.0)
+    check_choice("fitter", c.fitter, FITTERS)
+    check_int("sgd_steps", c.sgd_steps, 1)
+    check_number("lr", c.lr, low=0, low_open=True)
+    if c.fitter == "sgd" and c.ddof != 0:
+        raise ConfigError("ddof", "fitter 'sgd' maximises the likelihood, whose maximiser is the ddof-0 fit; use ddof=0")
     check_int("pool_size", c.pool_size, 1)
     if isinstance(c.metrics, str) or not all(m in known_metrics for m in c.metrics) or not c.metrics:
         raise ConfigError("metrics", f"must be a non-empty list drawn from {', '.join(known_metrics)}; got {c.metrics!r}")
