@@ -29,6 +29,29 @@ class Chain(NamedTuple):
     step: Callable
     observe: Callable
     lanes: int = LANES  # pad the chain axis to a multiple of this (1: the family's arithmetic is batch-exact)
+    unbounded: tuple[str, ...] = ()  # statistics whose ±inf is a meaning, not an overflow (e.g. KL after a loss)
+
+
+class NonFiniteError(ArithmeticError):
+    """A recorded statistic became NaN (or ±inf where it must stay finite)."""
+
+    def __init__(self, name: str, generation: int, chain: int, value: float):
+        self.name, self.generation, self.chain = name, generation, chain
+        super().__init__(
+            f"statistic {name!r} is {value} at generation {generation} of chain {chain}: the model left the range "
+            "float64 can represent (try a larger n_samples, reg_covar, or fewer generations)"
+        )
+
+
+class Position(NamedTuple):
+    """Where a run stands between chunks, enough to continue it bit-identically (see ``core.checkpoint``).
+
+    ``states`` is the carried state of every chain (padding included) on the host; ``records`` the rows
+    recorded so far, ``records[name]`` of shape (rows, chains, ...)."""
+
+    generation: int
+    states: object
+    records: dict[str, np.ndarray]
 
 
 class Trajectory(NamedTuple):
@@ -79,6 +102,38 @@ def _advance(chain: Chain, keys, states, t0, n_records: int, block: int):
     return jax.vmap(one_chain)(keys, states)
 
 
+def _chain_sharding(n_devices: int):
+    """Shard the chain axis over the local devices (None on one device)."""
+    if n_devices == 1:
+        return None
+    mesh = jax.sharding.Mesh(np.asarray(jax.local_devices()), ("chains",))
+    return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("chains"))
+
+
+def plan_chunks(generations: int, record_every: int, start: int, chunk: int | None) -> list[tuple[int, int]]:
+    """(records, generations per record) of each compiled call from generation `start` (a record boundary)."""
+    full_blocks, remainder = divmod(generations - start, record_every)
+    plan = []
+    if full_blocks:
+        size = chunk or max(1, math.ceil(full_blocks / 20))
+        plan += [(min(size, full_blocks - s), record_every) for s in range(0, full_blocks, size)]
+    if remainder:
+        plan.append((1, remainder))
+    return plan
+
+
+def check_finite(rows: dict[str, np.ndarray], generations: np.ndarray, chains: np.ndarray, unbounded=()) -> None:
+    """Raise :class:`NonFiniteError` naming the first NaN (or ±inf outside `unbounded`) statistic."""
+    for name, values in rows.items():
+        if not np.issubdtype(values.dtype, np.floating):
+            continue
+        bad = np.isnan(values) if name in unbounded else ~np.isfinite(values)
+        if bad.any():
+            row, column = np.argwhere(bad.reshape(len(bad), len(chains), -1).any(axis=2))[0]
+            value = np.asarray(values[row, column])[np.asarray(bad[row, column])].flat[0]
+            raise NonFiniteError(name, int(generations[row]), int(chains[column]), float(value))
+
+
 def run(
     chain: Chain,
     *,
@@ -89,46 +144,61 @@ def run(
     chunk: int | None = None,
     progress: bool = False,
     chain_indices=None,
+    start: Position | None = None,
+    on_chunk: Callable[[Position], None] | None = None,
 ) -> Trajectory:
     """Run `chains` chains (or those listed in `chain_indices`) for `generations` generations.
 
     Generations run in chunks of `chunk` recorded generations (default: about 20 chunks), so only the
-    carried state (O(parameters) per chain) lives between chunks and a progress bar can advance.
+    carried state (O(parameters) per chain) lives between chunks and a progress bar can advance. After each
+    chunk the new rows are checked (:func:`check_finite`; row 0 is the truth, where "no fit yet" may be NaN) and `on_chunk` receives the :class:`Position`;
+    a run given ``start=`` that position continues exactly where it stood. With several local devices the
+    chain axis is sharded over them; the results are bit-identical to one device.
     """
     wanted = np.arange(chains) if chain_indices is None else np.asarray(chain_indices)
-    # Pad the chain axis to a multiple of chain.lanes (default 64): XLA then vectorises every chain the
-    # same way, so a chain's floating-point trajectory is bit-identical however many chains run beside it.
-    padding = -len(wanted) % chain.lanes
+    devices = jax.local_device_count()
+    # Pad the chain axis to a multiple of chain.lanes (default 64) per device: XLA then vectorises every chain
+    # the same way, so a chain's floating-point trajectory is bit-identical however many chains run beside it
+    # and however many devices share them.
+    padding = -len(wanted) % (chain.lanes * devices)
     indices = np.concatenate([wanted, wanted.max(initial=0) + 1 + np.arange(padding)])
-    keys = chain_keys(seed, indices)
-    states = _init(chain, keys)
-    records = [jax.tree.map(lambda x: np.asarray(x)[None], _observe(chain, states))]
-
-    full_blocks, remainder = divmod(generations, record_every)
-    plan = []  # (number of records, generations per record)
-    if full_blocks:
-        size = chunk or max(1, math.ceil(full_blocks / 20))
-        for start in range(0, full_blocks, size):
-            plan.append((min(size, full_blocks - start), record_every))
-    if remainder:
-        plan.append((1, remainder))
+    sharding = _chain_sharding(devices)
+    keys = jax.device_put(chain_keys(seed, indices), sharding)
+    recorded = recorded_generations(generations, record_every)
+    if start is None:
+        t = 0
+        states = _init(chain, keys)
+        records = {name: np.asarray(x)[None, : len(wanted)] for name, x in _observe(chain, states).items()}
+    else:
+        t = start.generation
+        if t % record_every and t != generations:
+            raise ValueError(f"a run can only continue from a recorded generation, not {t}")
+        template = jax.eval_shape(partial(_init, chain), keys)
+        states = jax.tree.unflatten(jax.tree.structure(template), [jnp.asarray(x) for x in jax.tree.leaves(start.states)])
+        states = jax.device_put(states, sharding)
+        records = dict(start.records)
 
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=generations, unit="gen", desc="generations")
-    t = 0
-    for n_records, block in plan:
-        states, recorded = _advance(chain, keys, states, t, n_records, block)
-        # Records go to the host chunk by chunk (this also waits for the chunk, so only one computation is
-        # ever in flight); scan stacks them on axis 1 under vmap: (chains, records, ...) -> (records, ...).
-        records.append(jax.tree.map(lambda x: np.swapaxes(np.asarray(x), 0, 1), recorded))
-        t += n_records * block
+        bar = tqdm(total=generations, initial=t, unit="gen", desc="generations")
+    try:
+        for n_records, block in plan_chunks(generations, record_every, t, chunk):
+            states, rows = _advance(chain, keys, states, t, n_records, block)
+            # Rows go to the host chunk by chunk (this also waits for the chunk, so only one computation is
+            # ever in flight); scan stacks them on axis 1 under vmap: (chains, records, ...) -> (records, ...).
+            rows = {name: np.swapaxes(np.asarray(x), 0, 1)[:, : len(wanted)] for name, x in rows.items()}
+            done = len(next(iter(records.values())))
+            check_finite(rows, recorded[done:], wanted, chain.unbounded)
+            records = {name: np.concatenate([records[name], rows[name]]) for name in records}
+            t += n_records * block
+            if on_chunk is not None:
+                on_chunk(Position(t, jax.tree.map(np.asarray, states), records))
+            if bar is not None:
+                bar.update(n_records * block)
+    finally:
         if bar is not None:
-            bar.update(n_records * block)
-    if bar is not None:
-        bar.close()
+            bar.close()
 
-    stats = {name: np.concatenate([r[name][:, : len(wanted)] for r in records]) for name in records[0]}
-    return Trajectory(recorded_generations(generations, record_every), stats)
+    return Trajectory(recorded, records)
