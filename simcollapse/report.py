@@ -1,0 +1,165 @@
+"""``simcollapse report DIR``: one self-contained HTML page for a run directory.
+
+The page holds every figure of ``simcollapse plot`` (inline, base64 PNG), the resolved config, the provenance
+recorded with the run, and a table of simulated against closed-form values at chosen generations: for each
+statistic s with a theory curve E_s, the mean over C chains ± its standard error SE = sd/√C (sd with ddof 1),
+the theory value, and the difference z = (mean − theory)/SE in SE units (|z| ≲ 2 for most rows when the
+simulation matches the theory; chains whose value is not finite are left out and counted).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .config import ConfigError
+
+DEFAULT_ROWS = 5
+
+
+def default_generations(generation: np.ndarray, count: int = DEFAULT_ROWS) -> list[int]:
+    """`count` recorded generations spread evenly over the run, the first and the last included."""
+    picks = np.unique(np.round(np.linspace(0, len(generation) - 1, count)).astype(int))
+    return [int(generation[i]) for i in picks]
+
+
+def comparison_rows(run: dict, at: list[int]) -> list[dict]:
+    """One row per (statistic with a theory curve, generation): mean ± SE over chains, theory, z."""
+    generation = np.asarray(run["generation"])
+    index = {int(g): i for i, g in enumerate(generation)}
+    missing = [g for g in at if g not in index]
+    if missing:
+        raise ConfigError("--at", f"generations {missing} were not recorded; recorded: {_ranges(generation)}")
+    rows = []
+    for name, values in sorted(run["stats"].items()):
+        expected = run["theory"].get(f"E_{name}")
+        if values.ndim != 2 or expected is None or np.ndim(expected) != 1:
+            continue
+        for g in at:
+            column = values[index[g]]
+            finite = column[np.isfinite(column)]
+            mean = finite.mean() if finite.size else np.nan
+            se = finite.std(ddof=1) / np.sqrt(finite.size) if finite.size > 1 else np.nan
+            theory = float(expected[g])
+            z = (mean - theory) / se if se > 0 else np.nan
+            rows.append({"statistic": name, "generation": g, "mean": mean, "se": se, "theory": theory, "z": z,
+                         "chains": finite.size, "left_out": column.size - finite.size})
+    return rows
+
+
+def _ranges(generation: np.ndarray) -> str:
+    step = int(generation[1] - generation[0]) if len(generation) > 1 else 1
+    return f"{int(generation[0])} to {int(generation[-1])} every {step}"
+
+
+def _number(value: float) -> str:
+    return f"{value:.6g}" if np.isfinite(value) else "—"
+
+
+def _figures(run: dict) -> list[tuple[str, str]]:
+    """(file name, base64 PNG) of every figure `simcollapse.plots.plot_run` draws for the run."""
+    from .plots import plot_run
+
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = plot_run(run, tmp)
+        return [(p.name, base64.b64encode(p.read_bytes()).decode("ascii")) for p in paths]
+
+
+def _table(header: list[str], body: list[list[str]], numeric_from: int = 1) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    lines = []
+    for row in body:
+        cells = "".join(
+            f'<td class="num">{html.escape(c)}</td>' if i >= numeric_from else f"<td>{html.escape(c)}</td>"
+            for i, c in enumerate(row)
+        )
+        lines.append(f"<tr>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(lines)}</tbody></table>"
+
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
+table { border-collapse: collapse; font-size: 0.85rem; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+figure { margin: 1rem 0; } img { max-width: 100%; height: auto; }
+figcaption, .note { font-size: 0.8rem; color: #555; }
+pre { background: #f6f6f6; padding: 0.75rem; overflow-x: auto; font-size: 0.8rem; }
+"""
+
+
+def render(run_dir, at: list[int] | None = None) -> str:
+    """The report of the run directory `run_dir` as one HTML string (figures inline)."""
+    from .core import results
+
+    run_dir = Path(run_dir)
+    run = results.load(run_dir)
+    provenance = json.loads((run_dir / "config.json").read_text()).get("_provenance", {})
+    config = run["config"]
+    at = default_generations(run["generation"]) if at is None else at
+    rows = comparison_rows(run, at)
+    esc = html.escape
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>simcollapse report: {esc(config.family)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>simcollapse run: {esc(config.family)}</h1>",
+        f'<p class="note">Run directory {esc(run_dir.name)}: {config.chains} chains × {config.generations} '
+        f"generations, seed {config.seed}.</p>",
+        "<h2>Simulation against theory</h2>",
+    ]
+    if rows:
+        parts.append(
+            '<p class="note">Mean over chains ± its standard error (sd/√chains), the closed-form expectation from '
+            "simcollapse.theory, and their difference in standard errors.</p>"
+        )
+        body = [
+            [r["statistic"], str(r["generation"]), _number(r["mean"]), _number(r["se"]), _number(r["theory"]),
+             _number(r["z"]), str(r["chains"]) + (f" ({r['left_out']} not finite)" if r["left_out"] else "")]
+            for r in rows
+        ]
+        parts.append(_table(["statistic", "generation", "mean", "SE", "theory", "(mean − theory)/SE", "chains"],
+                            body, numeric_from=1))
+    else:
+        parts.append('<p class="note">No closed form is known for this configuration.</p>')
+    parts.append("<h2>Figures</h2>")
+    for name, data in _figures(run):
+        parts.append(f'<figure><img src="data:image/png;base64,{data}" alt="{esc(name)}">'
+                     f"<figcaption>{esc(name)}</figcaption></figure>")
+    parts.append("<h2>Configuration</h2>")
+    parts.append(f"<pre>{esc(json.dumps(config.to_dict(), indent=2, ensure_ascii=False, default=str))}</pre>")
+    parts.append("<h2>Provenance</h2>")
+    parts.append(_table(["component", "version"], [[str(k), str(v)] for k, v in provenance.items()], numeric_from=2))
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def cmd_report(args) -> int:
+    out = Path(args.out) if args.out else Path(args.run_dir) / "report.html"
+    if out.is_dir():
+        raise ConfigError("--out", f"{str(out)!r} is a directory; give a file name")
+    page = render(args.run_dir, args.at)
+    out.write_text(page, encoding="utf-8")
+    print(f"wrote {out}")
+    return 0
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="write one self-contained HTML page for a run directory",
+        description="Write one self-contained HTML page for a run directory: its figures (inline), the resolved "
+        "config, provenance, and simulated against theory values with their standard errors.",
+    )
+    parser.add_argument("run_dir", help="a run directory (the --out of simcollapse run)")
+    parser.add_argument("--out", default=None, help="HTML file to write (default: RUN_DIR/report.html)")
+    parser.add_argument("--at", type=int, nargs="+", default=None, metavar="G",
+                        help="recorded generations to tabulate (default: five spread over the run)")
+    parser.set_defaults(func=cmd_report)
