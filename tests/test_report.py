@@ -1,0 +1,121 @@
+"""`simcollapse report`: the table's numbers, escaping, errors, and the page in headless Chromium."""
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from simcollapse.api import make_config, simulate, theory
+from simcollapse.cli import main
+from simcollapse.core import results
+from simcollapse.report import comparison_rows, default_generations, render
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """A Gaussian run (one figure) and a cats run (several figures), in directories with markup in their names."""
+    root = tmp_path_factory.mktemp("runs")
+    configs = {
+        "gaussian <b>&amp;": make_config("gaussian", n_samples=10, generations=12, chains=400, record_every=2),
+        "cats": make_config("categorical", n_samples=50, generations=12, chains=200, record_every=3),
+    }
+    dirs = {}
+    for name, config in configs.items():
+        dirs[name] = results.save(root / name, config, simulate(config), theory(config))
+    return dirs
+
+
+@pytest.fixture(scope="module")
+def pages(runs):
+    return {name: render(path) for name, path in runs.items()}
+
+
+def test_rows_match_theory_within_four_standard_errors(runs):
+    run = results.load(runs["gaussian <b>&amp;"])
+    rows = comparison_rows(run, [2, 12])
+    assert {r["statistic"] for r in rows} >= {"var", "logvar", "w2sq", "mean"}
+    for r in rows:
+        values = run["stats"][r["statistic"]][list(run["generation"]).index(r["generation"])]
+        assert r["mean"] == pytest.approx(values.mean()) and r["chains"] == values.size
+        if r["statistic"] in ("logvar", "w2sq", "mean"):  # light-tailed: the z-score is meaningful
+            assert abs(r["z"]) < 4, r
+
+
+def test_default_generations_spread_over_the_recorded_ones():
+    generation = np.arange(0, 101, 10)
+    picks = default_generations(generation)
+    assert picks[0] == 0 and picks[-1] == 100 and len(picks) == 5 and set(picks) <= set(generation)
+
+
+def test_text_is_escaped(pages):
+    page = pages["gaussian <b>&amp;"]
+    assert "gaussian &lt;b&gt;&amp;amp;" in page and "<b>" not in page
+    assert '&quot;policy&quot;: &quot;replace&quot;' in page
+
+
+def test_unrecorded_generation_is_one_line_error(runs, capsys):
+    assert main(["report", str(runs["cats"]), "--at", "4"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--at" in err and "\n" not in err
+
+
+def test_cli_writes_page_with_every_figure(runs, tmp_path):
+    out = tmp_path / "r.html"
+    assert main(["report", str(runs["cats"]), "--out", str(out), "--at", "0", "6", "12"]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert len(re.findall(r'<img src="data:image/png;base64,', page)) >= 3
+    assert "<td>gini_simpson</td>" in page and ">12<" in page
+
+
+PROBE = """<script>
+window.__problems = [];
+window.addEventListener("error", e => __problems.push(String(e.message || (e.target && e.target.src) || "error")), true);
+window.addEventListener("load", () => {
+  const probe = document.createElement("div");
+  probe.id = "probe";
+  probe.dataset.widths = JSON.stringify([...document.images].map(i => i.complete ? i.naturalWidth : 0));
+  probe.dataset.problems = JSON.stringify(__problems);
+  document.body.appendChild(probe);
+});
+</script>"""
+
+
+def _load_in_chromium(page: str, tmp_path: Path):
+    """Open the page (with a probe script) in headless Chromium; return image widths, page errors, console lines."""
+    probed = tmp_path / "probed.html"
+    probed.write_text(page.replace("<head>", "<head>" + PROBE, 1), encoding="utf-8")
+    command = [
+        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+        "--enable-logging=stderr", "--v=0", "--virtual-time-budget=10000", "--dump-dom", probed.as_uri(),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    match = re.search(r'<div id="probe" data-widths="([^"]*)" data-problems="([^"]*)">', done.stdout)
+    assert match, "the probe did not run: " + done.stdout[-500:]
+    unescape = lambda s: json.loads(s.replace("&quot;", '"').replace("&amp;", "&"))
+    console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
+    return unescape(match.group(1)), unescape(match.group(2)), console
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium package is not installed (/usr/bin/chromium)")
+def test_page_renders_in_headless_chromium(pages, tmp_path):
+    page = pages["cats"]
+    widths, problems, console = _load_in_chromium(page, tmp_path)
+    assert len(widths) == page.count("<img ") >= 3
+    assert all(w > 100 for w in widths), widths
+    assert problems == [] and console == [], (problems, console)
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium package is not installed (/usr/bin/chromium)")
+def test_browser_check_can_fail(pages, tmp_path):
+    """A corrupt figure is reported: the check above is not vacuous."""
+    page = re.sub(r'base64,[A-Za-z0-9+/=]{40}', "base64,AAAA", pages["gaussian <b>&amp;"], count=1)
+    widths, problems, _ = _load_in_chromium(page, tmp_path)
+    assert widths == [0] and problems
+
