@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 
 from . import families
 from .config import RunConfig, from_dict
-from .core.driver import Trajectory, run
+from .core.driver import Position, Trajectory, run
 
 
 def make_config(family: str, **values) -> RunConfig:
@@ -15,10 +16,20 @@ def make_config(family: str, **values) -> RunConfig:
     return from_dict(family, values, families.get(family).config)
 
 
-def simulate(config: RunConfig, *, progress: bool = False, chunk: int | None = None, chain_indices=None) -> Trajectory:
+def simulate(
+    config: RunConfig,
+    *,
+    progress: bool = False,
+    chunk: int | None = None,
+    chain_indices=None,
+    start: Position | None = None,
+    on_chunk: Callable[[Position], None] | None = None,
+) -> Trajectory:
     """Run the chains of `config`; statistics have shape (recorded generations, chains, ...), row 0 the truth.
 
     `chain_indices` runs only those chains: chain i's trajectory is the same whichever others run.
+    `on_chunk` receives the :class:`Position` after each chunk; ``start=`` such a position continues the run
+    from there, bit-identically (see ``simcollapse.core.checkpoint``).
     """
     chain = _build(_canonical(config))
     return run(
@@ -30,6 +41,8 @@ def simulate(config: RunConfig, *, progress: bool = False, chunk: int | None = N
         chunk=chunk,
         progress=progress,
         chain_indices=chain_indices,
+        start=start,
+        on_chunk=on_chunk,
     )
 
 

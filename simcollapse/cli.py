@@ -66,18 +66,63 @@ def run_neural(family: str, sets: dict, out: str, progress: bool) -> int:
 
 
 def cmd_run(args) -> int:
-    from .api import simulate, theory
     from .core import results
 
     if args.family in NEURAL:
         results.prepare_dir(args.out)
         return run_neural(args.family, parse_sets(args.set), args.out, not args.quiet)
+    if args.checkpoint_every is not None and args.checkpoint_every < 1:
+        raise ConfigError("--checkpoint-every", f"must be ≥ 1 generation, got {args.checkpoint_every}")
     config = _config(args)
     out = results.prepare_dir(args.out)
-    start = time.perf_counter()
-    trajectory = simulate(config, progress=not args.quiet, chunk=args.chunk)
-    elapsed = time.perf_counter() - start
+    results.write_config(out, config)
+    return _simulate_into(out, config, args, start=None, checkpoint_every=args.checkpoint_every)
+
+
+def cmd_resume(args) -> int:
+    from .core import checkpoint, results
+
+    config = results.load_config(args.run_dir)
+    position, every = checkpoint.load(args.run_dir, config)
+    print(f"resuming at generation {position.generation} of {config.generations}", file=sys.stderr)
+    return _simulate_into(args.run_dir, config, args, start=position, checkpoint_every=every)
+
+
+def _simulate_into(out, config, args, *, start, checkpoint_every) -> int:
+    """Simulate `config` into run directory `out`, checkpointing every chunk when `checkpoint_every` is set.
+
+    Ctrl-C writes a checkpoint of the last finished chunk (also without --checkpoint-every) and exits 130."""
+    from .api import simulate, theory
+    from .core import checkpoint, results
+    from .core.driver import NonFiniteError
+
+    chunk = getattr(args, "chunk", None)
+    if checkpoint_every is not None:
+        chunk = max(1, checkpoint_every // config.record_every)
+    latest = start
+
+    def on_chunk(position):
+        nonlocal latest
+        latest = position
+        if checkpoint_every is not None:
+            checkpoint.save(out, position, config, checkpoint_every)
+
+    begin = time.perf_counter()
+    try:
+        trajectory = simulate(config, progress=not args.quiet, chunk=chunk, start=start, on_chunk=on_chunk)
+    except KeyboardInterrupt:
+        if latest is None:
+            raise
+        checkpoint.save(out, latest, config, checkpoint_every or config.record_every)
+        print(f"simcollapse: interrupted at generation {latest.generation}; checkpoint written, continue with "
+              f"`simcollapse resume {out}`", file=sys.stderr)
+        return 130
+    except NonFiniteError as err:
+        print(f"simcollapse: error: {err}", file=sys.stderr)
+        return 3
+    elapsed = time.perf_counter() - begin
     results.save(out, config, trajectory, theory(config))
+    checkpoint.remove(out)
     print(f"simulated {config.chains} chains × {config.generations} generations in {elapsed:.2f} s → {out}")
     if args.plot:
         from .plots import plot_run
@@ -125,7 +170,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--chunk", type=int, default=None, help="recorded generations per compiled chunk")
     run.add_argument("--plot", action="store_true", help="also draw the figures")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--checkpoint-every", type=int, default=None, metavar="K",
+                     help="write checkpoint.npz about every K generations (continue with `simcollapse resume`)")
     run.set_defaults(func=cmd_run)
+
+    resume = sub.add_parser("resume", help="continue a run from its checkpoint.npz, bit-identically")
+    resume.add_argument("run_dir")
+    resume.add_argument("--plot", action="store_true", help="also draw the figures")
+    resume.add_argument("--quiet", action="store_true", help="no progress bar")
+    resume.set_defaults(func=cmd_resume)
 
     plot = sub.add_parser("plot", help="draw the figures of a run directory")
     plot.add_argument("run_dir")

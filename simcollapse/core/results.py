@@ -47,27 +47,41 @@ def prepare_dir(out) -> Path:
     return out
 
 
-def save(out, config, trajectory, theory: dict) -> Path:
+def write_config(out, config) -> Path:
+    """``config.json``: the resolved config (every field, defaults included) and the provenance."""
     out = prepare_dir(out)
     payload = {**_jsonable(config.to_dict()), "_provenance": provenance()}
     (out / "config.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    return out / "config.json"
+
+
+def save(out, config, trajectory, theory: dict) -> Path:
+    out = prepare_dir(out)
+    write_config(out, config)
     np.savez(out / "stats.npz", generation=trajectory.generation, **trajectory.stats)
     if theory:
         np.savez(out / "theory.npz", **theory)
     return out
 
 
-def load(run_dir) -> dict:
-    """{'config': RunConfig, 'generation': array, 'stats': {name: array}, 'theory': {name: array}}."""
+def load_config(run_dir):
+    """The RunConfig saved in ``run_dir/config.json``."""
     from ..api import make_config
 
-    run_dir = Path(run_dir)
-    for name in ("config.json", "stats.npz"):
-        if not (run_dir / name).is_file():
-            raise ConfigError("run directory", f"{str(run_dir)!r} has no {name}; is it the --out of a run?")
-    values = json.loads((run_dir / "config.json").read_text())
+    path = Path(run_dir) / "config.json"
+    if not path.is_file():
+        raise ConfigError("run directory", f"{str(Path(run_dir))!r} has no config.json; is it the --out of a run?")
+    values = json.loads(path.read_text())
     family = values.pop("family")
-    config = make_config(family, **{k: v for k, v in values.items() if not k.startswith("_")})
+    return make_config(family, **{k: v for k, v in values.items() if not k.startswith("_")})
+
+
+def load(run_dir) -> dict:
+    """{'config': RunConfig, 'generation': array, 'stats': {name: array}, 'theory': {name: array}}."""
+    run_dir = Path(run_dir)
+    config = load_config(run_dir)
+    if not (run_dir / "stats.npz").is_file():
+        raise ConfigError("run directory", f"{str(run_dir)!r} has no stats.npz; is it the --out of a finished run?")
     with np.load(run_dir / "stats.npz") as f:
         stats = {k: f[k] for k in f.files}
     theory = {}

@@ -1,0 +1,141 @@
+"""Checkpoint and resume: a run continued from any chunk boundary equals the uninterrupted run, bit for bit;
+a foreign, truncated or corrupted checkpoint is refused with one clear line."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from simcollapse.api import make_config, simulate
+from simcollapse.cli import main
+from simcollapse.config import ConfigError
+from simcollapse.core import checkpoint, driver
+
+CONFIG = dict(n_samples=12, generations=30, chains=5, seed=3, record_every=2)
+
+
+def _stats_equal(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("family,extra", [("gaussian", dict(policy="real_pool", pool_size=30, sampler="exact")),
+                                          ("categorical", dict(num_types=4, policy="accumulate"))])
+def test_resuming_from_every_chunk_boundary_is_bit_identical(family, extra, tmp_path):
+    config = make_config(family, **CONFIG, **extra)
+    positions = []
+    whole = simulate(config, chunk=3, on_chunk=positions.append)
+    assert [p.generation for p in positions] == [6, 12, 18, 24, 30]
+    for position in positions[:-1]:
+        checkpoint.save(tmp_path, position, config, checkpoint_every=6)
+        loaded, every = checkpoint.load(tmp_path, config)
+        assert every == 6 and loaded.generation == position.generation
+        resumed = simulate(config, chunk=3, start=loaded)
+        assert np.array_equal(resumed.generation, whole.generation)
+        assert _stats_equal(resumed.stats, whole.stats), position.generation
+
+
+def _run_cli(out, *extra):
+    sets = [f"--set={k}={v}" for k, v in CONFIG.items()]
+    return main(["run", "gaussian", *sets, "--out", str(out), "--quiet", *extra])
+
+
+def test_cli_checkpoint_errors_are_one_clear_line(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _run_cli(out, "--checkpoint-every", "6") == 0
+    assert not (out / checkpoint.FILENAME).exists()  # removed once the results are written
+    capsys.readouterr()
+    assert main(["resume", str(out)]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+    config = make_config("gaussian", **CONFIG)
+    position = driver.Position(6, *_position_at_6(config))
+    path = checkpoint.save(out, position, config, checkpoint_every=6)
+    good = path.read_bytes()
+
+    def refused(data: bytes, needle: str):
+        path.write_bytes(data)
+        code = main(["resume", str(out), "--quiet"])
+        err = capsys.readouterr().err
+        assert code == 2 and needle in err and err.count("\n") == 1, err
+
+    refused(good[: len(good) // 2], "unreadable")
+    flipped = bytearray(good)
+    flipped[len(good) // 2] ^= 0xFF
+    refused(bytes(flipped), "checkpoint")
+    checkpoint.save(out, position, config.replace(n_samples=13), checkpoint_every=6)
+    refused(path.read_bytes(), "different config")
+    with pytest.raises(ConfigError, match="checkpoint"):
+        checkpoint.load(out, config.replace(seed=4))
+
+
+def _position_at_6(config):
+    positions = []
+    simulate(config, chunk=3, on_chunk=positions.append)
+    return positions[0].states, positions[0].records
+
+
+def test_a_nan_names_its_generation_and_chain():
+    def step(key, x):
+        return jnp.where(jax.random.uniform(key) < 0.9, x + 1.0, jnp.nan)  # some chain fails early
+
+    chain = driver.Chain(lambda key: jnp.asarray(0.0), step, lambda x: {"x": x})
+    keys = driver.chain_keys(0, np.arange(8) + 100)
+    u = np.array([[jax.random.uniform(jax.random.fold_in(k, t)) for k in keys] for t in range(1, 41)])
+    generation, column = np.argwhere(u >= 0.9)[0] + [1, 0]  # the first failure, generation-major
+    with pytest.raises(driver.NonFiniteError, match=f"generation {generation} of chain {100 + column}") as info:
+        driver.run(chain, generations=40, chains=8, chain_indices=np.arange(8) + 100)
+    assert info.value.name == "x"
+    unbounded = driver.Chain(chain.init, lambda k, x: jnp.full_like(x, jnp.inf), chain.observe, unbounded=("x",))
+    assert np.isinf(driver.run(unbounded, generations=3, chains=2).stats["x"][1:]).all()
+
+
+KILL_CONFIG = ["--set=n_samples=2000", "--set=generations=3000", "--set=chains=64", "--set=seed=11",
+               "--set=record_every=10", "--set=metrics=[\"mean\",\"logvar\",\"w2sq\"]"]
+
+
+def _cli(*args, **kwargs):
+    return subprocess.Popen([sys.executable, "-m", "simcollapse", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def _wait_for(path, proc, timeout=300.0):
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no checkpoint appeared"
+        time.sleep(0.02)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGINT"])
+def test_killed_run_resumes_bit_identically(how, tmp_path):
+    reference = _cli("run", "gaussian", *KILL_CONFIG, "--out", str(tmp_path / "ref"), "--quiet")
+    assert reference.wait() == 0, reference.communicate()
+
+    out = tmp_path / "killed"
+    proc = _cli("run", "gaussian", *KILL_CONFIG, "--out", str(out), "--quiet", "--checkpoint-every", "100")
+    _wait_for(out / checkpoint.FILENAME, proc)
+    time.sleep(random.Random(how).uniform(0.0, 0.3))
+    os.kill(proc.pid, getattr(signal, how))
+    code = proc.wait()
+    _, err = proc.communicate()
+    assert not (out / "stats.npz").exists(), "the run finished before it was killed: the test tested nothing"
+    if how == "SIGKILL":
+        assert code == -signal.SIGKILL
+    else:
+        assert code == 130 and "checkpoint written" in err, err
+
+    resumed = _cli("resume", str(out), "--quiet")
+    assert resumed.wait() == 0, resumed.communicate()
+    with np.load(tmp_path / "ref" / "stats.npz") as a, np.load(out / "stats.npz") as b:
+        assert a.files == b.files
+        for name in a.files:
+            assert np.array_equal(a[name], b[name]), name
+    assert not (out / checkpoint.FILENAME).exists()
