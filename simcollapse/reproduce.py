@@ -1,0 +1,160 @@
+"""``simcollapse reproduce NAME``: run one experiment of ``experiments/`` at a scale and draw its figures.
+
+    simcollapse reproduce --list
+    simcollapse reproduce gaussian_collapse --scale small --out out/gaussian_collapse
+
+An experiment is a TOML file ``experiments/NAME.toml`` with
+
+* ``title``, ``summary`` (one line, shown by ``--list``), ``about`` (a paragraph for the gallery);
+* ``family`` (a simulation family, or ``vae``) and ``figures`` (drawing functions of
+  :mod:`simcollapse.plots.experiments`) with their options in ``[figure]``;
+* ``[config]``: fields shared by every run; ``[[runs]]``: ``label``, optional ``group`` (one figure row per
+  group) and the run's own fields;
+* ``[small]`` and ``[paper]``: ``config`` (fields overriding every run at that scale), optional ``runs`` (the
+  labels run at that scale) and ``figure`` (figure options at that scale); ``small_seconds`` is the measured
+  wall time of the small scale on a 2-core laptop.
+
+Each run's results (``config.json``, ``stats.npz``, ``theory.npz``) go to ``OUT/<run slug>/``; the figures
+(PNG and PDF) to ``OUT/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from pathlib import Path
+
+from .config import ConfigError
+
+SCALES = ("small", "paper")
+EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    label: str
+    group: str
+    values: dict
+
+    @property
+    def slug(self) -> str:
+        return re.sub(r"[^a-z0-9]+", "_", f"{self.group} {self.label}".lower()).strip("_")
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    name: str
+    title: str
+    summary: str
+    about: str
+    family: str
+    figures: tuple
+    figure: dict
+    runs: tuple
+    small_seconds: float | None
+
+
+def names() -> list[str]:
+    return sorted(p.stem for p in EXPERIMENTS_DIR.glob("*.toml"))
+
+
+def load(name: str, scale: str = "small") -> Experiment:
+    """The experiment `name` resolved at `scale`: every run's fields and the figure options of that scale."""
+    if scale not in SCALES:
+        raise ConfigError("--scale", f"must be one of {', '.join(SCALES)}; got {scale!r}")
+    path = EXPERIMENTS_DIR / f"{name}.toml"
+    if not path.is_file():
+        raise ConfigError("NAME", f"unknown experiment {name!r}; known: {', '.join(names())}")
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        raise ConfigError("python", "reading experiments/ needs Python ≥ 3.11 (tomllib)") from None
+    spec = tomllib.loads(path.read_text())
+    at_scale = spec.get(scale, {})
+    keep = at_scale.get("runs")
+    runs = tuple(
+        Run(r["label"], r.get("group", ""),
+            {**spec.get("config", {}), **{k: v for k, v in r.items() if k not in ("label", "group")},
+             **at_scale.get("config", {})})
+        for r in spec["runs"]
+        if keep is None or r["label"] in keep
+    )
+    return Experiment(
+        name=name,
+        title=spec["title"],
+        summary=spec["summary"],
+        about=" ".join(spec["about"].split()),
+        family=spec["family"],
+        figures=tuple(spec["figures"]),
+        figure={**spec.get("figure", {}), **at_scale.get("figure", {})},
+        runs=runs,
+        small_seconds=spec.get("small_seconds"),
+    )
+
+
+def run_one(family: str, values: dict, out: Path) -> None:
+    """Simulate one run and save its results directory."""
+    if family == "vae":
+        from .vae import VAEConfig, run_vae
+
+        run_vae(VAEConfig.from_dict({**values, "out": str(out), "progress": False}))
+        return
+    from .api import make_config, simulate, theory
+    from .core import results
+
+    config = make_config(family, **values)
+    results.save(out, config, simulate(config), theory(config))
+
+
+def reproduce(name: str, scale: str = "small", out=None, progress: bool = False) -> list[Path]:
+    """Run every run of experiment `name` at `scale` into ``out/<run>/`` and draw its figures into `out`.
+
+    Returns the figure files written (PNG and PDF).
+    """
+    from .core import results
+    from .plots import experiments as figures
+
+    experiment = load(name, scale)
+    out = results.prepare_dir(out or Path("out") / name)
+    run_dirs = []
+    for run in experiment.runs:
+        start = time.perf_counter()
+        run_one(experiment.family, run.values, out / run.slug)
+        run_dirs.append(out / run.slug)
+        if progress:
+            print(f"{name}: {' '.join(filter(None, (run.group, run.label)))} in {time.perf_counter() - start:.1f} s", flush=True)
+    return figures.draw(experiment, run_dirs, out)
+
+
+def describe() -> str:
+    """One line per experiment: name, summary, small-scale cost."""
+    lines = []
+    for name in names():
+        e = load(name, "small")
+        cost = f"≈ {e.small_seconds:.0f} s" if e.small_seconds is not None else "not measured"
+        lines.append(f"{name:<24} {e.summary} [small: {len(e.runs)} runs, {cost}]")
+    return "\n".join(lines)
+
+
+def cmd_reproduce(args) -> int:
+    if args.list:
+        print(describe())
+        return 0
+    if args.name is None:
+        raise ConfigError("NAME", f"give an experiment name or --list; known: {', '.join(names())}")
+    start = time.perf_counter()
+    for path in reproduce(args.name, args.scale, args.out, progress=not args.quiet):
+        print(f"wrote {path}")
+    print(f"{args.name} ({args.scale}) in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("reproduce", help="run one of the paper's experiments (experiments/) and draw its figures")
+    p.add_argument("name", nargs="?", default=None, help="experiment name (see --list)")
+    p.add_argument("--list", action="store_true", help="list the experiments with their small-scale cost")
+    p.add_argument("--scale", default="small", help="small (≤ 2 minutes on a laptop) or paper (the paper's sizes)")
+    p.add_argument("--out", default=None, help="output directory (default: out/NAME)")
+    p.add_argument("--quiet", action="store_true", help="no per-run timings")
+    p.set_defaults(func=cmd_reproduce)
