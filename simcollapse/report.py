@@ -4,7 +4,8 @@ The page holds every figure of ``simcollapse plot`` (inline, base64 PNG), the re
 recorded with the run, and a table of simulated against closed-form values at chosen generations: for each
 statistic s with a theory curve E_s, the mean over C chains ± its standard error SE = sd/√C (sd with ddof 1),
 the theory value, and the difference z = (mean − theory)/SE in SE units (|z| ≲ 2 for most rows when the
-simulation matches the theory; chains whose value is not finite are left out and counted).
+simulation matches the theory; no z where all chains agree, as at generation 0; chains whose value is not finite
+are left out and counted).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 from .config import ConfigError
 
 DEFAULT_ROWS = 5
+SPREAD_TOL = 1e-9  # an SE below this (relative) is rounding among identical chains, e.g. the truth at generation 0
 
 
 def default_generations(generation: np.ndarray, count: int = DEFAULT_ROWS) -> list[int]:
@@ -46,7 +48,7 @@ def comparison_rows(run: dict, at: list[int]) -> list[dict]:
             mean = finite.mean() if finite.size else np.nan
             se = finite.std(ddof=1) / np.sqrt(finite.size) if finite.size > 1 else np.nan
             theory = float(expected[g])
-            z = (mean - theory) / se if se > 0 else np.nan
+            z = (mean - theory) / se if se > SPREAD_TOL * max(1.0, abs(theory)) else np.nan
             rows.append({"statistic": name, "generation": g, "mean": mean, "se": se, "theory": theory, "z": z,
                          "chains": finite.size, "left_out": column.size - finite.size})
     return rows
