@@ -47,6 +47,7 @@ import optax
 from jax.scipy.linalg import solve_triangular
 
 from ..config import ConfigError, RunConfig, check_choice, check_int, check_number, schedule
+from ..core.batch_invariant import pairwise_sum
 from ..core.driver import Chain
 from ..samplers.gamma import bartlett
 
@@ -110,10 +111,11 @@ def fit(data: Moments, ddof: float) -> Model:
 
 
 def points_moments(x, mask) -> Moments:
+    """Count, mean and scatter Σ (x − x̄)(x − x̄)ᵀ of the masked rows, summed batch-invariantly."""
     n = jnp.sum(mask)
-    mean = jnp.sum(x * mask[:, None], axis=0) / jnp.maximum(n, 1)
+    mean = pairwise_sum(x * mask[:, None]) / jnp.maximum(n, 1)
     centred = (x - mean) * mask[:, None]
-    return Moments(n.astype(float), mean, centred.T @ centred)
+    return Moments(n.astype(float), mean, pairwise_sum(centred[:, :, None] * centred[:, None, :]))
 
 
 def random_subset(key, valid, size):
