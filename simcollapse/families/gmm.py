@@ -5,6 +5,20 @@ Generation 0 is the truth, a K-component mixture in d dimensions (the official c
 K′-component mixture (``fit_components``) by EM (:mod:`simcollapse.families.em`, scikit-learn's algorithm:
 ``covariance_type``, ``tol``, ``reg_covar``, ``em_iters`` = max_iter, ``init``).
 
+Fitted family (``fit_family``):
+
+* ``"gmm"`` (default): K′ = ``fit_components`` components by EM;
+* ``"gaussian"``: one Gaussian in closed form, mean x̄ and covariance S/(N − ``ddof``) + ``reg_covar``·I (with
+  ``ddof=0`` exactly what EM with K′ = 1 converges to in one M-step; needs ``fit_components=1``). Fitting it to
+  a truth with K ≥ 2 components is the paper's functional-expressivity error: the truth lies outside the family.
+
+The paper's three error sources (Nature 2024, "What is model collapse?") are the keys ``sampler``
+(statistical approximation; ``infinite`` switches it off), ``fit_family``/``fit_components`` below the truth's
+``components`` (functional expressivity) and the fitter (functional approximation: ``em_iters`` capped, or the
+biased ``ddof=0`` Gaussian fit). With the infinite sampler and reg_covar = 0, the expressivity error of a
+Gaussian fit acts once: generation 1 is the moment-matched Gaussian of the truth, and every later population fit
+returns it unchanged (the quadrature below is moment-exact).
+
 Initialisation of EM (``warm_start``):
 
 * ``False`` (default, as the official code): every generation re-initialises with ``init`` (k-means by
@@ -21,7 +35,9 @@ Samplers:
   once per chain at initialisation and then centred and whitened so that their mean is exactly 0 and their
   (ddof-0) covariance exactly I. Component k contributes μ_k + L_k z with total weight w_k, so the weighted
   training set has exactly the mixture's mean and covariance, and by the M-step identity (theory.md §B.7) the
-  fitted mixture keeps them: C_{t+1} = C_t + reg·I deterministically.
+  fitted mixture keeps them: C_{t+1} = C_t + reg·I deterministically. (It is not an exact population EM: where
+  components overlap, EM on the quadrature differs from EM on the mixture by the quadrature error, O(P^{−1/2}).)
+  The population Gaussian fit is the moment match, so ``ddof`` is not used (as in the ``gaussian`` family).
 
 Every mixture in the state has max(K, K′) component slots; unused slots have weight 0 (mean 0, covariance I)
 and contribute nothing to sampling, densities or moments. The component order of a fit is arbitrary.
@@ -49,6 +65,7 @@ from ..mixture import GMMParams
 from .em import COVARIANCE_TYPES, INIT_METHODS, em, fit_gmm
 
 SAMPLERS = ("exact", "infinite")
+FIT_FAMILIES = ("gmm", "gaussian")
 METRICS = ("weights", "means", "covs", "mix_mean", "mix_cov", "trace", "mean_sq_error", "l2_to_truth",
            "loglik", "em_iterations")
 
@@ -118,10 +135,23 @@ class GMM:
             quadrature = whitened_normal(key, self.config.quadrature_points, self.d)
         return State(jnp.asarray(0, jnp.int32), self.truth, jnp.asarray(jnp.nan), jnp.asarray(0), quadrature)
 
+    def fit_gaussian(self, x, w):
+        """One Gaussian: weighted mean and covariance S/(Σw − ddof) + reg·I; (params, mean log-likelihood)."""
+        ddof = 0.0 if self.config.sampler == "infinite" else float(self.config.ddof)
+        n = jnp.sum(w)
+        mean = (w @ x) / n
+        centred = (x - mean) * jnp.sqrt(w)[:, None]
+        cov = centred.T @ centred / (n - ddof) + self.config.reg_covar * jnp.eye(self.d)
+        params = GMMParams(jnp.ones(1), mean[None], cov[None])
+        return params, (w @ mixture.log_prob(params, x)) / n
+
     def step(self, key, state: State) -> State:
         c = self.config
         k_data, k_init = jax.random.split(key)
         x, w = self.data(k_data, state)
+        if c.fit_family == "gaussian":
+            params, loglik = self.fit_gaussian(x, w)
+            return State(state.t + 1, _pad(params, self.k_max), loglik, jnp.asarray(0), state.quadrature)
         options = dict(covariance_type=c.covariance_type, tol=c.tol, reg_covar=c.reg_covar, max_iter=c.em_iters,
                        sample_weight=w)
         if not c.warm_start:
@@ -169,6 +199,8 @@ class GMMConfig(RunConfig):
     weights0, means0, covs0: the truth; None gives uniform weights, means 4·(k − (K−1)/2) on the first axis
         (a single N(0, I) for K = 1) and identity covariances; covs0 may be one d×d matrix for all components.
     fit_components: K′ fitted by EM each generation.   n_samples: N, an integer or a schedule.
+    fit_family: gmm (EM) | gaussian (one Gaussian in closed form; fit_components=1).   ddof: 0 | 1, the Gaussian
+    fit's covariance divisor N − ddof (fit_family gaussian only).
     covariance_type: full | diag | spherical.   em_iters: EM max_iter.   tol: EM tolerance on the change of the
     mean log-likelihood.   reg_covar: added to every covariance diagonal.   init: kmeans | k-means++ | random |
     random_from_data.   warm_start: start EM from the previous fit (see the module docstring).
@@ -180,6 +212,8 @@ class GMMConfig(RunConfig):
     family = "gmm"
     components: int = 1
     fit_components: int = 2
+    fit_family: str = "gmm"
+    ddof: int = 0
     dim: int = 2
     weights0: Any = None
     means0: Any = None
@@ -221,11 +255,21 @@ class GMMConfig(RunConfig):
         check_number("reg_covar", self.reg_covar, low=0)
         check_choice("init", self.init, INIT_METHODS)
         check_choice("warm_start", self.warm_start, (False, True))
+        check_choice("fit_family", self.fit_family, FIT_FAMILIES)
+        check_choice("ddof", self.ddof, (0, 1))
+        if self.fit_family == "gaussian" and self.fit_components != 1:
+            raise ConfigError("fit_components", f"fit_family 'gaussian' fits one component; set 1, got {self.fit_components}")
+        if self.fit_family == "gmm" and self.ddof != 0:
+            raise ConfigError("ddof", "applies to fit_family 'gaussian' only (EM's covariances are ddof 0)")
         check_choice("sampler", self.sampler, SAMPLERS)
         check_int("quadrature_points", self.quadrature_points, d + 1)
         sizes = schedule(self.n_samples, self.generations)
+        if sizes.min() < 1:
+            raise ConfigError("n_samples", f"must be ≥ 1, got {sizes.min()}")
         if self.sampler == "exact" and sizes.min() < self.fit_components:
             raise ConfigError("fit_components", f"must be ≤ n_samples ({sizes.min()}), got {self.fit_components}")
+        if self.sampler == "exact" and self.ddof >= sizes.min():
+            raise ConfigError("ddof", f"must be < n_samples ({sizes.min()}), got {self.ddof}")
         if isinstance(self.metrics, str) or not self.metrics or not all(m in METRICS for m in self.metrics):
             raise ConfigError("metrics", f"must be a non-empty list drawn from {', '.join(METRICS)}; got {self.metrics!r}")
         object.__setattr__(self, "metrics", tuple(self.metrics))

@@ -11,6 +11,9 @@ from mixture t (mean m_t, covariance C_t):
   (constant N: (1 − 1/N)^n tr C_0 + d·reg·Σ_{t<n}(1 − 1/N)^t);
 * E[m mᵀ + C] grows by reg·I per generation, so E‖m_n − m_0‖² = tr C_0 + n·d·reg − E tr C_n.
 
+The ``fit_family="gaussian"`` fit with ``ddof`` δ has covariance S/(N − δ) + reg·I, so the factor (1 − 1/N_t)
+becomes (N_t − 1)/(N_t − δ) (1 for the unbiased fit).
+
 These hold in expectation only, not in law. Sampler "infinite" (a moment-exact quadrature) gives
 C_n = C_0 + n·reg·I and m_n = m_0 exactly.
 """
@@ -20,11 +23,11 @@ from __future__ import annotations
 import numpy as np
 
 
-def expected_trace(sizes, trace0: float, dim: int, reg: float) -> np.ndarray:
-    """E tr C_n for n = 0 … len(sizes): the recursion E tr C_{t+1} = (1 − 1/N_t) E tr C_t + d·reg."""
+def expected_trace(sizes, trace0: float, dim: int, reg: float, ddof: int = 0) -> np.ndarray:
+    """E tr C_n for n = 0 … len(sizes): the recursion E tr C_{t+1} = (N_t − 1)/(N_t − δ) E tr C_t + d·reg."""
     out = [float(trace0)]
     for n in np.asarray(sizes, float):
-        out.append((1.0 - 1.0 / n) * out[-1] + dim * reg)
+        out.append((n - 1.0) / (n - ddof) * out[-1] + dim * reg)
     return np.asarray(out)
 
 
@@ -41,7 +44,7 @@ def for_config(config) -> dict[str, np.ndarray]:
     if config.sampler == "infinite":
         e_trace = tr0 + d * reg * steps
     else:
-        e_trace = expected_trace(schedule(config.n_samples, g), tr0, d, reg)
+        e_trace = expected_trace(schedule(config.n_samples, g), tr0, d, reg, config.ddof)
     return {
         "E_trace": e_trace,
         "E_mix_mean": np.broadcast_to(m0, (g + 1, d)).copy(),
