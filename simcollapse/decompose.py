@@ -1,0 +1,223 @@
+"""`simcollapse decompose`: the paper's three error sources switched on and off, 2³ runs side by side.
+
+Shumailov et al. (Nature 2024, "What is model collapse?") name three sources of error that compound over
+generations: statistical approximation (finitely many samples), functional expressivity (the fitted family
+cannot represent the truth) and functional approximation (the fitter does not find the best member of the
+family). Each is a config switch (README, "error sources"); this command runs every on/off combination from one
+base config and reports a metric for each:
+
+    simcollapse decompose gmm --set generations=200 --set chains=64 --out out/decompose_gmm
+
+Tables (``decompose.md``, ``decompose.csv``): per combination the metric's mean over chains at the last
+generation, its standard error (std over chains / √chains), the median there, and the mean over chains and all
+generations after the truth. Figure (``decompose.png``, ``decompose.pdf``): the mean over chains against the
+generation for each combination.
+
+Switches per family (the truth is fitted by one Gaussian or by a K′-component mixture, both in the ``gmm``
+family's code so that a mixture truth is possible):
+
+* ``gaussian`` (one 1-D Gaussian fitted in closed form, ``fit_family="gaussian"``): statistical = sampler
+  ``exact`` vs ``infinite``; expressivity = truth ½N(−2, 1) + ½N(2, 1) (two components, as in the paper's
+  text, SI §4.1) vs the single N(0, 1); approximation = the biased ``ddof=0`` fit vs the unbiased ``ddof=1``.
+  ``ddof`` only matters with finite samples (the population fit is the moment match either way), so
+  approximation alone changes nothing: it acts through the samples (theory.md §B.1).
+* ``gmm`` (truth the paper text's two components in 2-D): statistical as above; expressivity = one Gaussian
+  (``fit_family="gaussian"``) vs K′ = 2 by EM; approximation = EM capped at ``em_iters=1`` vs EM run to its
+  tolerance. Capping EM does not change the closed-form Gaussian fit, so with expressivity on the
+  approximation switch has no effect.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from .config import ConfigError
+
+SOURCES = ("statistical", "expressivity", "approximation")
+SCALAR_METRICS = ("l2_to_truth", "trace", "mean_sq_error", "loglik", "em_iterations")
+
+
+class Switch(NamedTuple):
+    off: dict
+    on: dict
+
+
+# family name → (base config of the gmm family, switches in the order of SOURCES, default metric)
+FAMILIES = {
+    "gaussian": (
+        dict(dim=1, fit_family="gaussian", fit_components=1, reg_covar=0.0, n_samples=100),
+        (
+            Switch(dict(sampler="infinite"), dict(sampler="exact")),
+            Switch(dict(components=1), dict(components=2)),
+            Switch(dict(ddof=1), dict(ddof=0)),
+        ),
+        "l2_to_truth",
+    ),
+    "gmm": (
+        dict(dim=2, components=2, n_samples=1000),
+        (
+            Switch(dict(sampler="infinite"), dict(sampler="exact")),
+            Switch(dict(fit_family="gmm", fit_components=2), dict(fit_family="gaussian", fit_components=1)),
+            Switch(dict(), dict(em_iters=1)),
+        ),
+        "l2_to_truth",
+    ),
+}
+
+
+class Row(NamedTuple):
+    switches: tuple  # one bool per source: True = that error is present
+    generation: np.ndarray
+    values: np.ndarray  # (recorded generations, chains)
+
+    @property
+    def label(self) -> str:
+        on = [name for name, flag in zip(SOURCES, self.switches) if flag]
+        return " + ".join(on) if on else "none"
+
+
+def combinations():
+    """The 2³ on/off patterns, from none to all three."""
+    return sorted(itertools.product((False, True), repeat=len(SOURCES)), key=lambda s: (sum(s), s[::-1]))
+
+
+def configs(family: str, sets: dict) -> list[tuple[tuple, object]]:
+    """(switches, config) for every combination: the family's base, then `sets`, then the switches."""
+    from .api import make_config
+
+    if family not in FAMILIES:
+        raise ConfigError("family", f"decompose supports {', '.join(FAMILIES)}; got {family!r}")
+    base, switches, _ = FAMILIES[family]
+    switched = {key for s in switches for key in (*s.off, *s.on)}
+    fixed = sorted(switched & set(sets))
+    if fixed:
+        raise ConfigError(fixed[0], "is set by the error-source switches of decompose; leave it out of --set")
+    out = []
+    for pattern in combinations():
+        values = {**base, **sets}
+        for switch, flag in zip(switches, pattern):
+            values |= switch.on if flag else switch.off
+        out.append((pattern, make_config("gmm", **values)))
+    return out
+
+
+def decompose(family: str, sets: dict, metric: str | None = None, *, progress: bool = False) -> list[Row]:
+    """Run the 2³ combinations; one :class:`Row` of the chosen scalar metric per combination."""
+    from .api import simulate
+
+    runs = configs(family, sets)
+    metric = check_metric(family, metric)
+    rows = []
+    for pattern, config in runs:
+        trajectory = simulate(config.replace(metrics=[metric]), progress=progress)
+        rows.append(Row(pattern, trajectory.generation, trajectory.stats[metric]))
+    return rows
+
+
+def check_metric(family: str, metric: str | None) -> str:
+    """The metric to compare (the family's default when None): a scalar statistic of the gmm family."""
+    metric = metric or FAMILIES[family][2]
+    if metric not in SCALAR_METRICS:
+        raise ConfigError("--metric", f"must be one of {', '.join(SCALAR_METRICS)}; got {metric!r}")
+    return metric
+
+
+def summary(row: Row) -> dict:
+    last = row.values[-1]
+    return {
+        **{name: "on" if flag else "off" for name, flag in zip(SOURCES, row.switches)},
+        "mean_last": float(np.mean(last)),
+        "se_last": float(np.std(last, ddof=1) / np.sqrt(last.size)) if last.size > 1 else float("nan"),
+        "median_last": float(np.median(last)),
+        "mean_all": float(np.mean(row.values[1:])),
+    }
+
+
+def write_tables(rows: list[Row], metric: str, out: Path) -> list[Path]:
+    table = [summary(r) for r in rows]
+    columns = list(table[0])
+    csv_path, md_path = out / "decompose.csv", out / "decompose.md"
+    with open(csv_path, "w", newline="") as f:
+        writer = csv.DictWriter(f, columns)
+        writer.writeheader()
+        writer.writerows(table)
+    generation = rows[0].generation[-1]
+    lines = [
+        f"{metric} at generation {generation} ({rows[0].values.shape[1]} chains): mean ± standard error, median; "
+        f"mean over generations 1–{generation}",
+        "",
+        "| " + " | ".join(columns) + " |",
+        "|" + "---|" * len(columns),
+    ]
+    for entry in table:
+        cells = [v if isinstance(v, str) else f"{v:.4g}" for v in entry.values()]
+        lines.append("| " + " | ".join(cells) + " |")
+    md_path.write_text("\n".join(lines) + "\n")
+    return [md_path, csv_path]
+
+
+def figure(rows: list[Row], metric: str, title: str, out: Path) -> list[Path]:
+    from .plots import LABELS, style
+
+    with style():
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6.4, 4.2))
+        means = [np.mean(r.values, axis=1) for r in rows]
+        later = np.concatenate([m[1:] for m in means])
+        log = bool(np.all(later > 0) and later.max() / later.min() > 50)
+        for i, (row, mean) in enumerate(zip(rows, means)):
+            keep = slice(1, None) if log else slice(None)  # generation 0 is the truth (distance 0)
+            ax.plot(row.generation[keep], mean[keep], color=f"C{i}", lw=1.3, label=row.label)
+        if log:
+            ax.set_yscale("log")
+        ax.set_xlabel("generation n")
+        ax.set_ylabel(f"{LABELS.get(metric, metric)} (mean over chains)")
+        ax.set_title(title)
+        ax.legend(loc="best", title="errors switched on")
+        fig.tight_layout()
+        paths = [out / "decompose.png", out / "decompose.pdf"]
+        for path in paths:
+            fig.savefig(path)
+        plt.close(fig)
+    return paths
+
+
+def cmd_decompose(args) -> int:
+    from .cli import parse_sets
+    from .core.results import prepare_dir
+
+    sets = parse_sets(args.set)
+    configs(args.family, sets)  # validate every combination and the metric before anything compiles
+    metric = check_metric(args.family, args.metric)
+    out = prepare_dir(args.out)
+    start = time.perf_counter()
+    rows = decompose(args.family, sets, metric, progress=not args.quiet)
+    elapsed = time.perf_counter() - start
+    paths = write_tables(rows, metric, out)
+    paths += figure(rows, metric, f"{args.family}: the three error sources", out)
+    print(f"ran {len(rows)} combinations in {elapsed:.1f} s")
+    print((out / "decompose.md").read_text(), end="")
+    for path in paths:
+        print(f"wrote {path}")
+    return 0
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "decompose",
+        help="run the 2³ on/off combinations of the three error sources and tabulate a metric",
+        description=__doc__.split("\n\n")[0],
+    )
+    p.add_argument("family", choices=sorted(FAMILIES), help="model fitted each generation")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="base config field (JSON value)")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--metric", default=None, help="scalar statistic to compare (default l2_to_truth)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_decompose)
