@@ -121,6 +121,11 @@ def test_warm_start_expected_trace(close_mc):
         (dict(covs0=[[1.0, 2.0], [2.0, 1.0]]), "covs0"),
         (dict(means0=[1.0, 2.0, 3.0]), "means0"),
         (dict(metrics=("nope",)), "metrics"),
+        (dict(fit_family="kde"), "fit_family"),
+        (dict(fit_family="gaussian"), "fit_components"),
+        (dict(ddof=1), "ddof"),
+        (dict(fit_family="gaussian", fit_components=1, ddof=2), "ddof"),
+        (dict(n_samples=0), "n_samples"),
     ],
 )
 def test_bad_config(values, field):
