@@ -1,0 +1,72 @@
+"""Exact gamma, chi-square and Bartlett draws (simcollapse.samplers.gamma): Kolmogorov–Smirnov against scipy."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy import stats
+
+from simcollapse.samplers.gamma import bartlett, box_muller, log_chi2, log_gamma, uniform_open
+
+N = 100_000
+P_MIN = 1e-4  # a correct sampler fails one of these checks with probability ~1e-4
+draw_log_gamma = jax.jit(log_gamma, static_argnums=2)  # one compilation per output shape
+
+
+def ks_pvalue(samples, cdf):
+    return stats.kstest(np.asarray(samples), cdf).pvalue
+
+
+@pytest.mark.parametrize("shape", [0.05, 0.5, 1.0, 2.5, 49.5, 1e5])
+def test_log_gamma_has_the_gamma_law(shape):
+    # shapes below 1 go through the boost and the lowest ones through the rejection loop's later rounds
+    log_g = np.asarray(draw_log_gamma(jax.random.key(7), shape, (N,)))
+    assert ks_pvalue(log_g, lambda y: stats.gamma(shape).cdf(np.exp(y))) > P_MIN
+
+
+def test_log_gamma_tells_shapes_apart():
+    # the check above can fail: a draw with a shape 1 % off is rejected
+    log_g = np.asarray(draw_log_gamma(jax.random.key(8), 49.5 * 1.01, (N,)))
+    assert ks_pvalue(np.exp(log_g), stats.gamma(49.5).cdf) < P_MIN
+
+
+def test_log_gamma_broadcasts_shapes_and_gives_minus_inf_at_zero():
+    shapes = jnp.array([0.0, 0.3, 3.0, 300.0])
+    out = np.asarray(draw_log_gamma(jax.random.key(1), shapes, (4000, 4)))
+    assert np.all(out[:, 0] == -np.inf) and np.all(np.isfinite(out[:, 1:]))
+    means = np.exp(out[:, 1:]).mean(axis=0)
+    se = np.sqrt(np.asarray(shapes[1:]) / 4000)  # Var Gamma(a) = a
+    assert np.all(np.abs(means - np.asarray(shapes[1:])) < 4 * se)
+
+
+def test_tiny_chi2_stays_finite_in_log_space():
+    out = np.asarray(jax.jit(log_chi2, static_argnums=2)(jax.random.key(2), 1.0, (N,)))
+    assert np.all(np.isfinite(out))
+    assert ks_pvalue(np.exp(out), stats.chi2(1).cdf) > P_MIN
+
+
+def test_uniform_and_box_muller():
+    words = jax.random.bits(jax.random.key(3), (2, N), jnp.uint64)
+    u = np.asarray(uniform_open(words[0]))
+    assert u.min() > 0 and u.max() <= 1 and ks_pvalue(u, stats.uniform.cdf) > P_MIN
+    assert uniform_open(jnp.array([0, 2**64 - 1], jnp.uint64)).tolist() == [2.0**-53, 1.0]
+    x, y = box_muller(words[0], words[1])
+    assert ks_pvalue(x, stats.norm.cdf) > P_MIN and ks_pvalue(y, stats.norm.cdf) > P_MIN
+    assert abs(stats.pearsonr(np.asarray(x), np.asarray(y))[0]) < 4 / np.sqrt(N)
+
+
+def test_bartlett_factor_entries():
+    dof, dim = 7, 3
+    log_diag, unit = jax.jit(jax.vmap(lambda k: bartlett(k, dof, dim)))(jax.random.split(jax.random.key(4), 10_000))
+    a = np.asarray(unit) * np.exp(np.asarray(log_diag))[:, None, :]
+    for i in range(dim):
+        assert ks_pvalue(a[:, i, i] ** 2, stats.chi2(dof - i).cdf) > P_MIN
+    for i, j in ((1, 0), (2, 0), (2, 1)):
+        assert ks_pvalue(a[:, i, j], stats.norm.cdf) > P_MIN
+    assert np.all(np.triu(a, 1) == 0)
+
+
+def test_one_dimensional_bartlett_is_a_chi_root():
+    log_diag, unit = jax.jit(jax.vmap(lambda k: bartlett(k, 4, 1)))(jax.random.split(jax.random.key(5), 10_000))
+    assert np.all(np.asarray(unit) == 1.0)
+    assert ks_pvalue(np.exp(2 * np.asarray(log_diag[:, 0])), stats.chi2(4).cdf) > P_MIN
