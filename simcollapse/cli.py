@@ -75,8 +75,38 @@ def cmd_run(args) -> int:
         raise ConfigError("--checkpoint-every", f"must be ≥ 1 generation, got {args.checkpoint_every}")
     config = _config(args)
     out = results.prepare_dir(args.out)
+    if args.coordinator is not None:
+        if args.checkpoint_every is not None:
+            raise ConfigError("--checkpoint-every", "is not supported with --coordinator (checkpoint each host's run instead)")
+        return _run_distributed(out, config, args)
     results.write_config(out, config)
     return _simulate_into(out, config, args, start=None, checkpoint_every=args.checkpoint_every)
+
+
+def _run_distributed(out, config, args) -> int:
+    """One process of a multi-host run: simulate this process's chains into a part, then process 0 merges."""
+    import shutil
+
+    from .api import theory
+    from .core import distributed, results
+
+    distributed.initialize(args.coordinator, args.num_processes, args.process_id)
+    part = distributed.part_dir(out)
+    results.write_config(part, config)
+    code = _simulate_into(part, config, args, start=None, checkpoint_every=args.checkpoint_every,
+                          chain_indices=distributed.my_chains(config.chains), plot=False)
+    distributed.barrier("simcollapse run: every part written")
+    index, count = distributed.process()
+    if index != 0 or code != 0:
+        return code
+    missing = [p.name for p in (out / f"part-{i}-of-{count}" for i in range(count)) if not (p / "stats.npz").is_file()]
+    if missing:
+        raise ConfigError("--num-processes", f"{', '.join(missing)} did not finish; their processes reported the error")
+    results.save(out, config, distributed.merge(out), theory(config))
+    for i in range(count):
+        shutil.rmtree(out / f"part-{i}-of-{count}")
+    print(f"merged {count} processes' chains → {out}")
+    return _plot(out, args)
 
 
 def cmd_resume(args) -> int:
@@ -88,7 +118,7 @@ def cmd_resume(args) -> int:
     return _simulate_into(args.run_dir, config, args, start=position, checkpoint_every=every)
 
 
-def _simulate_into(out, config, args, *, start, checkpoint_every) -> int:
+def _simulate_into(out, config, args, *, start, checkpoint_every, chain_indices=None, plot=True) -> int:
     """Simulate `config` into run directory `out`, checkpointing every chunk when `checkpoint_every` is set.
 
     Ctrl-C writes a checkpoint of the last finished chunk (also without --checkpoint-every) and exits 130."""
@@ -109,7 +139,8 @@ def _simulate_into(out, config, args, *, start, checkpoint_every) -> int:
 
     begin = time.perf_counter()
     try:
-        trajectory = simulate(config, progress=not args.quiet, chunk=chunk, start=start, on_chunk=on_chunk)
+        trajectory = simulate(config, progress=not args.quiet, chunk=chunk, chain_indices=chain_indices, start=start,
+                              on_chunk=on_chunk)
     except KeyboardInterrupt:
         if latest is None:
             raise
@@ -123,7 +154,12 @@ def _simulate_into(out, config, args, *, start, checkpoint_every) -> int:
     elapsed = time.perf_counter() - begin
     results.save(out, config, trajectory, theory(config))
     checkpoint.remove(out)
-    print(f"simulated {config.chains} chains × {config.generations} generations in {elapsed:.2f} s → {out}")
+    chains = config.chains if chain_indices is None else len(chain_indices)
+    print(f"simulated {chains} chains × {config.generations} generations in {elapsed:.2f} s → {out}")
+    return _plot(out, args) if plot else 0
+
+
+def _plot(out, args) -> int:
     if args.plot:
         from .plots import plot_run
 
@@ -172,6 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--checkpoint-every", type=int, default=None, metavar="K",
                      help="write checkpoint.npz about every K generations (continue with `simcollapse resume`)")
+    multi = run.add_argument_group("multi-host (one process per host, see simcollapse.core.distributed)")
+    multi.add_argument("--coordinator", default=None, metavar="HOST:PORT", help="address of process 0")
+    multi.add_argument("--num-processes", type=int, default=1, help="number of processes")
+    multi.add_argument("--process-id", type=int, default=0, help="this process's index")
     run.set_defaults(func=cmd_run)
 
     resume = sub.add_parser("resume", help="continue a run from its checkpoint.npz, bit-identically")
