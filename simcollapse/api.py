@@ -43,6 +43,7 @@ def simulate(
         chain_indices=chain_indices,
         start=start,
         on_chunk=on_chunk,
+        summary=config.summary,
     )
 
 
@@ -53,7 +54,7 @@ def theory(config: RunConfig) -> dict:
 
 def _canonical(config: RunConfig) -> str:
     """The config less the fields only the driver reads (a family's `build` must not read them)."""
-    return json.dumps({**config.to_dict(), "seed": 0, "chains": 1, "record_every": 1}, sort_keys=True)
+    return json.dumps({**config.to_dict(), "seed": 0, "chains": 1, "record_every": 1, "summary": False}, sort_keys=True)
 
 
 @functools.lru_cache(maxsize=64)

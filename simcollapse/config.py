@@ -91,6 +91,7 @@ class RunConfig:
     chains: independent replicate chains (vmapped).
     seed: chain i uses fold_in(key(seed), i), its generation t fold_in(chain_key, t).
     record_every: keep every K-th generation (and the last) in the statistics.
+    summary: store only the mean, sd and 10/50/90 % quantiles over chains (``core.summary``), not each chain.
     """
 
     family: ClassVar[str] = ""
@@ -98,12 +99,15 @@ class RunConfig:
     chains: int = 1000
     seed: int = 0
     record_every: int = 1
+    summary: bool = False
 
     def __post_init__(self):
         check_int("generations", self.generations, 1)
         check_int("chains", self.chains, 1)
         check_int("seed", self.seed, 0)
         check_int("record_every", self.record_every, 1)
+        if not isinstance(self.summary, bool):
+            raise ConfigError("summary", f"must be true or false, got {self.summary!r}")
         self.validate()
 
     def validate(self) -> None:

@@ -44,13 +44,18 @@ def comparison_rows(run: dict, at: list[int]) -> list[dict]:
             continue
         for g in at:
             column = values[index[g]]
-            finite = column[np.isfinite(column)]
-            mean = finite.mean() if finite.size else np.nan
-            se = finite.std(ddof=1) / np.sqrt(finite.size) if finite.size > 1 else np.nan
+            if run["config"].summary:  # stored (mean, sd, q10, q50, q90) over every chain
+                mean, sd, n, left_out = column[0], column[1], run["config"].chains, 0
+            else:
+                finite = column[np.isfinite(column)]
+                n, left_out = finite.size, column.size - finite.size
+                mean = finite.mean() if n else np.nan
+                sd = finite.std(ddof=1) if n > 1 else np.nan
+            se = sd / np.sqrt(n) if n > 1 else np.nan
             theory = float(expected[g])
             z = (mean - theory) / se if se > SPREAD_TOL * max(1.0, abs(theory)) else np.nan
             rows.append({"statistic": name, "generation": g, "mean": mean, "se": se, "theory": theory, "z": z,
-                         "chains": finite.size, "left_out": column.size - finite.size})
+                         "chains": n, "left_out": left_out})
     return rows
 
 

@@ -21,6 +21,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .summary import summarize
+
 LANES = 64
 
 
@@ -146,6 +148,7 @@ def run(
     chain_indices=None,
     start: Position | None = None,
     on_chunk: Callable[[Position], None] | None = None,
+    summary: bool = False,
 ) -> Trajectory:
     """Run `chains` chains (or those listed in `chain_indices`) for `generations` generations.
 
@@ -153,7 +156,9 @@ def run(
     carried state (O(parameters) per chain) lives between chunks and a progress bar can advance. After each
     chunk the new rows are checked (:func:`check_finite`; row 0 is the truth, where "no fit yet" may be NaN) and `on_chunk` receives the :class:`Position`;
     a run given ``start=`` that position continues exactly where it stood. With several local devices the
-    chain axis is sharded over them; the results are bit-identical to one device.
+    chain axis is sharded over them; the results are bit-identical to one device. With ``summary=True`` each
+    chunk is reduced to its mean, sd and quantiles over chains (``core.summary``) as it arrives, and chunks
+    hold at most ~2²³ recorded numbers, so memory stays flat in chains × generations.
     """
     wanted = np.arange(chains) if chain_indices is None else np.asarray(chain_indices)
     devices = jax.local_device_count()
@@ -165,10 +170,15 @@ def run(
     sharding = _chain_sharding(devices)
     keys = jax.device_put(chain_keys(seed, indices), sharding)
     recorded = recorded_generations(generations, record_every)
+    keep = summarize if summary else (lambda rows: rows)
+    if summary and chunk is None:
+        per_record = sum(math.prod(x.shape) for x in jax.tree.leaves(jax.eval_shape(
+            lambda k: _observe(chain, _init(chain, k)), keys)))
+        chunk = max(1, 2**23 // per_record)
     if start is None:
         t = 0
         states = _init(chain, keys)
-        records = {name: np.asarray(x)[None, : len(wanted)] for name, x in _observe(chain, states).items()}
+        records = {name: keep(np.asarray(x)[None, : len(wanted)]) for name, x in _observe(chain, states).items()}
     else:
         t = start.generation
         if t % record_every and t != generations:
@@ -191,7 +201,7 @@ def run(
             rows = {name: np.swapaxes(np.asarray(x), 0, 1)[:, : len(wanted)] for name, x in rows.items()}
             done = len(next(iter(records.values())))
             check_finite(rows, recorded[done:], wanted, chain.unbounded)
-            records = {name: np.concatenate([records[name], rows[name]]) for name in records}
+            records = {name: np.concatenate([records[name], keep(rows[name])]) for name in records}
             t += n_records * block
             if on_chunk is not None:
                 on_chunk(Position(t, jax.tree.map(np.asarray, states), records))

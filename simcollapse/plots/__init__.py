@@ -5,10 +5,11 @@ their own figures through a ``figures(run, out_dir) -> list[Path]`` function."""
 from __future__ import annotations
 
 import importlib
-import warnings
 from pathlib import Path
 
 import numpy as np
+
+from ..core.summary import describe
 
 LABELS = {
     "mean": "fitted mean μ_n",
@@ -55,19 +56,17 @@ def _wants_log(values: np.ndarray) -> bool:
     return low > 0 and high / low > 50
 
 
-def draw_metric(ax, generation, values, expected=None, label=None):
-    """Median, 10–90 % band and mean over chains of one (generation, chain) array, theory dashed."""
-    with warnings.catch_warnings():  # rows that are all NaN (e.g. no fit at generation 0) stay NaN
-        warnings.simplefilter("ignore", RuntimeWarning)
-        low, median, high = np.nanquantile(values, [0.1, 0.5, 0.9], axis=1)
-        mean = np.nanmean(values, axis=1)
-    ax.fill_between(generation, low, high, color="C0", alpha=0.2, lw=0, label="10–90 % of chains")
-    ax.plot(generation, median, color="C0", lw=1.2, label="median")
-    if values.shape[1] > 1:
-        ax.plot(generation, mean, color="C1", lw=1.0, label="mean over chains")
+def draw_metric(ax, generation, values, expected=None, label=None, summary=False):
+    """Median, 10–90 % band and mean over chains of one (generation, chain) array — or of its stored
+    summaries (generation, 5) when `summary` — with the theory dashed."""
+    d = describe(values, summary)
+    ax.fill_between(generation, d["q10"], d["q90"], color="C0", alpha=0.2, lw=0, label="10–90 % of chains")
+    ax.plot(generation, d["q50"], color="C0", lw=1.2, label="median")
+    if summary or values.shape[1] > 1:
+        ax.plot(generation, d["mean"], color="C1", lw=1.0, label="mean over chains")
     if expected is not None:
         ax.plot(np.arange(len(expected)), expected, "k--", lw=1.1, label="theory E[·]")
-    if _wants_log(values[1:]):  # row 0 is the truth, where distances are exactly 0
+    if _wants_log(np.concatenate([d["q10"][1:], d["q90"][1:]])):  # row 0 is the truth, where distances are 0
         ax.set_yscale("log")
     ax.set_xlabel("generation n")
     ax.set_ylabel(label or "")
@@ -89,7 +88,8 @@ def overview(run: dict, out_dir: Path) -> Path:
     rows = int(np.ceil(len(names) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.1 * rows), squeeze=False)
     for ax, name in zip(axes.flat, names):
-        draw_metric(ax, generation, stats[name], theory.get(f"E_{name}"), LABELS.get(name, name))
+        draw_metric(ax, generation, stats[name], theory.get(f"E_{name}"), LABELS.get(name, name),
+                    summary=run["config"].summary)
         ax.set_xlim(0, generation[-1])
         ax.set_title(LABELS.get(name, name))
     for ax in list(axes.flat)[len(names):]:
@@ -121,6 +121,6 @@ def plot_run(run, out_dir=None) -> list[Path]:
             if err.name != module:
                 raise
             extra = None
-        if extra is not None and hasattr(extra, "figures"):
+        if extra is not None and hasattr(extra, "figures") and not run["config"].summary:  # they need each chain
             paths += extra.figures(run, out_dir)
     return paths
