@@ -42,7 +42,7 @@ def _config(args):
 NEURAL = ("lm", "vae")
 
 # Further subcommands: each module defines `add_parser(subparsers)`, which adds its parser and sets `func`.
-COMMAND_MODULES: tuple[str, ...] = ("report", "demo", "reproduce", "decompose")
+COMMAND_MODULES: tuple[str, ...] = ("report", "demo", "reproduce", "decompose", "sweep")
 
 
 def run_neural(family: str, sets: dict, out: str, progress: bool) -> int:
