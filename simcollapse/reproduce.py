@@ -9,7 +9,8 @@ An experiment is a TOML file ``experiments/NAME.toml`` with
 * ``family`` (a simulation family, or ``vae``) and ``figures`` (drawing functions of
   :mod:`simcollapse.plots.experiments`) with their options in ``[figure]``;
 * ``[config]``: fields shared by every run; ``[[runs]]``: ``label``, optional ``group`` (one figure row per
-  group) and the run's own fields;
+  group) and the run's own fields; or instead of runs ``decompose = FAMILY``: the 2³ combinations of the
+  three error sources of :mod:`simcollapse.decompose` built on ``[config]``;
 * ``[small]`` and ``[paper]``: ``config`` (fields overriding every run at that scale), optional ``runs`` (the
   labels run at that scale) and ``figure`` (figure options at that scale); ``small_seconds`` is the measured
   wall time of the small scale on a 2-core laptop.
@@ -73,11 +74,12 @@ def load(name: str, scale: str = "small") -> Experiment:
     spec = tomllib.loads(path.read_text())
     at_scale = spec.get(scale, {})
     keep = at_scale.get("runs")
+    listed = spec.get("runs") or _decomposition(spec["decompose"], {**spec.get("config", {}), **at_scale.get("config", {})})
     runs = tuple(
         Run(r["label"], r.get("group", ""),
             {**spec.get("config", {}), **{k: v for k, v in r.items() if k not in ("label", "group")},
              **at_scale.get("config", {})})
-        for r in spec["runs"]
+        for r in listed
         if keep is None or r["label"] in keep
     )
     return Experiment(
@@ -91,6 +93,18 @@ def load(name: str, scale: str = "small") -> Experiment:
         runs=runs,
         small_seconds=spec.get("small_seconds"),
     )
+
+
+def _decomposition(family: str, values: dict) -> list[dict]:
+    """The 2³ error-source combinations of `simcollapse decompose FAMILY` as runs (``decompose = FAMILY``)."""
+    from .decompose import Row, configs
+
+    runs = []
+    for pattern, config in configs(family, values):
+        fields = config.to_dict()
+        del fields["family"]
+        runs.append({"label": Row(pattern, None, None).label, **fields})
+    return runs
 
 
 def run_one(family: str, values: dict, out: Path) -> None:
