@@ -27,6 +27,8 @@ import simcollapse  # noqa: F401  (enables float64 in JAX before the baselines u
 from simcollapse.api import make_config, simulate
 
 from . import baselines
+from .scaling import SECTION as SCALING_SECTION
+from .scaling import replace_section
 
 REPORT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
@@ -192,7 +194,37 @@ def machine() -> str:
             f"({devices}), NumPy {np.__version__}, Python {platform.python_version()}, {platform.machine()}")
 
 
-def report(b: Bench, notes: dict, quick: bool, repeats: int) -> str:
+def previous_ratios(old_report: str) -> dict[str, str]:
+    """Measured ratio of each comparison in an earlier report's ratio table (description → "1.23×")."""
+    found = {}
+    for line in old_report.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and cells[1].endswith("×"):
+            found[cells[0]] = cells[1]
+    return found
+
+
+def state_bytes() -> list[tuple[str, int]]:
+    """Bytes of one chain's carried state (the driver keeps only this between chunks), from its shapes."""
+    from simcollapse import families
+
+    configs = [
+        ("gaussian, any sampler, replace", make_config("gaussian")),
+        ("gaussian, accumulate", make_config("gaussian", policy="accumulate")),
+        ("mvgaussian d=10, replace", make_config("mvgaussian", dim=10)),
+        ("categorical Zipf K=50,000", make_config("categorical", truth="zipf", num_types=50_000, zipf_beta=1.0,
+                                                  metrics=["entropy"])),
+        ("gmm N=1000, d=2, K'=2", make_config("gmm")),
+    ]
+    out = []
+    for label, config in configs:
+        chain = families.get(config.family).build(config)
+        shapes = jax.eval_shape(chain.init, jax.random.key(0))
+        out.append((label, sum(leaf.size * leaf.dtype.itemsize for leaf in jax.tree.leaves(shapes))))
+    return out
+
+
+def report(b: Bench, notes: dict, quick: bool, repeats: int, previous: dict[str, str]) -> str:
     lines = ["# Benchmarks", "",
              "Produced by `python -m benchmarks --write" + (" --quick" if quick else "") + "`: simcollapse and the "
              "baselines a user would write (`benchmarks/baselines.py`), timed side by side in one process. Each time "
@@ -200,16 +232,22 @@ def report(b: Bench, notes: dict, quick: bool, repeats: int) -> str:
              "The machine is shared, so absolute times are noisy; the ratios are the result.", "",
              f"Machine: {machine()}.", "",
              "## Ratios", "",
-             "| comparison | measured | target | status |", "|---|---|---|---|"]
+             "| comparison | measured | previous report | target | status |", "|---|---|---|---|---|"]
     for desc, num, den, kind, target in TARGETS:
         ratio = b.per(num) / b.per(den)
         met = ratio >= target if kind == "≥" else ratio <= target
-        lines.append(f"| {desc} | {ratio:.3g}× | {kind} {target:g}× | {'met' if met else 'not met'} |")
+        lines.append(f"| {desc} | {ratio:.3g}× | {previous.get(desc, '—')} | {kind} {target:g}× | "
+                     f"{'met' if met else 'not met'} |")
     lines += ["", "## Timings", "",
               "| run | chain-generations | compile (s) | run (s) | per chain-generation |", "|---|---|---|---|---|"]
     for r in b.rows:
         comp = "—" if r["compile"] is None else f"{r['compile']:.2f}"
         lines.append(f"| {r['label']} | {r['chain_gens']:,} | {comp} | {r['run']:.3f} | {fmt_per(r['per'])} |")
+    lines += ["", "## State per chain", "",
+              "Between chunks the driver keeps only each chain's state (recorded statistics go to the host chunk "
+              "by chunk), so memory is this times the chains, whatever the number of generations.", "",
+              "| chain | bytes per chain |", "|---|---|"]
+    lines += [f"| {label} | {size:,} |" for label, size in notes["state_bytes"]]
     mean_it, lockstep = notes["gmm_iters"]
     lines += ["", "## Notes", "",
               f"* GMM: EM ran {mean_it:.1f} iterations per fit on average in simcollapse "
@@ -236,12 +274,16 @@ def main(argv=None) -> int:
     repeats = max(3, args.repeats)
     start = time.perf_counter()
     b, notes = measure(args.quick, repeats)
-    text = report(b, notes, args.quick, repeats)
+    notes["state_bytes"] = state_bytes()
+    old = REPORT.read_text(encoding="utf-8") if REPORT.exists() else ""
+    text = report(b, notes, args.quick, repeats, previous_ratios(old.split(SCALING_SECTION)[0]))
     print(text)
     print(f"(total {time.perf_counter() - start:.0f} s)", file=sys.stderr)
     if args.write:
         REPORT.parent.mkdir(parents=True, exist_ok=True)
-        REPORT.write_text(text, encoding="utf-8")
+        # the scaling section (python -m benchmarks.scaling --write) is kept
+        scaling = old[old.index(SCALING_SECTION):] if SCALING_SECTION in old else ""
+        REPORT.write_text(replace_section(text, scaling) if scaling else text, encoding="utf-8")
         print("wrote docs/benchmarks.md", file=sys.stderr)
     return 0
 
