@@ -48,11 +48,18 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     GALLERY.mkdir(exist_ok=True)
     timings = json.loads(TIMINGS.read_text()) if TIMINGS.is_file() else {}
+    failed = []
     for name in args.only or reproduce.names():
         for old in GALLERY.glob(f"{name}_*.png"):
             old.unlink()
         start = time.perf_counter()
-        paths = reproduce.reproduce(name, "small", Path(args.work) / name)
+        try:
+            paths = reproduce.reproduce(name, "small", Path(args.work) / name)
+        except Exception as err:  # build the other sections, then fail
+            print(f"{name}: FAILED: {err!r}", flush=True)
+            failed.append(name)
+            timings.pop(name, None)
+            continue
         timings[name] = round(time.perf_counter() - start, 1)
         for path in paths:
             if path.suffix == ".png":
@@ -63,7 +70,9 @@ def main(argv=None) -> int:
     body = [INTRO] + [section(name, seconds) for name, seconds in timings.items()]
     (DOCS / "gallery.md").write_text("\n".join(body))
     print(f"wrote {DOCS / 'gallery.md'}")
-    return 0
+    if failed:
+        print(f"failed: {', '.join(failed)}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
