@@ -132,3 +132,20 @@ def test_bad_config(values, field):
     with pytest.raises(ConfigError) as err:
         make_config("gmm", **values)
     assert err.value.field == field
+
+
+def test_gmm_figure_from_a_run(tmp_path):
+    from simcollapse.plots import style
+    from simcollapse.plots.gmm import component_std, figures
+
+    rng = np.random.default_rng(0)
+    weights = np.array([[0.25, 0.75]])
+    covs = np.array([[np.diag([4.0, 0.0]), np.diag([1.0, 1.0])]])
+    np.testing.assert_allclose(component_std(weights, covs), [0.25 * np.sqrt(2.0) + 0.75])
+    w = rng.dirichlet([1, 1], size=(4, 3))
+    c = np.broadcast_to(np.eye(2), (4, 3, 2, 2, 2)) * rng.uniform(0.1, 1, (4, 3, 2, 1, 1))
+    run = {"config": make_config("gmm", generations=3, chains=3), "generation": np.arange(4),
+           "stats": {"l2_to_truth": rng.uniform(0.01, 1, (4, 3)), "weights": w, "covs": c}, "theory": {}}
+    with style():
+        paths = figures(run, tmp_path)
+    assert [p.name for p in paths] == ["gmm_collapse.png", "gmm_collapse.pdf"] and all(p.stat().st_size for p in paths)
