@@ -109,6 +109,23 @@ def test_multinomial_and_multivariate_hypergeometric():
     np.testing.assert_array_equal(whole, pool)
 
 
+def test_multinomial_by_inversion():
+    K, m = 300, 4000
+    p = cat.zipf(1.1, K)
+    p[[3, K - 1]] = 0.0  # types of probability 0, the last one included, are never drawn
+    keys = jax.random.split(jax.random.key(5), m)
+    counts = np.asarray(jax.jit(jax.vmap(lambda k: fam.multinomial_by_inversion(k, 500.0, p, 800)))(keys))
+    assert np.all(counts.sum(axis=1) == 500) and np.all(counts[:, p == 0] == 0)
+    q = p / p.sum()
+    for i in (0, 1, 7, 150):  # each marginal is Bin(500, q_i)
+        close_mean(counts[:, i], 500 * q[i])
+    close_prob(counts[:, 0] + counts[:, 1] >= 200, stats.binom.sf(199, 500, q[0] + q[1]))
+    # the chain picks it where it is the faster exact draw, and only there
+    big = make_config("categorical", zipf_beta=1.0, num_types=50_000, n_samples=100_000)
+    assert fam.Categorical(big).by_inversion
+    assert not fam.Categorical(make_config("categorical", probs0=[0.9, 0.1], n_samples=100)).by_inversion
+
+
 # ------------------------------------------------------------------------------------------------
 # The neutral cats chain: MC against the exact chain (B.5)
 # ------------------------------------------------------------------------------------------------

@@ -19,7 +19,10 @@ Samplers:
 * ``exact``: the training counts are drawn directly, c ~ Mult(N, q): never N tokens, only K counts. The
   multinomial is a nested sequence of conditional binomials (a tree of branching ≤ 256, so K ≤ 65 536 takes
   two levels), each binomial drawn exactly by inversion (mean < 10) or Stadlober's ratio-of-uniforms (mean ≥ 10),
-  so a draw costs O(K) work in O(√K) vectorised steps, independently of N.
+  so a draw costs O(K) work in O(√K) vectorised steps, independently of N. When N_max·log₂K ≤ 3·10⁴·√K
+  and K > 256 (e.g. K = 5·10⁴, N = 10⁵) the counts are instead the histogram of N categorical draws by inversion
+  (`multinomial_by_inversion`: a binary search per token, O(N log K) work in log₂K steps), which is faster
+  there; the choice depends on the config only.
 * ``infinite``: the counts are replaced by their expectations N_t q (no sampling noise: the statistical
   approximation error is switched off while smoothing, temperature, truncation and data shares keep their
   finite-N weights). With T ≠ 1 and no smoothing this is the exact map p_n ∝ p_0^{T^{−n}}, computed in log
@@ -75,6 +78,7 @@ __all__ = [
     "build",
     "hypergeometric",
     "multinomial",
+    "multinomial_by_inversion",
     "multivariate_hypergeometric",
 ]
 
@@ -90,6 +94,7 @@ _FEW_TYPES = 16
 _CHUNK = 1024  # ratio-of-uniforms work is gathered into chunks of this many entries
 _STIRLING_MIN = 10.0
 _MAX_BRANCH = 256
+_INVERSION_WORK = 3e4  # inversion when N_max·log₂K ≤ this·√K (measured crossover of the two exact draws on CPU)
 
 
 def _stirling_tail(x):
@@ -326,6 +331,22 @@ def multinomial(key, n, probs, small_mean=_SMALL_MEAN):
     return _nested(key, n, jnp.asarray(probs, float), draw)
 
 
+def multinomial_by_inversion(key, n, probs, n_max: int):
+    """Exact Mult(n, probs) counts for n ≤ n_max as the histogram of n iid categorical draws.
+
+    Each draw takes the first type whose cumulative weight F_i exceeds U·F_K (binary search), U uniform on
+    [0, 1); U·F_K is kept below F_K so a type of probability 0 is never drawn. n_max uniforms are drawn and
+    those beyond n are dropped, so n may be traced.
+    """
+    probs = jnp.asarray(probs, float)
+    cdf = jnp.cumsum(probs)
+    total = cdf[-1]
+    u = jnp.minimum(jax.random.uniform(key, (n_max,)) * total, jnp.nextafter(total, 0.0))
+    types = jnp.searchsorted(cdf, u, side="right")
+    types = jnp.where(jnp.arange(n_max) < n, types, probs.shape[-1])
+    return jnp.zeros(probs.shape[-1]).at[types].add(1.0, mode="drop")
+
+
 def multivariate_hypergeometric(key, n, pool):
     """Counts of a uniformly random n-subset (without replacement) of a pool given by its counts (K,)."""
 
@@ -551,6 +572,9 @@ class Categorical:
         # the cheap inversion steps are used further. (A function of the config only, never of the number
         # of chains, so a chain's trajectory does not depend on how many run.)
         self.small_mean = _FEW_TYPES_SMALL_MEAN if self.K <= _FEW_TYPES else _SMALL_MEAN
+        self.n_max = int(sizes.max())
+        self.by_inversion = self.K > _MAX_BRANCH and (
+            self.n_max * math.log2(self.K) <= _INVERSION_WORK * math.sqrt(self.K))
         mask = np.zeros(self.K, bool)
         mask[list(c.minority)] = True
         self.minority = jnp.asarray(mask)
@@ -573,6 +597,12 @@ class Categorical:
         if c.min_p > 0.0:
             z = jnp.where(z >= math.log(c.min_p) + jnp.max(z), z, -jnp.inf)
         return z - logsumexp(z)
+
+    def multinomial(self, key, n, q):
+        """Mult(n, q) counts by whichever exact draw is faster for this config (module docstring)."""
+        if self.by_inversion:
+            return multinomial_by_inversion(key, n, q, self.n_max)
+        return multinomial(key, n, q, self.small_mean)
 
     def fit(self, counts, total):
         """log of (c + α)/(total + Kα)."""
@@ -604,19 +634,19 @@ class Categorical:
         k_synth, k_real = jax.random.split(key)
         pool = state.pool
         if policy == "replace":
-            return self.fit(multinomial(k_synth, n, q, self.small_mean), n), pool
+            return self.fit(self.multinomial(k_synth, n, q), n), pool
         if policy == "accumulate":
-            pool = pool + multinomial(k_synth, n, q, self.small_mean)
+            pool = pool + self.multinomial(k_synth, n, q)
             return self.fit(pool, self.pooled[t]), pool
         if policy == "accumulate_subsample":
-            pool = pool + multinomial(k_synth, n, q, self.small_mean)
+            pool = pool + self.multinomial(k_synth, n, q)
             return self.fit(multivariate_hypergeometric(k_real, n, pool), n), pool
         if policy == "fresh_real":  # both draws in one vectorised call
-            both = jax.vmap(lambda k, m, w: multinomial(k, m, w, self.small_mean))(
+            both = jax.vmap(self.multinomial)(
                 jnp.stack([k_synth, k_real]), jnp.stack([n_s, n_r]), jnp.stack([q, self.p0])
             )
             return self.fit(both.sum(axis=0), n), pool
-        counts = multinomial(k_synth, n_s, q, self.small_mean) + multivariate_hypergeometric(k_real, n_r, pool)
+        counts = self.multinomial(k_synth, n_s, q) + multivariate_hypergeometric(k_real, n_r, pool)
         return self.fit(counts, n), pool
 
     def _infinite(self, state: State, logq):
