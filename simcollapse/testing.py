@@ -5,7 +5,8 @@ Strategies (need ``hypothesis``, installed with the ``test`` extra):
 * :func:`schedules` — ``n_samples`` specs accepted by :func:`simcollapse.config.schedule`;
 * :func:`gaussian_configs`, :func:`mvgaussian_configs` — dicts for ``make_config("gaussian" | "mvgaussian", **d)``;
 * :func:`categorical_truths` — probability vectors (cats, uniform, Zipf, random) to pass as ``probs0``;
-* :func:`invalid_gaussian_values` — ``(field, values)`` pairs that ``make_config`` rejects naming ``field``.
+* :func:`invalid_gaussian_values` — ``(field, values)`` pairs that ``make_config`` rejects naming ``field``;
+* :func:`fuzzed_config_values` — any family: field values mutated at random, valid or not, for fuzzing.
 
 Assertions (numpy only; all Monte Carlo standard errors come from the chains themselves,
 SE = s/√C for C chains, s the sample standard deviation):
@@ -35,6 +36,7 @@ __all__ = [
     "assert_matches_theory",
     "assert_variance_shrinks_no_faster_than",
     "categorical_truths",
+    "fuzzed_config_values",
     "gaussian_configs",
     "invalid_gaussian_values",
     "mc_mean_se",
@@ -158,6 +160,48 @@ def _configs(family: str, valid: bool, max_generations: int, max_chains: int, fi
     else:
         bad = s.sampled_from([(f, v[f]) for f, v in _INVALID_GAUSSIAN if f in v])
     return s.builds(lambda v, fv: {**v, fv[0]: fv[1]}, base, bad).filter(lambda v: not _builds(family, v))
+
+
+_WORDS = ("exact", "sufficient", "infinite", "replace", "accumulate", "accumulate_subsample", "fresh_real",
+          "real_pool", "full", "diag", "spherical", "kmeans", "k-means++", "random", "random_from_data", "scott",
+          "silverman", "ols", "ridge", "sgd", "closed_form", "gaussian", "gmm", "cats", "zipf", "bogus", "")
+
+
+def _mutations(default):
+    """Values to try in place of a field's `default`: neighbours of its type and values of other types."""
+    s = _need_hypothesis()
+    foreign = s.sampled_from([None, True, "x", -1, 0, 2.5, float("nan"), float("inf"), [], [1.0, 2.0], {"a": 1}])
+    if isinstance(default, bool):
+        return s.one_of(s.booleans(), foreign)
+    if isinstance(default, int):
+        return s.one_of(s.sampled_from([default, 1, 2, 3, 5, 17]), s.integers(-3, 40), foreign)
+    if isinstance(default, float):
+        return s.one_of(s.sampled_from([default, 0.0, 0.1, 0.5, 1.0, 2.0]), s.floats(-2.0, 3.0), foreign)
+    if isinstance(default, str):
+        return s.one_of(s.just(default), s.sampled_from(_WORDS), foreign)
+    if isinstance(default, tuple):  # metrics
+        return s.one_of(s.just(list(default)), s.lists(s.sampled_from(default), min_size=1, max_size=3, unique=True),
+                        s.just(["bogus"]), s.just([]), foreign)
+    return s.one_of(s.just(default), s.sampled_from([0.5, 1.0, [0.9, 0.1], [[1.0, 0.0], [0.0, 1.0]], [0.0, 1.0],
+                                                     [[2.0, 0.3], [0.3, 1.0]], [[1.0, 2.0], [2.0, 1.0]]]), foreign)
+
+
+def fuzzed_config_values(family: str, *, max_fields: int = 4, max_generations: int = 3, max_chains: int = 3):
+    """Dicts for ``make_config(family, **d)`` with up to `max_fields` fields mutated (see :func:`_mutations`):
+    most are invalid, some valid. ``generations`` and ``chains`` stay small (or invalid) so valid ones run fast.
+    Use it to check that every outcome is either a clean :class:`~simcollapse.config.ConfigError` or a run.
+    """
+    import dataclasses
+
+    from . import families
+
+    s = _need_hypothesis()
+    fields = {f.name: f.default for f in dataclasses.fields(families.get(family).config)}
+    small = {"generations": s.one_of(s.integers(1, max_generations), s.sampled_from([0, -1, 2.0, "3"])),
+             "chains": s.one_of(s.integers(1, max_chains), s.sampled_from([0, None]))}
+    mutable = sorted(set(fields) - set(small))
+    chosen = s.lists(s.sampled_from(mutable), max_size=max_fields, unique=True)
+    return chosen.flatmap(lambda names: s.fixed_dictionaries({**small, **{n: _mutations(fields[n]) for n in names}}))
 
 
 def gaussian_configs(valid: bool = True, *, max_generations: int = 8, max_chains: int = 16, **fixed):
