@@ -41,6 +41,8 @@ from .config import ConfigError
 
 SOURCES = ("statistical", "expressivity", "approximation")
 SCALAR_METRICS = ("l2_to_truth", "trace", "mean_sq_error", "loglik", "em_iterations")
+METRIC_LABELS = {"l2_to_truth": "L2 distance to the truth", "loglik": "mean log-likelihood of the fit",
+                 "em_iterations": "EM iterations"}
 
 
 class Switch(NamedTuple):
@@ -172,13 +174,16 @@ def figure(rows: list[Row], metric: str, title: str, out: Path) -> list[Path]:
         means = [np.mean(r.values, axis=1) for r in rows]
         later = np.concatenate([m[1:] for m in means])
         log = bool(np.all(later > 0) and later.max() / later.min() > 50)
-        for i, (row, mean) in enumerate(zip(rows, means)):
+        for row, mean in zip(rows, means):
+            statistical, expressivity, approximation = row.switches
             keep = slice(1, None) if log else slice(None)  # generation 0 is the truth (distance 0)
-            ax.plot(row.generation[keep], mean[keep], color=f"C{i}", lw=1.3, label=row.label)
+            # colour: statistical × expressivity; dashed: approximation on (coinciding curves stay visible)
+            ax.plot(row.generation[keep], mean[keep], color=f"C{2 * statistical + expressivity}",
+                    ls="--" if approximation else "-", lw=1.3, label=row.label)
         if log:
             ax.set_yscale("log")
         ax.set_xlabel("generation n")
-        ax.set_ylabel(f"{LABELS.get(metric, metric)} (mean over chains)")
+        ax.set_ylabel(f"{LABELS.get(metric, METRIC_LABELS.get(metric, metric))} (mean over chains)")
         ax.set_title(title)
         ax.legend(loc="best", title="errors switched on")
         fig.tight_layout()
