@@ -4,7 +4,8 @@
 TOML file), with the options of its ``[figure]`` table:
 
 * ``curves``: one row per run group, one column per ``panels`` entry (``stat``, ``label``, ``log``,
-  ``summary`` = ``quantiles`` (median and 10–90 % band of the chains) or ``mean`` (mean ± 2 SE), ``bound``).
+  ``summary`` = ``quantiles`` (median and 10–90 % band of the chains) or ``mean`` (mean ± 2 SE), ``bound``: a
+  name in ``BOUNDS``, drawn dash-dotted in each run's colour); ``log_generations`` puts generations on a log axis.
   Where a closed form exists the mean over chains is drawn dotted and the theory dashed, in the run's colour;
 * ``frequencies``: stacked type frequencies of one chain per run (categorical; the 9 largest types and the rest);
 * ``snapshots``: one GMM chain's mixture at the ``snapshots`` generations (samples and 2σ ellipses);
@@ -111,10 +112,10 @@ def _runs(experiment, run_dirs):
     return [(run, results.load(d)) for run, d in zip(experiment.runs, run_dirs)]
 
 
-def _draw_run(ax, panel: dict, run: dict, colour: str) -> None:
+def _draw_run(ax, panel: dict, run: dict, colour: str, log_generations: bool = False) -> None:
     values, expected = statistic(run, panel["stat"])
     gens = np.asarray(run["generation"])
-    first = 1 if panel.get("log") else 0  # row 0 is the truth, where errors are exactly 0
+    first = 1 if panel.get("log") or log_generations else 0  # row 0 is the truth, where errors are exactly 0
     gens, values = gens[first:], values[first:]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -157,34 +158,41 @@ def curves(experiment, run_dirs, out_dir: Path) -> list[Path]:
     runs = _runs(experiment, run_dirs)
     groups = list(dict.fromkeys(run.group for run, _ in runs))
     panels = experiment.figure["panels"]
-    fig, axes = plt.subplots(len(groups), len(panels), figsize=(4.4 * len(panels), 3.4 * len(groups) + 0.5),
+    alone = len(panels) == 1  # one panel: the legend goes to its right
+    fig, axes = plt.subplots(len(groups), len(panels), figsize=(4.4 * len(panels) + 3.0 * alone, 3.4 * len(groups) + 0.5),
                              squeeze=False)
     for row, group in zip(axes, groups):
         members = [(run, data) for run, data in runs if run.group == group]
         for ax, panel in zip(row, panels):
             with_theory = False
-            bounds = {}
+            bound_labels = []
             for i, (_, data) in enumerate(members):
-                _draw_run(ax, panel, data, f"C{i}")
+                _draw_run(ax, panel, data, f"C{i}", experiment.figure.get("log_generations", False))
                 with_theory |= statistic(data, panel["stat"])[1] is not None
                 bound = BOUNDS[panel["bound"]](data["config"]) if "bound" in panel else None
                 if bound is not None:
-                    bounds[bound[1]] = bound[0]
-            for k, (label, value) in enumerate(bounds.items()):
-                ax.axhline(value, color="0.35", lw=1.0, ls=(0, (1, 1.5 + k)), label=label)
+                    ax.axhline(bound[0], color=f"C{i}", lw=1.0, ls="-.")
+                    bound_labels.append(bound[1])
+            for label in dict.fromkeys(bound_labels):
+                ax.plot([], [], color="0.35", lw=1.0, ls="-.", label=label)
             if panel.get("log"):
                 ax.set_yscale("log")
+            if experiment.figure.get("log_generations"):
+                ax.set_xscale("log")
             ax.set_xlabel("generation n")
             ax.set_ylabel(panel["label"])
             ax.set_title(panel["label"] + (f" — {group}" if group else ""), fontsize=9)
-            ax.set_xlim(0, max(data["generation"][-1] for _, data in members))
+            ax.set_xlim(1 if experiment.figure.get("log_generations") else 0,
+                        max(data["generation"][-1] for _, data in members))
             extra = ax.get_legend_handles_labels()[0]  # the bounds
             if panel is panels[-1]:
                 extra = _style_handles(panel.get("summary", "quantiles"), with_theory) + extra
             if panel is panels[0]:
                 extra = [Line2D([], [], color=f"C{i}", lw=2, label=run.label)
                          for i, (run, _) in enumerate(members)] + extra
-            if extra:
+            if extra and alone:
+                ax.legend(handles=extra, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+            elif extra:
                 ax.legend(handles=extra, loc="best")
     fig.suptitle(experiment.title)
     fig.tight_layout()
