@@ -4,14 +4,13 @@ import numpy as np
 import pytest
 
 import simcollapse  # noqa: F401  (float64 on)
+from simcollapse.testing import mc_mean_se
 
 
 def assert_close_mc(samples, expected, n_se=4.0, what=""):
     """Monte Carlo mean within n_se standard errors of the expectation (SE from the samples)."""
-    samples = np.asarray(samples, dtype=float)
-    mean = samples.mean()
-    se = samples.std(ddof=1) / np.sqrt(samples.size)
-    assert abs(mean - expected) <= n_se * se, f"{what}: MC {mean:.6g} ± {se:.2g} vs theory {expected:.6g}"
+    mean, se = mc_mean_se(samples)
+    assert abs(mean - expected) <= n_se * se + 1e-12, f"{what}: MC {mean:.6g} ± {se:.2g} vs theory {expected:.6g}"
 
 
 @pytest.fixture
@@ -21,9 +20,7 @@ def close_mc():
 
 def close_mean(samples, exact, k=4.0):
     """Mean of samples within k standard errors of an exact expectation."""
-    samples = np.asarray(samples, dtype=float)
-    se = samples.std(ddof=1) / math.sqrt(samples.size)
-    assert abs(samples.mean() - exact) <= k * se + 1e-12, (samples.mean(), exact, se)
+    assert_close_mc(samples, exact, n_se=k)
 
 
 def close_prob(hits, exact, k=4.0):
