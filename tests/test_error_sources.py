@@ -86,3 +86,15 @@ def test_statistical_error_alone_collapses_the_log_variance(close_mc):
     assert expected[20] < 0
     close_mc(logvar[20], expected[20], what="E log σ²_20")
     assert np.mean(logvar[20]) < -4 * _se(logvar[20])
+
+
+def test_categorical_expressivity_alone_acts_in_the_first_generation_only():
+    """A model that keeps only its top_k types (a truncated vocabulary), population fits: generation 1 is the truth
+    restricted to its k largest types and renormalised, and later generations keep it."""
+    probs0 = np.array([0.2, 0.5, 0.3])
+    config = make_config("categorical", probs0=probs0.tolist(), top_k=2, sampler="infinite", generations=4, chains=1,
+                         metrics=["probs"])
+    probs = simulate(config).stats["probs"][:, 0]
+    kept = np.where(probs0 >= np.sort(probs0)[-2], probs0, 0.0)
+    np.testing.assert_allclose(probs[0], probs0, atol=1e-12)
+    np.testing.assert_allclose(probs[1:], np.broadcast_to(kept / kept.sum(), (4, 3)), atol=1e-12)
