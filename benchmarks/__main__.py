@@ -37,6 +37,7 @@ SIZES = {
     "gauss_chains": (10_000, 10_000),
     "gauss_M": (100, 100),
     "exact_generations": (200, 40),
+    "prng_generations": (20, 10),
     "sufficient_generations": (1000, 200),
     "loop_chains": (100, 20),
     "loop_generations": (200, 100),
@@ -117,6 +118,12 @@ def measure(quick: bool, repeats: int) -> tuple[Bench, dict]:
     baselines.jax_normals(m, chains, g).block_until_ready()  # compile
     r = median_time(lambda: baselines.jax_normals(m, chains, g), repeats)
     b.add("jax_normals", f"jax.random normals only (M={m}, {chains:,} chains, {g} gens)", chains * g, r)
+    pg = s["prng_generations"]
+    for impl in ("rbg", "unsafe_rbg"):  # the other key implementations JAX offers (jax_default_prng_impl)
+        baselines.jax_normals(m, chains, pg, 0, impl).block_until_ready()
+        r = median_time(lambda impl=impl: baselines.jax_normals(m, chains, pg, 0, impl), repeats)
+        b.add(f"jax_normals_{impl}", f"jax.random normals only, {impl} keys (M={m}, {chains:,} chains, {pg} gens)",
+              chains * pg, r)
     nc, ng = s["numpy_exact_chains"], s["numpy_exact_generations"]
     r = median_time(lambda: baselines.gaussian_numpy(m, nc, ng), repeats)
     b.add("numpy_exact", f"numpy vectorised, full sample (M={m}, {nc:,} chains, {ng} gens)", nc * ng, r)
@@ -256,12 +263,24 @@ def report(b: Bench, notes: dict, quick: bool, repeats: int, previous: dict[str,
               "plus k-means initialisation for every chain.",
               "* Gaussian: the `exact` sampler draws the M points of every chain and generation from per-chain, "
               "per-generation keys (`fold_in`); the jax normals-only row draws exactly those normals and only sums "
-              "them, so it bounds what any full-sample implementation on this key scheme can reach.",
-              "* Gaussian sufficient: the jax normal + gamma row draws only what the sufficient sampler draws, "
-              "with the same keys; the gap to the numpy sufficient row is the cost of counter-based per-chain, "
-              "per-generation keys and of a rejection sampler run in lock step over the chains on CPU.",
-              "* Categorical: simcollapse records entropy, survivors, lost mass, TV, KL and collapse time each "
-              "recorded generation; the numpy loop records nothing.", ""]
+              "them, so it bounds what any full-sample implementation on this key scheme can reach. That bound is "
+              "what misses the numpy target: a float64 `jax.random.normal` costs a 64-bit threefry word plus an "
+              "`erfinv`, while numpy's ziggurat needs about one 64-bit PCG64 word and a table look-up.",
+              "* Key implementations: with `jax.config.update('jax_default_prng_impl', 'rbg')` (or `'unsafe_rbg'`) "
+              "before the first key is made, every simcollapse key uses XLA's RngBitGenerator instead of threefry "
+              "(different streams, same laws). On this CPU the rbg and unsafe_rbg normals-only rows are slower than "
+              "threefry (per-key generator calls under `vmap`), so threefry stays the default; on GPU/TPU the "
+              "bit generator may win, and the same two rows measure it there.",
+              "* Gaussian sufficient: each generation draws one normal for x̄ and a Marsaglia–Tsang χ² whose "
+              "uniforms and Box–Muller normals all come from one `jax.random.bits` call (two candidates, a loop "
+              "only when both are rejected). Its floor on this key scheme is the key derivations (`fold_in` per "
+              "generation, two `split`s) and about six 64-bit threefry words per chain-generation, each costing "
+              "about as much as numpy's whole sufficient step; the jax normal + gamma row uses `jax.random.gamma`.",
+              "* Categorical: at K = 5·10⁴, N = 10⁵ the counts are drawn by inversion (a binary search of the "
+              "cumulative probabilities per token, then a histogram), O(N log K) work in log₂K vectorised steps; "
+              "numpy's `multinomial` runs its conditional binomials in a compiled loop. simcollapse also records "
+              "entropy, survivors, lost mass, TV, KL and collapse time each recorded generation and refits "
+              "log-probabilities of all K types; the numpy loop records nothing.", ""]
     return "\n".join(lines)
 
 

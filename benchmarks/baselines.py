@@ -96,10 +96,13 @@ def categorical_numpy(num_types: int, n_samples: int, chains: int, generations: 
     return surviving
 
 
-@partial(jax.jit, static_argnums=(0, 1, 2))
-def jax_normals(n_samples: int, chains: int, generations: int, seed: int = 0):
-    """Only the draws: chain i, generation t draws M normals from fold_in(fold_in(key(seed), i), t) and sums them."""
-    keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(seed), i))(jnp.arange(chains))
+@partial(jax.jit, static_argnums=(0, 1, 2, 4))
+def jax_normals(n_samples: int, chains: int, generations: int, seed: int = 0, impl: str = "threefry2x32"):
+    """Only the draws: chain i, generation t draws M normals from fold_in(fold_in(key(seed), i), t) and sums them.
+
+    `impl` is the key implementation (jax_default_prng_impl): threefry2x32 (JAX's default), rbg or unsafe_rbg.
+    """
+    keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(seed, impl=impl), i))(jnp.arange(chains))
 
     def one_chain(key):
         def generation(t, total):
