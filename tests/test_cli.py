@@ -1,5 +1,6 @@
 """CLI round trip and clean errors for bad input."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -7,9 +8,11 @@ import sys
 import numpy as np
 import pytest
 
+from simcollapse import families
 from simcollapse.api import make_config
 from simcollapse.cli import main
 from simcollapse.config import ConfigError
+from simcollapse.core import results
 
 
 def test_run_then_plot_round_trip(tmp_path, capsys):
@@ -100,3 +103,14 @@ def test_neural_families_report_bad_input_cleanly(family, sets, needle, tmp_path
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and needle in err, err
+
+
+@pytest.mark.parametrize("family", families.names())
+def test_config_json_is_the_whole_resolved_config_and_reloads_exactly(family, tmp_path):
+    """Every field is saved (a later change of a default cannot change what an old run meant), with versions."""
+    config = make_config(family, generations=3, chains=2)
+    saved = json.loads(results.write_config(tmp_path, config).read_text())
+    assert {f.name for f in dataclasses.fields(config)} | {"family", "_provenance"} == set(saved)
+    assert {"simcollapse", "jax", "numpy", "python"} <= set(saved["_provenance"])
+    assert saved["_provenance"]["float"] == "float64"
+    assert results.load_config(tmp_path) == config
