@@ -256,7 +256,8 @@ def snapshots(experiment, run_dirs, out_dir: Path) -> list[Path]:
     chain = experiment.figure.get("chain", 0)
     wanted = [g for g in experiment.figure["snapshots"] if g in gens]
     rng = np.random.default_rng(0)
-    fig, axes = plt.subplots(1, len(wanted), figsize=(2.3 * len(wanted), 2.8), squeeze=False, sharex=True, sharey=True)
+    fig, axes = plt.subplots(1, len(wanted), figsize=(2.3 * len(wanted), 3.0), squeeze=False, sharex=True, sharey=True,
+                             layout="constrained")
     truth = (stats["means"][0, chain], stats["covs"][0, chain], stats["weights"][0, chain])
     for ax, g in zip(axes[0], wanted):
         row = gens.index(g)
@@ -279,7 +280,6 @@ def snapshots(experiment, run_dirs, out_dir: Path) -> list[Path]:
     axes[0, 0].set_ylim(-lim, lim)
     fig.suptitle(f"{experiment.title}: chain {chain}, 2σ ellipses of the fitted components "
                  "(truth dashed), 400 samples")
-    fig.tight_layout()
     return _save(fig, out_dir, f"{experiment.name}_snapshots")
 
 
