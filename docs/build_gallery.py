@@ -36,7 +36,9 @@ def section(name: str, seconds: float) -> str:
     figures = sorted(GALLERY.glob(f"{name}_*.png"))
     lines = [f"## {experiment.title}", "", experiment.about, "",
              f"```bash\nsimcollapse reproduce {name} --scale small --out out/{name}\n```", "",
-             f"Small scale: {len(experiment.runs)} run(s), {seconds:.0f} s wall time.", ""]
+             f"Small scale: {len(experiment.runs)} run(s), {seconds:.0f} s wall time. "
+             f"The model and its closed forms: [{experiment.family}](families/{experiment.family}.md).",
+             ""]
     lines += [f"![{experiment.title}: {path.stem.removeprefix(name + '_')}](gallery/{path.name})\n" for path in figures]
     return "\n".join(lines)
 
