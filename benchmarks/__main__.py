@@ -274,8 +274,9 @@ def report(b: Bench, notes: dict, quick: bool, repeats: int, previous: dict[str,
               "* Gaussian sufficient: each generation draws one normal for x̄ and a Marsaglia–Tsang χ² whose "
               "uniforms and Box–Muller normals all come from one `jax.random.bits` call (two candidates, a loop "
               "only when both are rejected). Its floor on this key scheme is the key derivations (`fold_in` per "
-              "generation, two `split`s) and about six 64-bit threefry words per chain-generation, each costing "
-              "about as much as numpy's whole sufficient step; the jax normal + gamma row uses `jax.random.gamma`.",
+              "generation, two `split`s) and about six 64-bit threefry words per chain-generation (≈ 30 ns each on "
+              "this CPU, so together several times numpy's whole sufficient step); the jax normal + gamma row "
+              "uses `jax.random.gamma`.",
               "* Categorical: at K = 5·10⁴, N = 10⁵ the counts are drawn by inversion (a binary search of the "
               "cumulative probabilities per token, then a histogram), O(N log K) work in log₂K vectorised steps; "
               "numpy's `multinomial` runs its conditional binomials in a compiled loop. simcollapse also records "
