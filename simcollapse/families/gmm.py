@@ -30,13 +30,15 @@ Initialisation of EM (``warm_start``):
 Samplers:
 
 * ``exact``: N i.i.d. points of the current mixture (a component by its weight, then Gaussian noise);
-* ``infinite``: the population fit, no statistical-approximation error. EM runs on a fixed weighted
-  quadrature of the current mixture: P = ``quadrature_points`` standard-normal points per component, drawn
-  once per chain at initialisation and then centred and whitened so that their mean is exactly 0 and their
-  (ddof-0) covariance exactly I. Component k contributes μ_k + L_k z with total weight w_k, so the weighted
-  training set has exactly the mixture's mean and covariance, and by the M-step identity (theory.md §B.7) the
-  fitted mixture keeps them: C_{t+1} = C_t + reg·I deterministically. (It is not an exact population EM: where
-  components overlap, EM on the quadrature differs from EM on the mixture by the quadrature error, O(P^{−1/2}).)
+* ``infinite``: the population fit, no statistical-approximation error. The fit runs on a weighted
+  Gauss–Hermite quadrature of the current mixture: a product rule for N(0, I_d) with m = min(⌊P^{1/d}⌋, 100)
+  nodes per axis (P = ``quadrature_points``), exact for polynomials of degree ≤ 2m − 1 in each coordinate;
+  component k contributes μ_k + L_k z at every node z with weight w_k·(node weight). The weighted training set
+  therefore has exactly the mixture's mean and covariance, and by the M-step identity (theory.md §B.7) the fitted
+  mixture keeps them: C_{t+1} = C_t + reg·I deterministically. The responsibilities are smooth functions, so EM
+  on the quadrature is population EM up to the quadrature error (small, and deterministic: no random nodes
+  whose noise a refit would copy every generation); with ``warm_start`` and K′ = K the truth is then a fixed
+  point up to that error, EM's tolerance and reg_covar.
   The population Gaussian fit is the moment match, so ``ddof`` is not used (as in the ``gaussian`` family).
 
 Every mixture in the state has max(K, K′) component slots; unused slots have weight 0 (mean 0, covariance I)
@@ -57,6 +59,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from numpy.polynomial.hermite_e import hermegauss
 
 from .. import mixture
 from ..config import ConfigError, RunConfig, check_choice, check_int, check_number, schedule
@@ -66,6 +69,7 @@ from .em import COVARIANCE_TYPES, INIT_METHODS, em, fit_gmm
 
 SAMPLERS = ("exact", "infinite")
 FIT_FAMILIES = ("gmm", "gaussian")
+MAX_NODES_PER_AXIS = 100  # numpy's Gauss–Hermite nodes overflow far beyond this
 METRICS = ("weights", "means", "covs", "mix_mean", "mix_cov", "trace", "mean_sq_error", "l2_to_truth",
            "loglik", "em_iterations")
 
@@ -75,7 +79,6 @@ class State(NamedTuple):
     model: GMMParams  # K_max slots
     loglik: jax.Array
     n_iter: jax.Array
-    quadrature: Any  # (P, d) whitened standard-normal points (sampler "infinite") or None
 
 
 def _pad(params: GMMParams, k_max: int) -> GMMParams:
@@ -90,12 +93,15 @@ def _pad(params: GMMParams, k_max: int) -> GMMParams:
     )
 
 
-def whitened_normal(key, n: int, d: int):
-    """n standard-normal points in d dims, centred and whitened: mean exactly 0, ddof-0 covariance exactly I."""
-    z = jax.random.normal(key, (n, d))
-    z = z - jnp.mean(z, axis=0)
-    chol = jnp.linalg.cholesky(z.T @ z / n)
-    return jax.scipy.linalg.solve_triangular(chol, z.T, lower=True).T
+def hermite_grid(points: int, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Hermite product rule for N(0, I_d) with min(⌊points^{1/d}⌋, 100) nodes per axis:
+    (nodes (m^d, d), weights (m^d,) summing to 1)."""
+    m = min(int(np.floor(points ** (1.0 / d) + 1e-9)), MAX_NODES_PER_AXIS)
+    x, w = hermegauss(m)
+    grids = np.meshgrid(*([np.arange(m)] * d), indexing="ij")
+    index = np.stack([g.reshape(-1) for g in grids], axis=1)  # (m^d, d)
+    weights = np.prod((w / w.sum())[index], axis=1)
+    return x[index], weights
 
 
 class GMM:
@@ -110,16 +116,17 @@ class GMM:
         w0, m0, c0 = config.truth()
         self.truth = _pad(GMMParams(jnp.asarray(w0), jnp.asarray(m0), jnp.asarray(c0)), self.k_max)
         self.mean0 = jnp.asarray(w0 @ m0)
+        if config.sampler == "infinite":
+            self.nodes, self.node_weights = hermite_grid(config.quadrature_points, self.d)
 
     # --- data -------------------------------------------------------------------------------------
     def data(self, key, state: State):
         """(x (rows, d), sample_weight (rows,)) of the training set drawn from the current model."""
         model = state.model
         if self.config.sampler == "infinite":
-            q = state.quadrature  # (P, d)
             chol = jnp.linalg.cholesky(model.covs)  # (K_max, d, d)
-            x = model.means[:, None, :] + jnp.einsum("kij,pj->kpi", chol, q)
-            w = jnp.broadcast_to(model.weights[:, None] / q.shape[0], x.shape[:2])
+            x = model.means[:, None, :] + jnp.einsum("kij,pj->kpi", chol, jnp.asarray(self.nodes))
+            w = model.weights[:, None] * jnp.asarray(self.node_weights)[None, :]
             return x.reshape(-1, self.d), w.reshape(-1)
         n_max = int(self.sizes.max())
         x = mixture.sample(key, model, n_max)
@@ -130,10 +137,7 @@ class GMM:
 
     # --- chain ------------------------------------------------------------------------------------
     def init(self, key) -> State:
-        quadrature = None
-        if self.config.sampler == "infinite":
-            quadrature = whitened_normal(key, self.config.quadrature_points, self.d)
-        return State(jnp.asarray(0, jnp.int32), self.truth, jnp.asarray(jnp.nan), jnp.asarray(0), quadrature)
+        return State(jnp.asarray(0, jnp.int32), self.truth, jnp.asarray(jnp.nan), jnp.asarray(0))
 
     def fit_gaussian(self, x, w):
         """One Gaussian: weighted mean and covariance S/(Σw − ddof) + reg·I; (params, mean log-likelihood)."""
@@ -151,7 +155,7 @@ class GMM:
         x, w = self.data(k_data, state)
         if c.fit_family == "gaussian":
             params, loglik = self.fit_gaussian(x, w)
-            return State(state.t + 1, _pad(params, self.k_max), loglik, jnp.asarray(0), state.quadrature)
+            return State(state.t + 1, _pad(params, self.k_max), loglik, jnp.asarray(0))
         options = dict(covariance_type=c.covariance_type, tol=c.tol, reg_covar=c.reg_covar, max_iter=c.em_iters,
                        sample_weight=w)
         if not c.warm_start:
@@ -166,8 +170,7 @@ class GMM:
                                    reg_covar=c.reg_covar, sample_weight=w)
                 previous = jax.tree.map(lambda a, b: jnp.where(state.t == 0, a, b), fresh, previous)
             result = em(x, previous, **options)
-        return State(state.t + 1, _pad(result.params, self.k_max), result.lower_bound, result.n_iter,
-                     state.quadrature)
+        return State(state.t + 1, _pad(result.params, self.k_max), result.lower_bound, result.n_iter)
 
     def observe(self, state: State) -> dict:
         model = state.model
@@ -204,7 +207,8 @@ class GMMConfig(RunConfig):
     covariance_type: full | diag | spherical.   em_iters: EM max_iter.   tol: EM tolerance on the change of the
     mean log-likelihood.   reg_covar: added to every covariance diagonal.   init: kmeans | k-means++ | random |
     random_from_data.   warm_start: start EM from the previous fit (see the module docstring).
-    sampler: exact | infinite.   quadrature_points: P per component for sampler "infinite".
+    sampler: exact | infinite.   quadrature_points: P, Gauss–Hermite nodes per component for sampler
+        "infinite" (min(⌊P^{1/d}⌋, 100) per axis; at least 2 per axis).
     metrics: statistics recorded per generation.
     Defaults follow the paper's code: K = 1 blob in 2-D, K′ = 2, N = 1000, full, tol 1e-5, max_iter 2000.
     """
@@ -262,7 +266,7 @@ class GMMConfig(RunConfig):
         if self.fit_family == "gmm" and self.ddof != 0:
             raise ConfigError("ddof", "applies to fit_family 'gaussian' only (EM's covariances are ddof 0)")
         check_choice("sampler", self.sampler, SAMPLERS)
-        check_int("quadrature_points", self.quadrature_points, d + 1)
+        check_int("quadrature_points", self.quadrature_points, 2**d)
         sizes = schedule(self.n_samples, self.generations)
         if sizes.min() < 1:
             raise ConfigError("n_samples", f"must be ≥ 1, got {sizes.min()}")
