@@ -7,7 +7,7 @@ Writes, under the output directory:
 * ``point_000/``, ``point_001/``, …: one run directory per grid point (config.json, stats.npz, theory.npz),
   exactly what ``simcollapse run`` writes for that config;
 * ``sweep.npz``: every statistic stacked on a leading grid axis, shape (points, recorded generations,
-  chains, …) (NaN-padded where points record different shapes, e.g. a grid over generations), with the
+  chains, …) (or (points, recorded generations, 5, …) for ``summary=true`` runs; NaN-padded where points record different shapes, e.g. a grid over generations), with the
   labels ``grid_keys``, ``grid_shape`` (values per key, the first key varying slowest), ``grid_values``
   (points × keys, each value as JSON) and ``grid_<key>`` (float, for keys whose values are all numbers),
   ``generation`` (points × records, −1 padded) and the theory curves as ``theory_<name>``;
@@ -144,14 +144,24 @@ def run_sweep(family: str, base: dict, grid: dict[str, list], out, seeds: int | 
         if all(name in c for c in curves):
             stacked[f"theory_{name}"] = _stack([np.asarray(c[name], dtype=float) for c in curves], np.nan)
     np.savez(out / "sweep.npz", **stacked)
-    write_summary(out / "summary.csv", keys, points, runs, curves)
+    write_summary(out / "summary.csv", keys, points, configs, runs, curves)
     return stacked
 
 
-def summary_rows(keys, points, runs, curves) -> list[dict]:
+def final_mean_se(final: np.ndarray, config) -> tuple[float, float]:
+    """Mean over chains and its standard error, from one generation's per-chain values (chains,) or, for a
+    ``summary=true`` run, from its stored (mean, sd, …) row."""
+    if getattr(config, "summary", False):
+        return float(final[0]), float(final[1]) / math.sqrt(config.chains)
+    finite = final[np.isfinite(final)]  # e.g. an infinite KL once a type is lost
+    n = finite.size
+    return (finite.mean() if n else math.nan), (finite.std(ddof=1) / math.sqrt(n) if n > 1 else math.nan)
+
+
+def summary_rows(keys, points, configs, runs, curves) -> list[dict]:
     """Final recorded generation of each scalar statistic: mean over chains, standard error, theory."""
     rows = []
-    for point, run, expected in zip(points, runs, curves, strict=True):
+    for point, config, run, expected in zip(points, configs, runs, curves, strict=True):
         row = {k: json.dumps(point[k]) for k in keys}
         last = int(run.generation[-1])
         row["generation"] = last
@@ -159,18 +169,15 @@ def summary_rows(keys, points, runs, curves) -> list[dict]:
             final = np.asarray(values[-1], dtype=float)
             if final.ndim != 1:
                 continue  # vectors and matrices per chain stay in sweep.npz
-            finite = final[np.isfinite(final)]
-            n = finite.size
-            row[f"{name}_mean"] = finite.mean() if n else math.nan
-            row[f"{name}_se"] = finite.std(ddof=1) / math.sqrt(n) if n > 1 else math.nan
+            row[f"{name}_mean"], row[f"{name}_se"] = final_mean_se(final, config)
             curve = expected.get(f"E_{name}")
             row[f"{name}_theory"] = float(np.asarray(curve)[last]) if curve is not None and np.ndim(curve) == 1 else ""
         rows.append(row)
     return rows
 
 
-def write_summary(path, keys, points, runs, curves) -> None:
-    rows = summary_rows(keys, points, runs, curves)
+def write_summary(path, keys, points, configs, runs, curves) -> None:
+    rows = summary_rows(keys, points, configs, runs, curves)
     fields = list(dict.fromkeys(f for row in rows for f in row))
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields, restval="")

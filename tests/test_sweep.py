@@ -63,6 +63,19 @@ def test_seeds_axis_shares_the_compiled_program(tmp_path):
     np.testing.assert_array_equal(stacked["logvar"][1], other.stats["logvar"])
 
 
+def test_summary_only_points(tmp_path):
+    base = {**BASE, "n_samples": 4, "summary": True, "chains": 64}
+    run_sweep("gaussian", base, {"ddof": [0, 1]}, tmp_path)
+    direct = simulate(make_config("gaussian", **base, ddof=1))
+    saved = results.load(tmp_path / "point_001")
+    np.testing.assert_array_equal(saved["stats"]["logvar"], direct.stats["logvar"])
+    with open(tmp_path / "summary.csv") as f:
+        row = list(csv.DictReader(f))[1]
+    mean, sd = direct.stats["logvar"][-1, :2]  # stored (mean, sd, q10, q50, q90) over chains
+    np.testing.assert_allclose(float(row["logvar_mean"]), mean, rtol=1e-5)
+    np.testing.assert_allclose(float(row["logvar_se"]), sd / 8, rtol=1e-5)
+
+
 @pytest.mark.parametrize("argv, field", [
     (["--grid", "n_sample=4,9"], "--grid n_sample: value 4: unknown key"),
     (["--grid", "ddof=0,2"], "--grid ddof"),             # a bad value names the grid key
