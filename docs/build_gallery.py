@@ -66,9 +66,9 @@ def main(argv=None) -> int:
         for path in paths:
             if path.suffix == ".png":
                 shutil.copy(path, GALLERY / path.name)
+        TIMINGS.write_text(json.dumps(timings, indent=1, sort_keys=True) + "\n")  # kept if a later run is stopped
         print(f"{name}: {timings[name]:.1f} s", flush=True)
     timings = {name: timings[name] for name in reproduce.names() if name in timings}
-    TIMINGS.write_text(json.dumps(timings, indent=1) + "\n")
     body = [INTRO] + [section(name, seconds) for name, seconds in timings.items()]
     (DOCS / "gallery.md").write_text("\n".join(body))
     print(f"wrote {DOCS / 'gallery.md'}")
