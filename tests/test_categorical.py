@@ -121,9 +121,15 @@ def test_multinomial_by_inversion():
         close_mean(counts[:, i], 500 * q[i])
     close_prob(counts[:, 0] + counts[:, 1] >= 200, stats.binom.sf(199, 500, q[0] + q[1]))
     # the chain picks it where it is the faster exact draw, and only there
-    big = make_config("categorical", zipf_beta=1.0, num_types=50_000, n_samples=100_000)
+    big = make_config("categorical", zipf_beta=1.0, num_types=50_000, n_samples=100_000, metrics=["surviving"])
     assert fam.Categorical(big).by_inversion
     assert not fam.Categorical(make_config("categorical", probs0=[0.9, 0.1], n_samples=100)).by_inversion
+    # and its chains stay bit-identical alone or among others (the chain is not lane-padded)
+    config = make_config("categorical", zipf_beta=1.1, num_types=300, n_samples=1000, generations=4, chains=40,
+                         seed=9, metrics=["probs", "surviving"])
+    assert fam.Categorical(config).by_inversion
+    many, alone = simulate(config), simulate(config, chain_indices=[29])
+    np.testing.assert_array_equal(many.stats["probs"][:, 29], alone.stats["probs"][:, 0])
 
 
 # ------------------------------------------------------------------------------------------------
