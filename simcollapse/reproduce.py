@@ -147,7 +147,7 @@ def describe() -> str:
     for name in names():
         e = load(name, "small")
         cost = f"≈ {e.small_seconds:.0f} s" if e.small_seconds is not None else "not measured"
-        lines.append(f"{name:<24} {e.summary} [small: {len(e.runs)} runs, {cost}]")
+        lines.append(f"{name:<24} {e.summary} [small: {len(e.runs)} run{'s' * (len(e.runs) != 1)}, {cost}]")
     return "\n".join(lines)
 
 
