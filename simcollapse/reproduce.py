@@ -64,9 +64,9 @@ def load(name: str, scale: str = "small") -> Experiment:
     """The experiment `name` resolved at `scale`: every run's fields and the figure options of that scale."""
     if scale not in SCALES:
         raise ConfigError("--scale", f"must be one of {', '.join(SCALES)}; got {scale!r}")
-    path = EXPERIMENTS_DIR / f"{name}.toml"
-    if not path.is_file():
+    if name not in names():
         raise ConfigError("NAME", f"unknown experiment {name!r}; known: {', '.join(names())}")
+    path = EXPERIMENTS_DIR / f"{name}.toml"
     try:
         import tomllib
     except ImportError:  # Python 3.10
