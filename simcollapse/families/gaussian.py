@@ -47,7 +47,7 @@ import optax
 from jax.scipy.linalg import solve_triangular
 
 from ..config import ConfigError, RunConfig, check_choice, check_int, check_number, schedule
-from ..core.batch_invariant import pairwise_sum
+from ..core.batch_invariant import ordered_sum
 from ..core.driver import Chain
 from ..samplers.gamma import bartlett
 
@@ -113,9 +113,9 @@ def fit(data: Moments, ddof: float) -> Model:
 def points_moments(x, mask) -> Moments:
     """Count, mean and scatter Σ (x − x̄)(x − x̄)ᵀ of the masked rows, summed batch-invariantly."""
     n = jnp.sum(mask)
-    mean = pairwise_sum(x * mask[:, None]) / jnp.maximum(n, 1)
+    mean = ordered_sum(x * mask[:, None]) / jnp.maximum(n, 1)
     centred = (x - mean) * mask[:, None]
-    return Moments(n.astype(float), mean, pairwise_sum(centred[:, :, None] * centred[:, None, :]))
+    return Moments(n.astype(float), mean, ordered_sum(centred, lambda c: jnp.outer(c, c)))
 
 
 def random_subset(key, valid, size):
