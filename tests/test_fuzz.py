@@ -22,6 +22,15 @@ def fuzz(examples: int):
     return settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def report_outcomes(request):
+    """Print how many fuzzed configs ran and how many were refused, per family."""
+    yield
+    if OUTCOMES:
+        tally = ", ".join(f"{family} {outcome} {n}" for (family, outcome), n in sorted(OUTCOMES.items()))
+        request.config.pluginmanager.get_plugin("terminalreporter").write_line(f"fuzzed configs: {tally}")
+
+
 def check_outcome(family: str, values: dict) -> str:
     try:
         config = make_config(family, **values)
@@ -44,7 +53,7 @@ def test_simulate_fuzz(family, data):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("family", families.names())
-@fuzz(80)
+@fuzz(40)
 @given(data=st.data())
 def test_simulate_fuzz_long(family, data):
     values = data.draw(fuzzed_config_values(family, max_fields=6))
