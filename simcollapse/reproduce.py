@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
+import tomllib
 from pathlib import Path
 
 from .config import ConfigError
@@ -67,10 +68,6 @@ def load(name: str, scale: str = "small") -> Experiment:
     if name not in names():
         raise ConfigError("NAME", f"unknown experiment {name!r}; known: {', '.join(names())}")
     path = EXPERIMENTS_DIR / f"{name}.toml"
-    try:
-        import tomllib
-    except ImportError:  # Python 3.10
-        raise ConfigError("python", "reading experiments/ needs Python ≥ 3.11 (tomllib)") from None
     spec = tomllib.loads(path.read_text())
     at_scale = spec.get(scale, {})
     keep = at_scale.get("runs")
