@@ -7,6 +7,13 @@ import pytest
 from simcollapse.api import make_config, simulate
 
 
+def test_two_samples_per_generation_collapse_far_below_float_range_and_stay_finite():
+    config = make_config("gaussian", n_samples=2, ddof=1, generations=20_000, chains=4, record_every=5_000)
+    stats = simulate(config).stats
+    assert np.all(stats["logvar"][-1] < -800) and np.all(stats["var"][-1] == 0.0)
+    assert np.all(np.isfinite(stats["w2sq"])) and np.all(np.isfinite(stats["mean"]))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("n_samples", [2, 3, 10])
 @pytest.mark.parametrize("ddof", [0, 1])
