@@ -1,10 +1,18 @@
 import math
+import os
+import tempfile
 
+import jax
 import numpy as np
 import pytest
 
 import simcollapse  # noqa: F401  (float64 on)
 from simcollapse.testing import mc_mean_se
+
+# Test files run in separate processes and share many configs: keep compiled programs on disk between them.
+jax.config.update("jax_compilation_cache_dir", os.environ.get(
+    "SIMCOLLAPSE_TEST_JAX_CACHE", os.path.join(tempfile.gettempdir(), "simcollapse-test-jax-cache")))
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
 def assert_close_mc(samples, expected, n_se=4.0, what=""):
