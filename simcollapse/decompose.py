@@ -167,7 +167,7 @@ def write_tables(rows: list[Row], metric: str, out: Path) -> list[Path]:
 
 
 def figure(rows: list[Row], metric: str, title: str, out: Path) -> list[Path]:
-    from .plots import LABELS, style
+    from .plots import LABELS, save, style
 
     with style():
         import matplotlib.pyplot as plt
@@ -189,11 +189,7 @@ def figure(rows: list[Row], metric: str, title: str, out: Path) -> list[Path]:
         ax.set_title(title)
         ax.legend(loc="best", title="errors switched on")
         fig.tight_layout()
-        paths = [out / "decompose.png", out / "decompose.pdf"]
-        for path in paths:
-            fig.savefig(path)
-        plt.close(fig)
-    return paths
+        return save(fig, out, "decompose")
 
 
 def cmd_decompose(args) -> int:

@@ -48,6 +48,17 @@ def style():
     )
 
 
+def save(fig, out_dir, stem: str, dpi=None) -> list[Path]:
+    """Write `fig` as ``stem.png`` and ``stem.pdf`` in `out_dir`, close it, return both paths."""
+    import matplotlib.pyplot as plt
+
+    paths = [Path(out_dir) / f"{stem}.png", Path(out_dir) / f"{stem}.pdf"]
+    for path in paths:
+        fig.savefig(path, dpi=dpi or "figure")
+    plt.close(fig)
+    return paths
+
+
 def _wants_log(values: np.ndarray) -> bool:
     finite = values[np.isfinite(values)]
     if finite.size == 0 or np.any(finite <= 0):

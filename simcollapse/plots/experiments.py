@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import style
+from . import save, style
 
 DPI = 100
 SHOWN_TYPES = 9
@@ -97,13 +97,7 @@ BOUNDS = {"w2_mle": _w2_mle, "gaussian_accumulate_mean": _gaussian_accumulate_me
 
 
 def _save(fig, out_dir: Path, stem: str) -> list[Path]:
-    import matplotlib.pyplot as plt
-
-    paths = [out_dir / f"{stem}.png", out_dir / f"{stem}.pdf"]
-    for path in paths:
-        fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    return paths
+    return save(fig, out_dir, stem, dpi=DPI)
 
 
 def _runs(experiment, run_dirs):

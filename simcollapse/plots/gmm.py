@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import draw_metric, summary_title
+from . import draw_metric, save, summary_title
 
 
 def component_std(weights: np.ndarray, covs: np.ndarray) -> np.ndarray:
@@ -41,8 +41,4 @@ def figures(run: dict, out_dir: Path) -> list[Path]:
     axes.flat[0].legend(loc="best")
     fig.suptitle(summary_title(run["config"]) + f", K={run['config'].components}, K′={run['config'].fit_components}")
     fig.tight_layout()
-    paths = [out_dir / "gmm_collapse.png", out_dir / "gmm_collapse.pdf"]
-    for path in paths:
-        fig.savefig(path)
-    plt.close(fig)
-    return paths
+    return save(fig, out_dir, "gmm_collapse")
