@@ -37,3 +37,10 @@ def close_prob(hits, exact, k=4.0):
     n = hits.size
     se = math.sqrt(max(exact * (1 - exact), 1.0 / n) / n)
     assert abs(hits.mean() - exact) <= k * se, (hits.mean(), exact, se)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """The fuzz tests' tally (tests/test_fuzz.py): how many configs ran and how many were refused."""
+    tally = config.__dict__.get("fuzz_outcomes")
+    if tally:
+        terminalreporter.write_line("fuzzed configs: " + ", ".join(f"{w} {o} {n}" for (w, o), n in sorted(tally.items())))
