@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from simcollapse.api import make_config, simulate
 
-settings.register_profile("simcollapse", deadline=None, max_examples=6)
+settings.register_profile("simcollapse", deadline=None, max_examples=4)
 settings.load_profile("simcollapse")
 
 
