@@ -41,6 +41,19 @@ def test_resuming_from_every_chunk_boundary_is_bit_identical(family, extra, tmp_
         assert _stats_equal(resumed.stats, whole.stats), position.generation
 
 
+def test_a_checkpoint_continues_with_another_lane_count():
+    """A run checkpointed with more padding lanes (as on 4 devices) resumes on one device, and vice versa."""
+    config = make_config("gaussian", **CONFIG, sampler="exact")
+    positions = []
+    whole = simulate(config, chunk=3, on_chunk=positions.append)
+    states = positions[1].states
+    wider = jax.tree.map(lambda x: np.concatenate([x, x[:7]] * 3), states)  # 64 → 213 lanes
+    narrower = jax.tree.map(lambda x: x[: CONFIG["chains"]], states)  # 64 → 5 lanes
+    for changed in (wider, narrower):
+        resumed = simulate(config, chunk=3, start=positions[1]._replace(states=changed))
+        assert _stats_equal(resumed.stats, whole.stats)
+
+
 def _run_cli(out, *extra):
     sets = [f"--set={k}={v}" for k, v in CONFIG.items()]
     return main(["run", "gaussian", *sets, "--out", str(out), "--quiet", *extra])

@@ -112,6 +112,15 @@ def _chain_sharding(n_devices: int):
     return jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("chains"))
 
 
+def _fit_lanes(leaf, lanes: int):
+    """A saved state leaf cut or padded to `lanes` chains: padding lanes (copies of lane 0) are never recorded
+    and never touch other lanes, so a checkpoint written on D devices continues on any other number."""
+    leaf = np.asarray(leaf)
+    if len(leaf) < lanes:
+        leaf = np.concatenate([leaf, np.repeat(leaf[:1], lanes - len(leaf), axis=0)])
+    return jnp.asarray(leaf[:lanes])
+
+
 def plan_chunks(generations: int, record_every: int, start: int, chunk: int | None) -> list[tuple[int, int]]:
     """(records, generations per record) of each compiled call from generation `start` (a record boundary)."""
     full_blocks, remainder = divmod(generations - start, record_every)
@@ -154,9 +163,10 @@ def run(
 
     Generations run in chunks of `chunk` recorded generations (default: about 20 chunks), so only the
     carried state (O(parameters) per chain) lives between chunks and a progress bar can advance. After each
-    chunk the new rows are checked (:func:`check_finite`; row 0 is the truth, where "no fit yet" may be NaN) and `on_chunk` receives the :class:`Position`;
-    a run given ``start=`` that position continues exactly where it stood. With several local devices the
-    chain axis is sharded over them; the results are bit-identical to one device. With ``summary=True`` each
+    chunk the new rows are checked (:func:`check_finite`; row 0 is the truth, where "no fit yet" may be NaN)
+    and `on_chunk` receives the :class:`Position`; a run given ``start=`` that position continues exactly
+    where it stood, on any number of devices. With several local devices the chain axis is sharded over
+    them; the results are bit-identical to one device. With ``summary=True`` each
     chunk is reduced to its mean, sd and quantiles over chains (``core.summary``) as it arrives, and chunks
     hold at most ~2²³ recorded numbers, so memory stays flat in chains × generations.
     """
@@ -184,7 +194,8 @@ def run(
         if t % record_every and t != generations:
             raise ValueError(f"a run can only continue from a recorded generation, not {t}")
         template = jax.eval_shape(partial(_init, chain), keys)
-        states = jax.tree.unflatten(jax.tree.structure(template), [jnp.asarray(x) for x in jax.tree.leaves(start.states)])
+        leaves = [_fit_lanes(x, len(indices)) for x in jax.tree.leaves(start.states)]
+        states = jax.tree.unflatten(jax.tree.structure(template), leaves)
         states = jax.device_put(states, sharding)
         records = dict(start.records)
 
