@@ -113,9 +113,12 @@ KILL_CONFIG = ["--set=n_samples=2000", "--set=generations=3000", "--set=chains=6
                "--set=record_every=10", "--set=metrics=[\"mean\",\"logvar\",\"w2sq\"]"]
 
 
-def _cli(*args, **kwargs):
+def _cli(*args):
+    # SIGINT back to its default in the child: a test run started in the background inherits it ignored,
+    # and Python installs its KeyboardInterrupt handler only where SIGINT is not ignored.
     return subprocess.Popen([sys.executable, "-m", "simcollapse", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kwargs)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_for(path, proc, timeout=300.0):
