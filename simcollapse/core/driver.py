@@ -32,6 +32,7 @@ class Chain(NamedTuple):
     observe: Callable
     lanes: int = LANES  # pad the chain axis to a multiple of this (1: the family's arithmetic is batch-exact)
     unbounded: tuple[str, ...] = ()  # statistics whose ±inf is a meaning, not an overflow (e.g. KL after a loss)
+    sequential: bool = False  # chains one after another (lax.map), for data-dependent loops such as EM
 
 
 class NonFiniteError(ArithmeticError):
@@ -76,14 +77,22 @@ def recorded_generations(generations: int, record_every: int) -> np.ndarray:
     return np.asarray(kept)
 
 
+def _over_chains(chain: Chain, f):
+    """`f` mapped over the chain axis: `vmap`, or for a `sequential` chain `lax.map`, which runs each chain
+    alone (no chain waits for the slowest one's while_loop, and every chain is computed by the same code)."""
+    if chain.sequential:
+        return lambda *xs: jax.lax.map(lambda args: f(*args), xs)
+    return jax.vmap(f)
+
+
 @partial(jax.jit, static_argnums=0)
 def _init(chain: Chain, keys):
-    return jax.vmap(lambda key: chain.init(jax.random.fold_in(key, 0)))(keys)
+    return _over_chains(chain, lambda key: chain.init(jax.random.fold_in(key, 0)))(keys)
 
 
 @partial(jax.jit, static_argnums=0)
 def _observe(chain: Chain, states):
-    return jax.vmap(chain.observe)(states)
+    return _over_chains(chain, chain.observe)(states)
 
 
 @partial(jax.jit, static_argnums=(0, 4, 5))
@@ -101,7 +110,7 @@ def _advance(chain: Chain, keys, states, t0, n_records: int, block: int):
 
         return jax.lax.scan(record, state, jnp.arange(n_records))
 
-    return jax.vmap(one_chain)(keys, states)
+    return _over_chains(chain, one_chain)(keys, states)
 
 
 def _chain_sharding(n_devices: int):
