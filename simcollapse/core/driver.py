@@ -177,7 +177,7 @@ def run(
     where it stood, on any number of devices. With several local devices the chain axis is sharded over
     them; the results are bit-identical to one device. With ``summary=True`` each
     chunk is reduced to its mean, sd and quantiles over chains (``core.summary``) as it arrives, and chunks
-    hold at most ~2²³ recorded numbers, so memory stays flat in chains × generations.
+    hold at most ~2²¹ recorded numbers (16 MB), so memory stays flat in chains × generations.
     """
     wanted = np.arange(chains) if chain_indices is None else np.asarray(chain_indices)
     devices = jax.local_device_count()
@@ -193,7 +193,7 @@ def run(
     if summary and chunk is None:
         per_record = sum(math.prod(x.shape) for x in jax.tree.leaves(jax.eval_shape(
             lambda k: _observe(chain, _init(chain, k)), keys)))
-        chunk = max(1, 2**23 // per_record)
+        chunk = max(1, 2**21 // per_record)
     if start is None:
         t = 0
         states = _init(chain, keys)
