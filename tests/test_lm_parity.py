@@ -7,9 +7,12 @@ length penalties) returns the same tokens. Skipped where torch or transformers i
 import numpy as np
 import pytest
 
-pytest.importorskip("flax")
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
+try:  # the reference implementation; tests are collected and skipped without it (a file of only skips exits 0)
+    import torch
+    import transformers
+except ImportError:
+    torch = transformers = None
+pytestmark = pytest.mark.skipif(torch is None, reason="needs torch and transformers (the reference implementation)")
 
 import jax
 import jax.numpy as jnp
@@ -20,7 +23,8 @@ from simcollapse.lm.generate import GenerationConfig, generate, left_pad
 from simcollapse.lm.model import OPTConfig, OPTForCausalLM, init_params
 
 # tiny models: one intra-op thread avoids oversubscribing the cores that XLA also uses (40x faster here)
-torch.set_num_threads(1)
+if torch is not None:
+    torch.set_num_threads(1)
 
 ATOL = 1e-4
 N_NEW = 12
