@@ -109,7 +109,7 @@ def test_a_nan_names_its_generation_and_chain():
     assert np.isinf(driver.run(unbounded, generations=3, chains=2).stats["x"][1:]).all()
 
 
-KILL_CONFIG = ["--set=n_samples=2000", "--set=generations=3000", "--set=chains=64", "--set=seed=11",
+KILL_CONFIG = ["--set=n_samples=2000", "--set=generations=6000", "--set=chains=64", "--set=seed=11",
                "--set=record_every=10", "--set=metrics=[\"mean\",\"logvar\",\"w2sq\"]"]
 
 
@@ -126,7 +126,7 @@ def _wait_for(path, proc, timeout=300.0):
     while not path.exists():
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "no checkpoint appeared"
-        time.sleep(0.02)
+        time.sleep(0.005)
 
 
 @pytest.mark.slow
@@ -138,11 +138,15 @@ def test_killed_run_resumes_bit_identically(how, tmp_path):
     out = tmp_path / "killed"
     proc = _cli("run", "gaussian", *KILL_CONFIG, "--out", str(out), "--quiet", "--checkpoint-every", "100")
     _wait_for(out / checkpoint.FILENAME, proc)
-    time.sleep(random.Random(how).uniform(0.0, 0.3))
+    time.sleep(random.Random(how).uniform(0.0, 0.05))
+    # Freeze the run first, so that a fast machine cannot finish it between this check and the signal.
+    os.kill(proc.pid, signal.SIGSTOP)
+    assert not (out / "stats.npz").exists(), "the run finished before it was stopped: the test tested nothing"
     os.kill(proc.pid, getattr(signal, how))
+    os.kill(proc.pid, signal.SIGCONT)
     code = proc.wait()
     _, err = proc.communicate()
-    assert not (out / "stats.npz").exists(), "the run finished before it was killed: the test tested nothing"
+    assert not (out / "stats.npz").exists(), "the run finished before the signal took effect"
     if how == "SIGKILL":
         assert code == -signal.SIGKILL
     else:
