@@ -45,24 +45,30 @@ NEURAL = ("lm", "vae")
 COMMAND_MODULES: tuple[str, ...] = ("report", "demo", "reproduce", "decompose", "sweep")
 
 
-def run_neural(family: str, sets: dict, out: str, progress: bool) -> int:
-    """The neural families train one model per generation (no chains): OPT (`lm`) and the VAE."""
+def neural_config(family: str, sets: dict, out: str = "out", progress: bool = True):
+    """The validated config of a neural family, which trains one model per generation (no chains): OPT (`lm`)
+    and the VAE; a bad field raises :class:`ConfigError`."""
     if family == "lm":
         from .lm.loop import LMLoopConfig as Config
-        from .lm.loop import run_lm as runner
     else:
         from .vae import VAEConfig as Config
-        from .vae import run_vae as runner
     try:
-        config = Config.from_dict({**sets, "out": out, "progress": progress})
+        return Config.from_dict({**sets, "out": out, "progress": progress})
     except (ValueError, TypeError) as err:
         raise ConfigError(family, str(err)) from None
+
+
+def run_neural(family: str, sets: dict, out: str, progress: bool) -> None:
+    """Train the neural family's generations into `out` (see :func:`neural_config`)."""
+    if family == "lm":
+        from .lm.loop import run_lm as runner
+    else:
+        from .vae import run_vae as runner
+    config = neural_config(family, sets, out, progress)
     try:
         runner(config)
     except FileNotFoundError as err:  # a missing checkpoint, tokenizer or corpus file: a user error
         raise ConfigError(family, str(err)) from None
-    print(f"wrote {out}")
-    return 0
 
 
 def cmd_run(args) -> int:
@@ -70,7 +76,9 @@ def cmd_run(args) -> int:
 
     if args.family in NEURAL:
         results.prepare_dir(args.out)
-        return run_neural(args.family, parse_sets(args.set), args.out, not args.quiet)
+        run_neural(args.family, parse_sets(args.set), args.out, not args.quiet)
+        print(f"wrote {args.out}")
+        return 0
     if args.checkpoint_every is not None and args.checkpoint_every < 1:
         raise ConfigError("--checkpoint-every", f"must be ≥ 1 generation, got {args.checkpoint_every}")
     config = _config(args)

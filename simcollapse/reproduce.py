@@ -2,11 +2,13 @@
 
     simcollapse reproduce --list
     simcollapse reproduce gaussian_collapse --scale small --out out/gaussian_collapse
+    simcollapse reproduce opt --scale paper --set model_dir=ckpt/opt-125m --set data_dir=data/wikitext-2-raw
 
 An experiment is a TOML file ``experiments/NAME.toml`` with
 
 * ``title``, ``summary`` (one line, shown by ``--list``), ``about`` (a paragraph for the gallery);
-* ``family`` (a simulation family, or ``vae``) and ``figures`` (drawing functions of
+* ``family`` (a simulation family, or a neural one: ``lm`` trains OPT (:mod:`simcollapse.lm.loop`), ``vae``
+  the VAE (:mod:`simcollapse.vae`)) and ``figures`` (drawing functions of
   :mod:`simcollapse.plots.experiments`) with their options in ``[figure]``;
 * ``[config]``: fields shared by every run; ``[[runs]]``: ``label``, optional ``group`` (one figure row per
   group) and the run's own fields; or instead of runs ``decompose = FAMILY``: the 2³ combinations of the
@@ -61,8 +63,9 @@ def names() -> list[str]:
     return sorted(p.stem for p in EXPERIMENTS_DIR.glob("*.toml"))
 
 
-def load(name: str, scale: str = "small") -> Experiment:
-    """The experiment `name` resolved at `scale`: every run's fields and the figure options of that scale."""
+def load(name: str, scale: str = "small", sets: dict | None = None) -> Experiment:
+    """The experiment `name` resolved at `scale`: every run's fields (`sets` overriding them all) and the
+    figure options of that scale."""
     if scale not in SCALES:
         raise ConfigError("--scale", f"must be one of {', '.join(SCALES)}; got {scale!r}")
     if name not in names():
@@ -75,7 +78,7 @@ def load(name: str, scale: str = "small") -> Experiment:
     runs = tuple(
         Run(r["label"], r.get("group", ""),
             {**spec.get("config", {}), **{k: v for k, v in r.items() if k not in ("label", "group")},
-             **at_scale.get("config", {})})
+             **at_scale.get("config", {}), **(sets or {})})
         for r in listed
         if keep is None or r["label"] in keep
     )
@@ -104,12 +107,24 @@ def _decomposition(family: str, values: dict) -> list[dict]:
     return runs
 
 
-def run_one(family: str, values: dict, out: Path) -> None:
-    """Simulate one run and save its results directory."""
-    if family == "vae":
-        from .vae import VAEConfig, run_vae
+def check(experiment: Experiment) -> None:
+    """Validate every run's config before anything runs (a bad field raises :class:`ConfigError`)."""
+    from .api import make_config
+    from .cli import NEURAL, neural_config
 
-        run_vae(VAEConfig.from_dict({**values, "out": str(out), "progress": False}))
+    for run in experiment.runs:
+        if experiment.family in NEURAL:
+            neural_config(experiment.family, run.values)
+        else:
+            make_config(experiment.family, **run.values)
+
+
+def run_one(family: str, values: dict, out: Path) -> None:
+    """Simulate (or, for a neural family, train) one run and save its results directory."""
+    from .cli import NEURAL, run_neural
+
+    if family in NEURAL:
+        run_neural(family, values, str(out), progress=False)
         return
     from .api import make_config, simulate, theory
     from .core import results
@@ -118,15 +133,17 @@ def run_one(family: str, values: dict, out: Path) -> None:
     results.save(out, config, simulate(config), theory(config))
 
 
-def reproduce(name: str, scale: str = "small", out=None, progress: bool = False) -> list[Path]:
-    """Run every run of experiment `name` at `scale` into ``out/<run>/`` and draw its figures into `out`.
+def reproduce(name: str, scale: str = "small", out=None, progress: bool = False, sets: dict | None = None) -> list[Path]:
+    """Run every run of experiment `name` at `scale` into ``out/<run>/`` and draw its figures into `out`;
+    `sets` overrides fields of every run (e.g. the local checkpoint and corpus of the OPT experiment).
 
     Returns the figure files written (PNG and PDF).
     """
     from .core import results
     from .plots import experiments as figures
 
-    experiment = load(name, scale)
+    experiment = load(name, scale, sets)
+    check(experiment)
     out = results.prepare_dir(out or Path("out") / name)
     run_dirs = []
     for run in experiment.runs:
@@ -154,8 +171,10 @@ def cmd_reproduce(args) -> int:
         return 0
     if args.name is None:
         raise ConfigError("NAME", f"give an experiment name or --list; known: {', '.join(names())}")
+    from .cli import parse_sets
+
     start = time.perf_counter()
-    for path in reproduce(args.name, args.scale, args.out, progress=not args.quiet):
+    for path in reproduce(args.name, args.scale, args.out, progress=not args.quiet, sets=parse_sets(args.set)):
         print(f"wrote {path}")
     print(f"{args.name} ({args.scale}) in {time.perf_counter() - start:.1f} s")
     return 0
@@ -167,5 +186,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--list", action="store_true", help="list the experiments with their small-scale cost")
     p.add_argument("--scale", default="small", help="small (≤ 2 minutes on a laptop) or paper (the paper's sizes)")
     p.add_argument("--out", default=None, help="output directory (default: out/NAME)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="field of every run (JSON value), e.g. the OPT experiment's model_dir and data_dir")
     p.add_argument("--quiet", action="store_true", help="no per-run timings")
     p.set_defaults(func=cmd_reproduce)

@@ -16,87 +16,22 @@ import jax.numpy as jnp
 
 import simcollapse  # noqa: F401
 from simcollapse.lm import checkpoint as ck
+from simcollapse.lm import toy
 from simcollapse.lm.data import check_lengths, find_split_files, load_blocks, read_lines, tokenize_blocks
 from simcollapse.lm.evaluate import distinct_n, perplexity, repetition_rate, sequence_perplexities
 from simcollapse.lm.loop import LMLoopConfig, generate_continuations, next_training_set, run_lm
-from simcollapse.lm.model import OPTConfig, init_params
 from simcollapse.lm.train import TrainConfig, sequence_losses, train
 
 BLOCK = 16
 NEW = 16
 
-SUBJECTS = [
-    "the cat",
-    "a dog",
-    "the old man",
-    "my sister",
-    "the river",
-    "a small bird",
-    "the king",
-    "our teacher",
-]
-VERBS = ["sees", "likes", "follows", "paints", "finds", "remembers", "carries", "watches"]
-OBJECTS = [
-    "the house",
-    "a red ball",
-    "the green hill",
-    "many stars",
-    "the long road",
-    "a quiet town",
-    "the sea",
-]
-ENDS = [".", " today.", " at night.", " again.", " in spring."]
-
-
-def corpus(n_lines, seed):
-    rs = np.random.RandomState(seed)
-    lines = []
-    for i in range(n_lines):
-        if i % 7 == 0:
-            lines.append(f" = Section {i // 7} = \n")
-            lines.append("\n")
-            continue
-        k = rs.randint(1, 3)
-        sent = " ".join(
-            f"{SUBJECTS[rs.randint(len(SUBJECTS))]} {VERBS[rs.randint(len(VERBS))]} "
-            f"{OBJECTS[rs.randint(len(OBJECTS))]}{ENDS[rs.randint(len(ENDS))]}"
-            for _ in range(k)
-        )
-        lines.append(" " + sent.capitalize() + " \n")
-    return "".join(lines)
-
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    """(model_dir, data_dir, config, params, tokenizer): a random tiny OPT with a BPE trained here."""
-    from tokenizers import ByteLevelBPETokenizer
-
-    root = tmp_path_factory.mktemp("lmloop")
-    data = root / "data"
-    data.mkdir()
-    texts = {
-        "wiki.train.raw": corpus(240, 0),
-        "wiki.valid.raw": corpus(40, 1),
-        "wiki.test.raw": corpus(40, 2),
-    }
-    for name, t in texts.items():
-        (data / name).write_text(t, encoding="utf-8")
-    bpe = ByteLevelBPETokenizer(add_prefix_space=False)
-    bpe.train_from_iterator(
-        texts["wiki.train.raw"].split("\n"),
-        vocab_size=320,
-        min_frequency=2,
-        special_tokens=["<s>", "<pad>", "</s>", "<unk>"],
-        show_progress=False,
-    )
-    tdir = root / "tok"
-    tdir.mkdir()
-    bpe.save_model(str(tdir))
-    tok = ck.load_tokenizer(tdir)
-    cfg = OPTConfig.tiny(vocab_size=320, max_position_embeddings=40, dropout=0.0)
-    params = init_params(cfg, jax.random.PRNGKey(0))
-    model = root / "model"
-    ck.save_pretrained(model, cfg, params, tok)
+    """(model_dir, data_dir, config, params, tokenizer): the toy world of ``simcollapse.lm.toy``."""
+    model, data = toy.build(tmp_path_factory.mktemp("lmloop"))
+    loaded = ck.load_pretrained(model)
+    cfg, params, tok = loaded.config, loaded.params, loaded.tokenizer
     return model, data, cfg, params, tok
 
 
@@ -151,6 +86,8 @@ def test_clear_errors(world, tmp_path):
         LMLoopConfig(model_dir="m", data_dir="d", real_fraction=1.5)
     with pytest.raises(ValueError, match="model_dir is required"):
         LMLoopConfig(data_dir="d")
+    with pytest.raises(ValueError, match="toy=true builds its own"):
+        LMLoopConfig(model_dir="m", toy=True)
     with pytest.raises(ValueError, match="nmu_beams"):
         LMLoopConfig.from_dict({"model_dir": "m", "data_dir": "d", "nmu_beams": 5})
     assert LMLoopConfig.from_dict({"model_dir": "m", "data_dir": "d", "generations": 3}).generations == 3

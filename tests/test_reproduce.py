@@ -47,17 +47,17 @@ def test_user_errors_are_one_line_exit_2(argv, capsys):
 @pytest.mark.parametrize("name", NAMES)
 def test_every_run_config_is_valid(name, scale):
     """Both scales resolve to configs the families accept (nothing compiles here)."""
-    from simcollapse.api import make_config
-    from simcollapse.vae import VAEConfig
-
-    experiment = reproduce.load(name, scale)
+    local_files = {"model_dir": "opt-125m", "data_dir": "wikitext-2"}  # given with --set at the paper scale
+    experiment = reproduce.load(name, scale, local_files if name == "opt" and scale == "paper" else None)
     assert experiment.runs and experiment.figures and experiment.about
     assert len({run.slug for run in experiment.runs}) == len(experiment.runs)
-    for run in experiment.runs:
-        if experiment.family == "vae":
-            VAEConfig.from_dict(run.values)
-        else:
-            make_config(experiment.family, **run.values)
+    reproduce.check(experiment)
+
+
+def test_the_opt_paper_scale_asks_for_local_files(tmp_path, capsys):
+    assert main(["reproduce", "opt", "--scale", "paper", "--out", str(tmp_path / "opt")]) == 2
+    assert "model_dir is required" in capsys.readouterr().err
+    assert not (tmp_path / "opt").exists()  # checked before anything runs
 
 
 def test_small_runs_lighter_than_paper():
@@ -86,6 +86,9 @@ def test_pipeline_on_a_tiny_experiment(tmp_path, monkeypatch):
 @SLOW
 @pytest.mark.parametrize("name", NAMES)
 def test_small_scale_draws_its_figures(name, tmp_path):
+    if reproduce.load(name).family == "lm":
+        pytest.importorskip("flax")
+        pytest.importorskip("tokenizers")
     paths = reproduce.reproduce(name, "small", tmp_path)
     experiment = reproduce.load(name, "small")
     assert len(paths) == 2 * len(experiment.figures)

@@ -16,6 +16,7 @@ Output directory layout (``out``)::
     gen_00/seq_ppl.npy       per-sequence perplexity of that data under the generation-0 model
     gen_00/metrics.json      written last: a generation with this file is finished and skipped on resume
     metrics.json             all generations' metrics;  lm_collapse.png  the figure
+    toy/                     with ``toy=true``: the toy model and corpus of :mod:`simcollapse.lm.toy`
 
 A run interrupted inside a generation restarts that generation (reusing its generated training data
 if it was saved).
@@ -41,12 +42,14 @@ DEFAULT_PROMPT = (
 class LMLoopConfig:
     """Settings of the recursive loop (defaults: the paper's setting (b), batch size of the runme script).
 
-    ``max_train_blocks``/``max_eval_blocks`` cap the data for quick runs; ``gen_batch_size`` the
+    ``toy=true`` replaces ``model_dir``/``data_dir`` by a random tiny OPT and a grammar corpus built under
+    ``out/toy`` (:mod:`simcollapse.lm.toy`). ``max_train_blocks``/``max_eval_blocks`` cap the data for quick runs; ``gen_batch_size`` the
     prompts per beam-search call (default ``batch_size``); ``eval_batch_size`` likewise.
     """
 
     model_dir: str = ""
     data_dir: str = ""
+    toy: bool = False
     out: str = "out/lm"
     generations: int = 10  # generations after generation 0
     epochs: int = 5
@@ -79,9 +82,12 @@ class LMLoopConfig:
         return cls(**d)
 
     def __post_init__(self):
-        if not self.model_dir:
+        if self.toy:
+            if self.model_dir or self.data_dir:
+                raise ValueError("toy=true builds its own model and corpus: leave model_dir and data_dir out")
+        elif not self.model_dir:
             raise ValueError("model_dir is required (a local OPT checkpoint directory)")
-        if not self.data_dir:
+        elif not self.data_dir:
             raise ValueError(
                 "data_dir is required (a directory with wiki.train.raw, wiki.valid.raw, wiki.test.raw)"
             )
@@ -182,10 +188,16 @@ def run_lm(cfg: LMLoopConfig) -> list[dict]:
     )
     from simcollapse.lm.train import train
 
-    model_dir = Path(cfg.model_dir)
+    out = Path(cfg.out)
+    if cfg.toy:
+        from simcollapse.lm import toy
+
+        model_dir, data_dir = toy.build(out / "toy", seed=cfg.seed)
+    else:
+        model_dir, data_dir = Path(cfg.model_dir), Path(cfg.data_dir)
     if not model_dir.is_dir():
         raise FileNotFoundError(f"model directory {str(model_dir)!r} does not exist")
-    find_split_files(cfg.data_dir)  # fail early, naming missing corpus files
+    find_split_files(data_dir)  # fail early, naming missing corpus files
     pre = load_pretrained(model_dir)
     if pre.tokenizer is None:
         raise FileNotFoundError(
@@ -196,7 +208,7 @@ def run_lm(cfg: LMLoopConfig) -> list[dict]:
     cap = None
     if cfg.max_train_blocks is not None or cfg.max_eval_blocks is not None:
         cap = {"train": cfg.max_train_blocks, "validation": cfg.max_eval_blocks, "test": cfg.max_eval_blocks}
-    data = load_blocks(cfg.data_dir, tok, cfg.block, max_blocks=cap)
+    data = load_blocks(data_dir, tok, cfg.block, max_blocks=cap)
     real, val, test = data["train"], data["validation"], data["test"]
     if cfg.new_tokens != cfg.block and cfg.real_fraction > 0:
         raise ValueError(
@@ -207,7 +219,6 @@ def run_lm(cfg: LMLoopConfig) -> list[dict]:
     gbs = cfg.gen_batch_size or cfg.batch_size
     gen = cfg.generation_config()
 
-    out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     _write_json(out / "config.json", dataclasses.asdict(cfg))
 

@@ -9,7 +9,8 @@ TOML file), with the options of its ``[figure]`` table:
   Where a closed form exists the mean over chains is drawn dotted and the theory dashed, in the run's colour;
 * ``frequencies``: stacked type frequencies of one chain per run (categorical; the 9 largest types and the rest);
 * ``snapshots``: one GMM chain's mixture at the ``snapshots`` generations (samples and 2σ ellipses);
-* ``vae``: the VAE's decoder samples per generation and its latent-spread metric (:func:`simcollapse.vae.plot_vae`).
+* ``vae``: the VAE's decoder samples per generation and its latent-spread metric (:func:`simcollapse.vae.plot_vae`);
+* ``lm``: the OPT loop's test perplexity per generation and its training data's perplexity histograms.
 
 A ``stat`` is a recorded statistic or one of ``DERIVED``: ``abs_mean_error`` |μ_n − μ_0|, ``abs_std_error``
 |σ_n − σ_0| (the panels of Nature SI Figs 3–5), ``minority_lost`` (the minority type has p = 0; its mean is
@@ -288,7 +289,39 @@ def vae(experiment, run_dirs, out_dir: Path) -> list[Path]:
             for ext in ("png", "pdf")]
 
 
-FIGURES = {"curves": curves, "frequencies": frequencies, "snapshots": snapshots, "vae": vae}
+def lm(experiment, run_dirs, out_dir: Path) -> list[Path]:
+    """The OPT loop (Nature Fig. 1): real test perplexity per generation, one line per run (the pretrained
+    model's zero-shot perplexity dotted), and per run the histograms of each generation's training sequences'
+    perplexity under the generation-0 model (log10), whose tail grows as generations learn their own errors."""
+    import matplotlib.pyplot as plt
+
+    runs = [json.loads((d / "metrics.json").read_text()) for d in run_dirs]
+    fig, axes = plt.subplots(1, 1 + len(runs), figsize=(4.2 * (1 + len(runs)), 3.6), squeeze=False)
+    ax = axes[0, 0]
+    for i, (run, metrics) in enumerate(zip(experiment.runs, runs)):
+        ax.plot([m["generation"] for m in metrics], [m["test"]["ppl_token"] for m in metrics], marker="o",
+                color=f"C{i}", label=run.label)
+    zero_shot = runs[0][0].get("zero_shot")
+    if zero_shot:
+        ax.axhline(zero_shot["ppl_token"], color="grey", ls=":", label="before fine-tuning")
+    ax.set(xlabel="generation", ylabel="test perplexity (real text, per token)", title="real test data")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend()
+    for ax, run, run_dir in zip(axes[0, 1:], experiment.runs, run_dirs):
+        log_ppl = {int(p.parent.name.split("_")[1]): np.log10(np.load(p)) for p in sorted(run_dir.glob("gen_*/seq_ppl.npy"))}
+        values = np.concatenate(list(log_ppl.values()))
+        bins = np.linspace(values.min(), values.max(), 40)
+        colours = plt.cm.viridis(np.linspace(0, 0.9, len(log_ppl)))
+        for colour, (generation, v) in zip(colours, log_ppl.items()):
+            ax.hist(v, bins=bins, histtype="step", density=True, color=colour, label=f"generation {generation}")
+        ax.set(xlabel="log10 perplexity under generation 0", ylabel="density", title=f"training data: {run.label}")
+        ax.legend()
+    fig.suptitle(experiment.title)
+    fig.tight_layout()
+    return _save(fig, out_dir, f"{experiment.name}_perplexity")
+
+
+FIGURES = {"curves": curves, "frequencies": frequencies, "snapshots": snapshots, "vae": vae, "lm": lm}
 
 
 def draw(experiment, run_dirs, out_dir) -> list[Path]:
