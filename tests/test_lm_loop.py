@@ -11,7 +11,6 @@ pytest.importorskip("optax")
 pytest.importorskip("safetensors")
 pytest.importorskip("tokenizers")
 
-import jax
 import jax.numpy as jnp
 
 import simcollapse  # noqa: F401
