@@ -152,7 +152,7 @@ def _simulate_into(out, config, args, *, start, checkpoint_every, chain_indices=
     except KeyboardInterrupt:
         if latest is None:
             raise
-        checkpoint.save(out, latest, config, checkpoint_every or config.record_every)
+        checkpoint.save(out, latest, config, checkpoint_every)
         print(f"simcollapse: interrupted at generation {latest.generation}; checkpoint written, continue with "
               f"`simcollapse resume {out}`", file=sys.stderr)
         return 130

@@ -88,6 +88,21 @@ def test_cli_checkpoint_errors_are_one_clear_line(tmp_path, capsys):
         checkpoint.load(out, config.replace(seed=4))
 
 
+def test_an_interrupted_run_without_periodic_checkpoints_resumes_without_them(tmp_path, monkeypatch):
+    """Ctrl-C without --checkpoint-every saves `checkpoint_every=None`: the resumed run keeps the default
+    chunks and writes no checkpoint of its own, and equals the uninterrupted run."""
+    whole, out = tmp_path / "whole", tmp_path / "stopped"
+    assert _run_cli(whole) == 0
+    assert _run_cli(out) == 0
+    (out / "stats.npz").unlink()
+    config = make_config("gaussian", **CONFIG)
+    checkpoint.save(out, driver.Position(6, *_position_at_6(config)), config, checkpoint_every=None)
+    monkeypatch.setattr(checkpoint, "save", lambda *a: pytest.fail("the resumed run wrote a checkpoint"))
+    assert main(["resume", str(out), "--quiet"]) == 0
+    with np.load(whole / "stats.npz") as a, np.load(out / "stats.npz") as b:
+        assert _stats_equal(dict(a), dict(b))
+
+
 def _position_at_6(config):
     positions = []
     simulate(config, chunk=3, on_chunk=positions.append)

@@ -27,9 +27,9 @@ FORMAT = 1
 
 def config_hash(config) -> str:
     """SHA-256 of the resolved config (every field, as saved in config.json)."""
-    from .results import _jsonable
+    from .results import jsonable
 
-    text = json.dumps(_jsonable(config.to_dict()), sort_keys=True, ensure_ascii=False)
+    text = json.dumps(jsonable(config.to_dict()), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -42,8 +42,9 @@ def _digest(arrays: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def save(run_dir, position: Position, config, checkpoint_every: int) -> Path:
-    """Write `position` atomically to ``run_dir/checkpoint.npz``."""
+def save(run_dir, position: Position, config, checkpoint_every: int | None) -> Path:
+    """Write `position` atomically to ``run_dir/checkpoint.npz``; `checkpoint_every` (None: only on
+    interruption) is what a resumed run keeps doing."""
     path = Path(run_dir) / FILENAME
     arrays = {f"state/{i}": np.asarray(leaf) for i, leaf in enumerate(jax.tree.leaves(position.states))}
     arrays.update({f"record/{name}": values for name, values in position.records.items()})
@@ -51,7 +52,7 @@ def save(run_dir, position: Position, config, checkpoint_every: int) -> Path:
         "format": FORMAT,
         "generation": int(position.generation),
         "config_sha256": config_hash(config),
-        "checkpoint_every": int(checkpoint_every),
+        "checkpoint_every": None if checkpoint_every is None else int(checkpoint_every),
         "arrays_sha256": _digest(arrays),
     }
     tmp = path.with_name(path.name + ".tmp")
@@ -63,7 +64,7 @@ def save(run_dir, position: Position, config, checkpoint_every: int) -> Path:
     return path
 
 
-def load(run_dir, config) -> tuple[Position, int]:
+def load(run_dir, config) -> tuple[Position, int | None]:
     """(position, checkpoint_every) of ``run_dir/checkpoint.npz``, checked against `config` and its checksum.
 
     Raises :class:`ConfigError` (field ``checkpoint``) for a missing, truncated, corrupted or foreign file.

@@ -27,11 +27,12 @@ def provenance() -> dict:
     }
 
 
-def _jsonable(value):
+def jsonable(value):
+    """`value` with numpy arrays and scalars as lists and Python numbers, ready for JSON."""
     if isinstance(value, (tuple, list)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):
@@ -50,7 +51,7 @@ def prepare_dir(out) -> Path:
 def write_config(out, config) -> Path:
     """``config.json``: the resolved config (every field, defaults included) and the provenance."""
     out = prepare_dir(out)
-    payload = {**_jsonable(config.to_dict()), "_provenance": provenance()}
+    payload = {**jsonable(config.to_dict()), "_provenance": provenance()}
     (out / "config.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
     return out / "config.json"
 
