@@ -30,6 +30,7 @@ def test_accumulate_keeps_the_typical_variance_above_replace(m, ddof, seed):
     assert np.median(accumulate) > np.median(replace)
 
 
+@settings(max_examples=25)  # each (d, n_samples, ddof) compiles its own chain
 @given(d=st.integers(1, 4), extra=st.integers(0, 6), ddof=st.sampled_from([0, 1]), seed=st.integers(0, 10**6))
 def test_wishart_covariances_stay_symmetric_positive_definite(d, extra, ddof, seed):
     config = make_config("mvgaussian", dim=d, n_samples=d + 1 + extra, ddof=ddof, generations=25, chains=20, seed=seed,
