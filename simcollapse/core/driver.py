@@ -6,8 +6,15 @@ A family supplies a :class:`Chain` of three pure functions (BlackJAX-style):
 * ``step(key, state) -> state``: one generation, fit on data sampled from the current model;
 * ``observe(state) -> dict[str, Array]``: the statistics recorded for that generation.
 
+A family may also take ``params`` as a last argument of each (``init(key, params)``, ``step(key, state,
+params)``, ``observe(state, params)``): a pytree of per-chain arrays holding the config fields that change no
+array shape (its "batchable" fields). They are traced values, so chains with different values share one
+compiled program: :func:`run_points` runs several configs ("points") side by side, point g's chain j in lane
+g·n + j, each point with its own seed and params.
+
 Keys: chain i uses ``fold_in(key(seed), i)`` and its generation t uses ``fold_in(chain_key, t)``, so a
-trajectory depends only on (seed, chain index, config), never on how many chains run or on chunking.
+trajectory depends only on (seed, chain index, config), never on how many chains or points run beside it or
+on chunking.
 """
 
 from __future__ import annotations
@@ -85,32 +92,33 @@ def _over_chains(chain: Chain, f):
     return jax.vmap(f)
 
 
+# `extra` is () or (params,): the chain's functions get the lane's params as their last argument when given.
 @partial(jax.jit, static_argnums=0)
-def _init(chain: Chain, keys):
-    return _over_chains(chain, lambda key: chain.init(jax.random.fold_in(key, 0)))(keys)
+def _init(chain: Chain, keys, extra):
+    return _over_chains(chain, lambda key, extra: chain.init(jax.random.fold_in(key, 0), *extra))(keys, extra)
 
 
 @partial(jax.jit, static_argnums=0)
-def _observe(chain: Chain, states):
-    return _over_chains(chain, chain.observe)(states)
+def _observe(chain: Chain, states, extra):
+    return _over_chains(chain, lambda state, extra: chain.observe(state, *extra))(states, extra)
 
 
-@partial(jax.jit, static_argnums=(0, 4, 5))
-def _advance(chain: Chain, keys, states, t0, n_records: int, block: int):
+@partial(jax.jit, static_argnums=(0, 5, 6))
+def _advance(chain: Chain, keys, states, extra, t0, n_records: int, block: int):
     """Run n_records blocks of `block` generations from generation t0; observe after each block."""
 
-    def one_chain(key, state):
+    def one_chain(key, state, extra):
         def record(state, r):
             def generation(j, state):
                 t = t0 + r * block + j + 1
-                return chain.step(jax.random.fold_in(key, t), state)
+                return chain.step(jax.random.fold_in(key, t), state, *extra)
 
             state = jax.lax.fori_loop(0, block, generation, state)
-            return state, chain.observe(state)
+            return state, chain.observe(state, *extra)
 
         return jax.lax.scan(record, state, jnp.arange(n_records))
 
-    return _over_chains(chain, one_chain)(keys, states)
+    return _over_chains(chain, one_chain)(keys, states, extra)
 
 
 def _chain_sharding(n_devices: int):
@@ -154,6 +162,23 @@ def check_finite(rows: dict[str, np.ndarray], generations: np.ndarray, chains: n
             raise NonFiniteError(name, int(generations[row]), int(chains[column]), float(value))
 
 
+def _lanes(chain: Chain, seeds, params, wanted, devices: int):
+    """Keys and params of every lane: point g's chain wanted[j] in lane g·n + j, then padding lanes (further
+    chain indices of the last point, never recorded) up to a multiple of ``chain.lanes`` per device."""
+    n = len(wanted)
+    padding = -(len(seeds) * n) % (chain.lanes * devices)
+    keys = [chain_keys(seed, wanted) for seed in seeds]
+    if padding:
+        keys.append(chain_keys(seeds[-1], wanted.max(initial=0) + 1 + np.arange(padding)))
+    keys = jnp.concatenate(keys)
+    extra = ()
+    if params[0] is not None:
+        point = np.minimum(np.arange(len(keys)) // max(n, 1), len(seeds) - 1)
+        extra = (jax.tree.map(lambda *leaves: jnp.asarray(np.stack(leaves)[point]), *params),)
+    sharding = _chain_sharding(devices)
+    return jax.device_put(keys, sharding), jax.device_put(extra, sharding), sharding
+
+
 def run(
     chain: Chain,
     *,
@@ -167,6 +192,7 @@ def run(
     start: Position | None = None,
     on_chunk: Callable[[Position], None] | None = None,
     summary: bool = False,
+    params=None,
 ) -> Trajectory:
     """Run `chains` chains (or those listed in `chain_indices`) for `generations` generations.
 
@@ -178,35 +204,71 @@ def run(
     them; the results are bit-identical to one device. With ``summary=True`` each
     chunk is reduced to its mean, sd and quantiles over chains (``core.summary``) as it arrives, and chunks
     hold at most ~2²¹ recorded numbers (16 MB), so memory stays flat in chains × generations.
+    `params` (the chain's batchable values, see the module docstring) is given to every chain.
     """
     wanted = np.arange(chains) if chain_indices is None else np.asarray(chain_indices)
+    (records,) = _run(chain, [seed], [params], wanted, generations=generations, record_every=record_every,
+                      chunk=chunk, progress=progress, start=start, on_chunk=on_chunk, summary=summary)
+    return Trajectory(recorded_generations(generations, record_every), records)
+
+
+def run_points(
+    chain: Chain,
+    points,
+    *,
+    generations: int,
+    chains: int,
+    record_every: int = 1,
+    chunk: int | None = None,
+    progress: bool = False,
+    summary: bool = False,
+) -> list[Trajectory]:
+    """Several points ``(seed, params)`` of one chain in one compiled program, `chains` chains each.
+
+    Point g's chain j runs in lane g·chains + j with key fold_in(key(seed_g), j) and params_g, so each
+    trajectory is the one :func:`run` gives for that seed and params alone (bit for bit where the chain's
+    arithmetic is batch-exact, i.e. for every lane-padded chain).
+    """
+    seeds, params = zip(*points, strict=True)
+    records = _run(chain, list(seeds), list(params), np.arange(chains), generations=generations,
+                   record_every=record_every, chunk=chunk, progress=progress, start=None, on_chunk=None,
+                   summary=summary)
+    recorded = recorded_generations(generations, record_every)
+    return [Trajectory(recorded, point) for point in records]
+
+
+def _run(chain, seeds, params, wanted, *, generations, record_every, chunk, progress, start, on_chunk, summary):
+    """The generation loop of :func:`run` / :func:`run_points`: one dict of records per point."""
     devices = jax.local_device_count()
-    # Pad the chain axis to a multiple of chain.lanes (default 64) per device: XLA then vectorises every chain
+    # Pad the lane axis to a multiple of chain.lanes (default 64) per device: XLA then vectorises every chain
     # the same way, so a chain's floating-point trajectory is bit-identical however many chains run beside it
     # and however many devices share them.
-    padding = -len(wanted) % (chain.lanes * devices)
-    indices = np.concatenate([wanted, wanted.max(initial=0) + 1 + np.arange(padding)])
-    sharding = _chain_sharding(devices)
-    keys = jax.device_put(chain_keys(seed, indices), sharding)
+    keys, extra, sharding = _lanes(chain, seeds, params, wanted, devices)
+    n = len(wanted)
+
+    def per_point(rows):  # (rows, lanes, ...) -> one dict per point, (rows, n, ...)
+        return [{name: x[:, g * n:(g + 1) * n] for name, x in rows.items()} for g in range(len(seeds))]
+
     recorded = recorded_generations(generations, record_every)
     keep = summarize if summary else (lambda rows: rows)
     if summary and chunk is None:
         per_record = sum(math.prod(x.shape) for x in jax.tree.leaves(jax.eval_shape(
-            lambda k: _observe(chain, _init(chain, k)), keys)))
+            lambda k, e: _observe(chain, _init(chain, k, e), e), keys, extra)))
         chunk = max(1, 2**21 // per_record)
     if start is None:
         t = 0
-        states = _init(chain, keys)
-        records = {name: keep(np.asarray(x)[None, : len(wanted)]) for name, x in _observe(chain, states).items()}
+        states = _init(chain, keys, extra)
+        first = per_point({name: np.asarray(x)[None] for name, x in _observe(chain, states, extra).items()})
+        records = [{name: keep(x) for name, x in rows.items()} for rows in first]
     else:
         t = start.generation
         if t % record_every and t != generations:
             raise ValueError(f"a run can only continue from a recorded generation, not {t}")
-        template = jax.eval_shape(partial(_init, chain), keys)
-        leaves = [_fit_lanes(x, len(indices)) for x in jax.tree.leaves(start.states)]
+        template = jax.eval_shape(partial(_init, chain), keys, extra)
+        leaves = [_fit_lanes(x, len(keys)) for x in jax.tree.leaves(start.states)]
         states = jax.tree.unflatten(jax.tree.structure(template), leaves)
         states = jax.device_put(states, sharding)
-        records = dict(start.records)
+        records = [dict(start.records)]
 
     bar = None
     if progress:
@@ -215,20 +277,21 @@ def run(
         bar = tqdm(total=generations, initial=t, unit="gen", desc="generations")
     try:
         for n_records, block in plan_chunks(generations, record_every, t, chunk):
-            states, rows = _advance(chain, keys, states, t, n_records, block)
+            states, rows = _advance(chain, keys, states, extra, t, n_records, block)
             # Rows go to the host chunk by chunk (this also waits for the chunk, so only one computation is
-            # ever in flight); scan stacks them on axis 1 under vmap: (chains, records, ...) -> (records, ...).
-            rows = {name: np.swapaxes(np.asarray(x), 0, 1)[:, : len(wanted)] for name, x in rows.items()}
-            done = len(next(iter(records.values())))
-            check_finite(rows, recorded[done:], wanted, chain.unbounded)
-            records = {name: np.concatenate([records[name], keep(rows[name])]) for name in records}
+            # ever in flight); scan stacks them on axis 1 under vmap: (lanes, records, ...) -> (records, ...).
+            rows = per_point({name: np.swapaxes(np.asarray(x), 0, 1) for name, x in rows.items()})
+            done = len(next(iter(records[0].values())))
+            for new in rows:
+                check_finite(new, recorded[done:], wanted, chain.unbounded)
+            records = [{name: np.concatenate([point[name], keep(new[name])]) for name in point}
+                       for point, new in zip(records, rows, strict=True)]
             t += n_records * block
             if on_chunk is not None:
-                on_chunk(Position(t, jax.tree.map(np.asarray, states), records))
+                on_chunk(Position(t, jax.tree.map(np.asarray, states), records[0]))
             if bar is not None:
                 bar.update(n_records * block)
     finally:
         if bar is not None:
             bar.close()
-
-    return Trajectory(recorded, records)
+    return records
