@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable
 
 from . import families
-from .config import RunConfig, from_dict
-from .core.driver import Position, Trajectory, run
+from .config import ConfigError, RunConfig, from_dict
+from .core.driver import Position, Trajectory, run, run_points
+
+_DRIVER_FIELDS = {"chains": 1, "record_every": 1, "summary": False}  # read by the driver, not by `build`
 
 
 def make_config(family: str, **values) -> RunConfig:
@@ -31,9 +32,8 @@ def simulate(
     `on_chunk` receives the :class:`Position` after each chunk; ``start=`` such a position continues the run
     from there, bit-identically (see ``simcollapse.core.checkpoint``).
     """
-    chain = _build(_canonical(config))
     return run(
-        chain,
+        _chain(config),
         generations=config.generations,
         chains=config.chains,
         seed=config.seed,
@@ -44,7 +44,37 @@ def simulate(
         start=start,
         on_chunk=on_chunk,
         summary=config.summary,
+        params=families.get(config.family).params(config),
     )
+
+
+def simulate_batch(configs: list[RunConfig], *, progress: bool = False, chunk: int | None = None) -> list[Trajectory]:
+    """`simulate` each config, all in one compiled program: they must share a :func:`batch_key` (differ only in
+    the seed and their family's batchable fields). Config g's chain j runs in lane g·chains + j with its own
+    key and params, so each result is that config's `simulate`, bit for bit for the lane-padded families
+    (gaussian); the categorical chain (not lane-padded) keeps its model bit for bit and may differ in the last
+    ulp of sums over types, as between any two chain counts."""
+    keys = {batch_key(config) for config in configs}
+    if len(keys) != 1:
+        raise ConfigError("configs", "a batch must differ only in the seed and batchable fields")
+    first = configs[0]
+    family = families.get(first.family)
+    return run_points(
+        _chain(first),
+        [(config.seed, family.params(config)) for config in configs],
+        generations=first.generations,
+        chains=first.chains,
+        record_every=first.record_every,
+        chunk=chunk,
+        progress=progress,
+        summary=first.summary,
+    )
+
+
+def batch_key(config: RunConfig) -> str:
+    """Equal for configs that can run as one compiled program: the config less its seed and batchable fields."""
+    skip = {"seed", *families.get(config.family).batchable(config)}
+    return json.dumps({k: v for k, v in config.to_dict().items() if k not in skip}, sort_keys=True)
 
 
 def theory(config: RunConfig) -> dict:
@@ -52,14 +82,19 @@ def theory(config: RunConfig) -> dict:
     return families.get(config.family).theory(config)
 
 
-def _canonical(config: RunConfig) -> str:
-    """The config less the fields only the driver reads (a family's `build` must not read them)."""
-    return json.dumps({**config.to_dict(), "seed": 0, "chains": 1, "record_every": 1, "summary": False}, sort_keys=True)
+_CHAINS: dict[str, object] = {}
+_MAX_CHAINS = 64
 
 
-@functools.lru_cache(maxsize=64)
-def _build(canonical: str):
-    """Equal configs share one chain object, so its compiled programs are reused."""
-    values = json.loads(canonical)
-    config = make_config(values.pop("family"), **values)
-    return families.get(config.family).build(config)
+def _chain(config: RunConfig):
+    """The chain of `config`, shared by every config with the same program (its batch key less the driver's
+    fields), so compiled programs are reused; a family's `build` reads neither those fields nor the
+    batchable ones (it takes them from `params`)."""
+    key = json.dumps({**json.loads(batch_key(config)), **_DRIVER_FIELDS}, sort_keys=True)
+    chain = _CHAINS.pop(key, None)  # least recently used first
+    if chain is None:
+        if len(_CHAINS) >= _MAX_CHAINS:
+            del _CHAINS[next(iter(_CHAINS))]
+        chain = families.get(config.family).build(config.replace(seed=0, **_DRIVER_FIELDS))
+    _CHAINS[key] = chain
+    return chain

@@ -1,4 +1,9 @@
-"""Family registry: name → (config class, chain builder, closed-form theory)."""
+"""Family registry: name → (config class, chain builder, closed-form theory, batchable fields, chain params).
+
+``batchable(config)`` names the config fields that enter the chain only through ``params(config)`` (a pytree
+of host arrays passed to the chain's functions as traced values, see ``core.driver``): configs that differ only
+in those fields (and the seed) run as one compiled program. Families without any return () and None.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ class Family(NamedTuple):
     config: type
     build: Callable
     theory: Callable
+    batchable: Callable = lambda config: ()
+    params: Callable = lambda config: None
 
 
 def _gaussian(name):
@@ -19,14 +26,15 @@ def _gaussian(name):
     from . import gaussian
 
     cls = {"gaussian": gaussian.GaussianConfig, "mvgaussian": gaussian.MvGaussianConfig}[name]
-    return Family(cls, gaussian.build, theory.for_config)
+    return Family(cls, gaussian.build, theory.for_config, gaussian.batchable, gaussian.params)
 
 
 def _categorical(name):
     from ..theory import categorical_config as theory
     from . import categorical
 
-    return Family(categorical.CategoricalConfig, categorical.build, theory.for_config)
+    return Family(categorical.CategoricalConfig, categorical.build, theory.for_config, categorical.batchable,
+                  categorical.params)
 
 
 def _counts(name):

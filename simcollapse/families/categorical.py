@@ -41,6 +41,11 @@ Policies (same names as the Gaussian family):
 
 The model is carried as log-probabilities (−inf for a type the model gives probability 0).
 
+Batchable fields (`batchable`; they reach the step as traced :class:`Params`, so a sweep over them is one
+compiled program): ``temperature``, ``min_p``, ``real_fraction`` and the truth's ``zipf_beta``, ``zipf_q``
+and ``probs0`` (the truth p_0 is computed on the host, as for a single run). Temperature and min-p are always
+applied: p/1 and the cut at log 0 = −inf leave the model bit for bit unchanged.
+
 Metrics per generation (``observe``):
 
 * ``probs``: the model p (K,), recorded only when K ≤ ``probs_max_types`` (default 1000; raise it to record
@@ -551,21 +556,43 @@ class State(NamedTuple):
     t_collapse: jax.Array  # first generation with a single type left (+inf before)
 
 
+class Params(NamedTuple):
+    """Per-chain settings: the truth p_0 and log p_0 (K,), T, log min_p (−inf when off), and the real and
+    synthetic counts n_r = ⌊ρN_t + ½⌋, N_t − n_r per generation (float64, (generations,))."""
+
+    p0: Any
+    logp0: Any
+    temperature: Any
+    log_min_p: Any
+    n_real: Any
+    n_synth: Any
+
+
+def params(config: CategoricalConfig) -> Params:
+    p0 = config.probs()
+    with np.errstate(divide="ignore"):
+        logp0 = np.log(p0)
+    log_min_p = math.log(config.min_p) if config.min_p > 0 else -math.inf
+    real, synth = config.real_counts()
+    return Params(p0, logp0, np.float64(config.temperature), np.float64(log_min_p), real.astype(float),
+                  synth.astype(float))
+
+
+def batchable(config: CategoricalConfig) -> tuple[str, ...]:
+    """Fields that enter only through `params` (top_k, K and N_t set array shapes or loop bounds)."""
+    return ("temperature", "min_p", "real_fraction", "zipf_beta", "zipf_q", "probs0")
+
+
 class Categorical:
-    """Chain pieces for one resolved config (pure functions closed over static settings)."""
+    """Chain pieces for one resolved config: pure functions closed over its static settings, reading the
+    batchable ones from `params` (this config's own when None)."""
 
     def __init__(self, config: CategoricalConfig):
         self.config = c = config
         self.K = c.num_types
-        p0 = c.probs()
-        self.p0 = jnp.asarray(p0)
-        with np.errstate(divide="ignore"):
-            self.logp0 = jnp.asarray(np.log(p0))
+        self.own = params(c)
         sizes = c.sizes()
-        real, synth = c.real_counts()
         self.sizes = jnp.asarray(sizes, float)
-        self.n_real = jnp.asarray(real, float)
-        self.n_synth = jnp.asarray(synth, float)
         self.pooled = jnp.asarray(np.cumsum(sizes), float)  # pool size after generation t's tokens
         self.alpha = float(c.alpha)
         # With few types the work is one narrow draw per chain, vmapped over many chains: compute-bound, so
@@ -587,15 +614,14 @@ class Categorical:
             )
 
     # --- the sampling law and the fit -----------------------------------------------------------
-    def sampling_log_probs(self, logp):
+    def sampling_log_probs(self, logp, p: Params):
         """log q: temperature, then top-k, then min-p, renormalised."""
         c = self.config
-        z = logp if c.temperature == 1.0 else logp / c.temperature
+        z = logp / p.temperature
         if c.top_k is not None and c.top_k < self.K:
             kth = jax.lax.top_k(z, c.top_k)[0][-1]
             z = jnp.where(z >= kth, z, -jnp.inf)
-        if c.min_p > 0.0:
-            z = jnp.where(z >= math.log(c.min_p) + jnp.max(z), z, -jnp.inf)
+        z = jnp.where(z >= p.log_min_p + jnp.max(z), z, -jnp.inf)
         return z - logsumexp(z)
 
     def multinomial(self, key, n, q):
@@ -617,19 +643,22 @@ class Categorical:
         return jnp.logaddexp(log_counts, math.log(self.alpha)) - jnp.log(total + self.K * self.alpha)
 
     # --- one generation ---------------------------------------------------------------------------
-    def init(self, key) -> State:
-        policy, c = self.config.policy, self.config
+    def _params(self, params: Params | None) -> Params:
+        return jax.tree.map(jnp.asarray, self.own if params is None else params)
+
+    def init(self, key, params: Params | None = None) -> State:
+        policy, c, p = self.config.policy, self.config, self._params(params)
         pool = None
         if policy in ("accumulate", "accumulate_subsample"):
             pool = jnp.zeros(self.K)
         elif policy == "real_pool":
-            pool = multinomial(key, c.pool_size, self.p0)
-        alive = jnp.sum(self.p0 > 0)
-        return State(jnp.asarray(0, jnp.int32), self.logp0, pool, jnp.where(alive == 1, 0.0, jnp.inf))
+            pool = multinomial(key, c.pool_size, p.p0)
+        alive = jnp.sum(p.p0 > 0)
+        return State(jnp.asarray(0, jnp.int32), p.logp0, pool, jnp.where(alive == 1, 0.0, jnp.inf))
 
-    def _exact(self, key, state: State, logq):
+    def _exact(self, key, state: State, logq, p: Params):
         policy, t = self.config.policy, state.t
-        n, n_r, n_s = self.sizes[t], self.n_real[t], self.n_synth[t]
+        n, n_r, n_s = self.sizes[t], p.n_real[t], p.n_synth[t]
         q = jnp.exp(logq)
         k_synth, k_real = jax.random.split(key)
         pool = state.pool
@@ -643,15 +672,15 @@ class Categorical:
             return self.fit(multivariate_hypergeometric(k_real, n, pool), n), pool
         if policy == "fresh_real":  # both draws in one vectorised call
             both = jax.vmap(self.multinomial)(
-                jnp.stack([k_synth, k_real]), jnp.stack([n_s, n_r]), jnp.stack([q, self.p0])
+                jnp.stack([k_synth, k_real]), jnp.stack([n_s, n_r]), jnp.stack([q, p.p0])
             )
             return self.fit(both.sum(axis=0), n), pool
         counts = self.multinomial(k_synth, n_s, q) + multivariate_hypergeometric(k_real, n_r, pool)
         return self.fit(counts, n), pool
 
-    def _infinite(self, state: State, logq):
+    def _infinite(self, state: State, logq, p: Params):
         policy, t = self.config.policy, state.t
-        n, n_r, n_s = self.sizes[t], self.n_real[t], self.n_synth[t]
+        n, n_r, n_s = self.sizes[t], p.n_real[t], p.n_synth[t]
         pool = state.pool
         if policy == "replace":
             return (logq if self.alpha == 0.0 else self.fit_log(jnp.log(n) + logq, n)), pool
@@ -662,22 +691,24 @@ class Categorical:
         if policy == "accumulate_subsample":  # the subsample's expected counts: n × pool frequencies
             pool = pool + n * q
             return self.fit(n * pool / self.pooled[t], n), pool
-        real = self.p0 if policy == "fresh_real" else pool / self.config.pool_size
+        real = p.p0 if policy == "fresh_real" else pool / self.config.pool_size
         return self.fit(n_s * q + n_r * real, n), pool
 
-    def step(self, key, state: State) -> State:
-        logq = self.sampling_log_probs(state.logp)
+    def step(self, key, state: State, params: Params | None = None) -> State:
+        p = self._params(params)
+        logq = self.sampling_log_probs(state.logp, p)
         if self.config.sampler == "infinite":
-            logp, pool = self._infinite(state, logq)
+            logp, pool = self._infinite(state, logq, p)
         else:
-            logp, pool = self._exact(key, state, logq)
+            logp, pool = self._exact(key, state, logq, p)
         t = state.t + 1
         single = jnp.sum(logp > -jnp.inf) == 1
         t_collapse = jnp.where(single & jnp.isinf(state.t_collapse), t.astype(float), state.t_collapse)
         return State(t, logp, pool, t_collapse)
 
     # --- metrics ----------------------------------------------------------------------------------
-    def observe(self, state: State) -> dict:
+    def observe(self, state: State, params: Params | None = None) -> dict:
+        p0, logp0 = self._params(params)[:2]
         logp = state.logp
         alive = logp > -jnp.inf
         p = jnp.exp(logp)
@@ -693,12 +724,12 @@ class Categorical:
             elif name == "surviving":
                 out[name] = jnp.sum(alive).astype(float)
             elif name == "lost_mass":
-                out[name] = jnp.sum(jnp.where(alive, 0.0, self.p0))
+                out[name] = jnp.sum(jnp.where(alive, 0.0, p0))
             elif name == "tv":
-                out[name] = 0.5 * jnp.sum(jnp.abs(p - self.p0))
+                out[name] = 0.5 * jnp.sum(jnp.abs(p - p0))
             elif name == "kl":
-                terms = jnp.where(alive, self.p0 * (jnp.where(self.p0 > 0, self.logp0, 0.0) - safe), jnp.inf)
-                out[name] = jnp.sum(jnp.where(self.p0 > 0, terms, 0.0))
+                terms = jnp.where(alive, p0 * (jnp.where(p0 > 0, logp0, 0.0) - safe), jnp.inf)
+                out[name] = jnp.sum(jnp.where(p0 > 0, terms, 0.0))
             elif name == "p_min_group":
                 out[name] = jnp.sum(jnp.where(self.minority, p, 0.0))
             elif name == "t_collapse":

@@ -33,6 +33,10 @@ Policies (theory.md §B.3–B.4): ``replace``; ``accumulate`` (pooled sufficient
 far); ``accumulate_subsample`` (a random M-subset of the whole pool, stored); ``fresh_real`` (a fraction ρ
 of each training set drawn fresh from the truth); ``real_pool`` (ρ·M_t points drawn without replacement
 from a fixed pool of P real points drawn once). Real counts are n_r = ⌊ρ·M_t + ½⌋.
+
+Batchable fields (`batchable`; they reach the step as traced :class:`Params`, so a sweep over them is one
+compiled program): ``ddof`` always; ``n_samples`` and ``real_fraction`` unless the sampler is ``exact``, which
+draws M_t points (and ρ·M_t real ones) into arrays of the largest count, a shape.
 """
 
 from __future__ import annotations
@@ -77,6 +81,30 @@ class State(NamedTuple):
     t: jax.Array
     model: Model
     pool: Any  # Moments (accumulate), points (accumulate_subsample, real_pool) or None
+
+
+class Params(NamedTuple):
+    """Per-chain settings: M_t, n_r = ⌊ρM_t + ½⌋ (0 outside fresh_real / real_pool) and M_t − n_r per
+    generation (int64, (generations,)), and δ (0 for the infinite sampler)."""
+
+    sizes: Any
+    n_real: Any
+    n_synth: Any
+    ddof: Any
+
+
+def params(config) -> Params:
+    sizes = schedule(config.n_samples, config.generations)
+    real = np.floor(config.real_fraction * sizes + 0.5).astype(np.int64)
+    if config.policy not in ("fresh_real", "real_pool"):
+        real = np.zeros_like(real)
+    ddof = 0.0 if config.sampler == "infinite" else float(config.ddof)
+    return Params(sizes, real, sizes - real, np.float64(ddof))
+
+
+def batchable(config) -> tuple[str, ...]:
+    """Fields that enter only through `params`: M_t and ρ set array shapes under the exact sampler only."""
+    return ("ddof",) if config.sampler == "exact" else ("ddof", "n_samples", "real_fraction")
 
 
 def model_from_cholesky(mean, chol) -> Model:
@@ -175,18 +203,15 @@ def standardise(data: Moments, model: Model) -> Moments:
 
 
 class Gaussian:
-    """Chain pieces for one resolved config (pure functions closed over static settings)."""
+    """Chain pieces for one resolved config: pure functions closed over its static settings, reading the
+    batchable ones from `params` (this config's own when None)."""
 
     def __init__(self, config: GaussianConfig):
         self.config = config
         self.d = config.dim
-        g = config.generations
-        self.sizes = schedule(config.n_samples, g)
-        real = np.floor(config.real_fraction * self.sizes + 0.5).astype(np.int64)
-        if config.policy not in ("fresh_real", "real_pool"):
-            real = np.zeros_like(real)
-        self.n_real, self.n_synth = real, self.sizes - real
-        self.ddof = 0.0 if config.sampler == "infinite" else float(config.ddof)
+        self.own = params(config)
+        # largest counts: array shapes of the exact sampler (whose counts are therefore not batchable)
+        self.n_max, self.n_max_real, self.n_max_synth = (int(x.max()) for x in self.own[:3])
         mean0 = np.broadcast_to(np.asarray(config.mean0, dtype=float), (self.d,))
         cov0 = config.covariance0()
         self.truth = model_from_cholesky(jnp.asarray(mean0), jnp.asarray(np.linalg.cholesky(cov0)))
@@ -230,79 +255,77 @@ class Gaussian:
         return model.mean + jax.random.normal(key, (n_max, self.d)) @ cholesky(model).T
 
     # --- policies -----------------------------------------------------------------------------------
-    def _replace(self, key, state: State) -> State:
+    def _replace(self, key, state: State, p: Params) -> State:
         """Exact fit: a = z̄, B = A/√(n − δ) with A the Bartlett (Cholesky) factor of the standardised scatter."""
-        n = jnp.asarray(self.sizes)[state.t]
-        n_max = int(self.sizes.max())
+        n = p.sizes[state.t]
         if self.config.fitter == "sgd":
-            zbar, scatter = self.standard(key, n, n_max, factor=False)
+            zbar, scatter = self.standard(key, n, self.n_max, factor=False)
             shift, unit, log_factor = gradient_fit(zbar, scatter, n, self.config.sgd_steps, self.config.lr)
         else:
-            shift, a = self.standard(key, n, n_max, factor=True)
+            shift, a = self.standard(key, n, self.n_max, factor=True)
             unit = a / jnp.diagonal(a)[None, :]
-            log_factor = jnp.log(jnp.diagonal(a)) - 0.5 * jnp.log(n - self.ddof)
+            log_factor = jnp.log(jnp.diagonal(a)) - 0.5 * jnp.log(n - p.ddof)
         return State(state.t + 1, compose(state.model, shift, unit, log_factor), None)
 
-    def _fit(self, data: Moments, model: Model) -> Model:
+    def _fit(self, data: Moments, model: Model, p: Params) -> Model:
         """The fitter on pooled data: closed form, or gradient steps from `model`."""
         if self.config.fitter == "exact":
-            return fit(data, self.ddof)
+            return fit(data, p.ddof)
         z = standardise(data, model)
         return compose(model, *gradient_fit(z.mean, z.scatter, z.count, self.config.sgd_steps, self.config.lr))
 
-    def _accumulate(self, key, state: State) -> State:
-        n = jnp.asarray(self.sizes)[state.t]
-        pool = combine(state.pool, self.draw(key, state.model, n, int(self.sizes.max())))
-        return State(state.t + 1, self._fit(pool, state.model), pool)
+    def _accumulate(self, key, state: State, p: Params) -> State:
+        pool = combine(state.pool, self.draw(key, state.model, p.sizes[state.t], self.n_max))
+        return State(state.t + 1, self._fit(pool, state.model, p), pool)
 
-    def _accumulate_subsample(self, key, state: State) -> State:
-        m = int(self.sizes[0])
+    def _accumulate_subsample(self, key, state: State, p: Params) -> State:
+        m = int(self.own.sizes[0])  # constant (validated), and an array shape
         k_draw, k_pick = jax.random.split(key)
         points = jax.lax.dynamic_update_slice(
             state.pool, self.draw_points(k_draw, state.model, m), (state.t * m, jnp.zeros_like(state.t))
         )
         slots = jnp.arange(points.shape[0])
         chosen = random_subset(k_pick, slots < (state.t + 1) * m, m)
-        return State(state.t + 1, self._fit(points_moments(points, chosen), state.model), points)
+        return State(state.t + 1, self._fit(points_moments(points, chosen), state.model, p), points)
 
-    def _with_real(self, key, state: State) -> State:
+    def _with_real(self, key, state: State, p: Params) -> State:
         k_synth, k_real = jax.random.split(key)
-        n_r = jnp.asarray(self.n_real)[state.t]
-        n_s = jnp.asarray(self.n_synth)[state.t]
-        synthetic = self.draw(k_synth, state.model, n_s, int(self.n_synth.max()))
+        n_r, n_s = p.n_real[state.t], p.n_synth[state.t]
+        synthetic = self.draw(k_synth, state.model, n_s, self.n_max_synth)
         if self.config.policy == "fresh_real":
-            real = self.draw(k_real, self.truth, n_r, int(self.n_real.max()))
+            real = self.draw(k_real, self.truth, n_r, self.n_max_real)
         elif self.config.sampler == "infinite":
             whole = points_moments(state.pool, jnp.ones(state.pool.shape[0]))
             real = Moments(n_r.astype(float), whole.mean, whole.scatter * n_r / whole.count)
         else:
             chosen = random_subset(k_real, jnp.ones(state.pool.shape[0], bool), n_r)
             real = points_moments(state.pool, chosen)
-        return State(state.t + 1, self._fit(combine(synthetic, real), state.model), state.pool)
+        return State(state.t + 1, self._fit(combine(synthetic, real), state.model, p), state.pool)
 
-    def init(self, key) -> State:
+    def init(self, key, params: Params | None = None) -> State:
         d, policy = self.d, self.config.policy
         pool = None
         if policy == "accumulate":
             pool = Moments(jnp.asarray(0.0), jnp.zeros(d), jnp.zeros((d, d)))
         elif policy == "accumulate_subsample":
-            pool = jnp.zeros((int(self.sizes[0]) * self.config.generations, d))
+            pool = jnp.zeros((int(self.own.sizes[0]) * self.config.generations, d))
         elif policy == "real_pool":
             pool = self.draw_points(key, self.truth, self.config.pool_size)
         return State(jnp.asarray(0, jnp.int32), self.truth, pool)
 
-    def step(self, key, state: State) -> State:
+    def step(self, key, state: State, params: Params | None = None) -> State:
+        p = jax.tree.map(jnp.asarray, self.own if params is None else params)
         policy = self.config.policy
         if policy == "replace":
-            return self._replace(key, state)
+            return self._replace(key, state, p)
         if policy == "accumulate":
-            return self._accumulate(key, state)
+            return self._accumulate(key, state, p)
         if policy == "accumulate_subsample":
-            return self._accumulate_subsample(key, state)
-        return self._with_real(key, state)
+            return self._accumulate_subsample(key, state, p)
+        return self._with_real(key, state, p)
 
     # --- metrics ------------------------------------------------------------------------------------
-    def observe(self, state: State) -> dict:
+    def observe(self, state: State, params: Params | None = None) -> dict:
         model, truth = state.model, self.truth
         d = self.d
         log_scale = model.log_scale
