@@ -1,4 +1,5 @@
-"""Exact gamma, chi-square and Bartlett draws (simcollapse.samplers.gamma): Kolmogorov–Smirnov against scipy."""
+"""Exact gamma, chi-square and Bartlett draws (simcollapse.samplers.gamma): Kolmogorov–Smirnov against scipy; the
+unrolled threefry (simcollapse.samplers.random): jax.random's numbers bit for bit."""
 
 import jax
 import jax.numpy as jnp
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from simcollapse.samplers import random as fast_random
 from simcollapse.samplers.gamma import bartlett, box_muller, log_chi2, log_gamma, uniform_open
 
 N = 100_000
@@ -70,3 +72,66 @@ def test_one_dimensional_bartlett_is_a_chi_root():
     log_diag, unit = jax.jit(jax.vmap(lambda k: bartlett(k, 4, 1)))(jax.random.split(jax.random.key(5), 10_000))
     assert np.all(np.asarray(unit) == 1.0)
     assert ks_pvalue(np.exp(2 * np.asarray(log_diag[:, 0])), stats.chi2(4).cdf) > P_MIN
+
+
+# simcollapse.samplers.random: the unrolled threefry gives jax.random's numbers bit for bit
+
+
+def _same(a, b):
+    if jnp.issubdtype(a.dtype, jax.dtypes.prng_key):
+        a, b = jax.random.key_data(a), jax.random.key_data(b)
+    return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.parametrize("seed", [0, 7, 2**31 + 5])
+def test_fast_random_matches_jax_random_bit_for_bit(seed):
+    key = jax.random.key(seed)
+    pairs = [
+        (lambda k: jax.random.fold_in(k, 12345), lambda k: fast_random.fold_in(k, 12345)),
+        (lambda k: jax.random.split(k), lambda k: fast_random.split(k)),
+        (lambda k: jax.random.split(k, 7), lambda k: fast_random.split(k, 7)),
+        (lambda k: jax.random.bits(k, (), jnp.uint64), lambda k: fast_random.bits(k, (), jnp.uint64)),
+        (lambda k: jax.random.bits(k, (3, 5), jnp.uint64), lambda k: fast_random.bits(k, (3, 5), jnp.uint64)),
+        (lambda k: jax.random.bits(k, (9,), jnp.uint32), lambda k: fast_random.bits(k, (9,), jnp.uint32)),
+        (lambda k: jax.random.uniform(k, (1001,), jnp.float64), lambda k: fast_random.uniform(k, (1001,))),
+        (lambda k: jax.random.normal(k, (N,), jnp.float64), lambda k: fast_random.normal(k, (N,))),
+        (lambda k: jax.random.normal(k, (4, 3), jnp.float64), lambda k: fast_random.normal(k, (4, 3))),
+    ]
+    for reference, fast in pairs:
+        assert _same(jax.jit(reference)(key), jax.jit(fast)(key))
+        # under vmap, as the driver calls them (one key per chain)
+        keys = jax.random.split(key, 3)
+        assert _same(jax.jit(jax.vmap(reference))(keys), jax.jit(jax.vmap(fast))(keys))
+
+
+def test_fast_random_words_are_the_last_axis_of_bits():
+    key = jax.random.key(11)
+    for shape in [(), (1,), (4, 3)]:
+        whole = jax.random.bits(key, shape + (5,), jnp.uint64)
+        parts = jax.jit(lambda k, shape=shape: fast_random.words(k, shape, 5))(key)
+        assert all(_same(whole[..., j], parts[j]) for j in range(5))
+
+
+def test_fast_random_folds_traced_data_and_refuses_other_keys():
+    keys = jax.vmap(lambda t: fast_random.fold_in(jax.random.key(3), t))(jnp.arange(5))
+    assert _same(keys, jax.vmap(lambda t: jax.random.fold_in(jax.random.key(3), t))(jnp.arange(5)))
+    with pytest.raises(TypeError):
+        fast_random.bits(jax.random.key(0, impl="rbg"), (2,))
+    with pytest.raises(TypeError):
+        fast_random.bits(jax.random.PRNGKey(0), (2,))  # raw uint32 key data, not a typed key
+
+
+def test_gamma_draws_are_unchanged_by_the_fast_threefry():
+    # log_gamma's words are jax.random.bits(key, shape + (5,), uint64): the first candidates recomputed from them
+    key = jax.random.key(12)
+    words = jax.random.bits(key, (N, 5), jnp.uint64)
+    shape = 49.5
+    d = shape - 1.0 / 3.0
+    c = 1.0 / np.sqrt(9.0 * d)
+    x, _ = box_muller(words[:, 0], words[:, 1])
+    log_u = jnp.log(uniform_open(words[:, 2]))
+    log_v = 3.0 * jnp.log(1.0 + c * x)
+    first = np.asarray((log_u < 0.5 * x * x + d - d * jnp.exp(log_v) + d * log_v) & (1.0 + c * x > 0))
+    out = np.asarray(draw_log_gamma(key, shape, (N,)))
+    expected = np.asarray(np.log(d) + log_v)
+    np.testing.assert_allclose(out[first], expected[first], rtol=1e-14)

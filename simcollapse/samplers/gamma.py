@@ -1,10 +1,10 @@
 """Exact gamma, chi-square and Bartlett-Wishart draws, returned in log space.
 
-`log_gamma` uses the Marsaglia–Tsang (2000) squeeze-free rejection method. Its random numbers come from one
-`jax.random.bits` call per key (64-bit words turned into uniforms on (0, 1] and into normals by Box–Muller),
-because on CPU every threefry key derivation (`split`, `fold_in`) costs as much as a draw. The first call
-yields two candidates per element; a `while_loop` draws two more per round only while some element has
-rejected both (for shape ≥ 1 a candidate is accepted with probability ≥ 0.95, and for χ²_{99}/2 with ≥ 0.998,
+`log_gamma` uses the Marsaglia–Tsang (2000) squeeze-free rejection method. Its random numbers are the 64-bit
+words of one `jax.random.bits` call per key (turned into uniforms on (0, 1] and into normals by Box–Muller),
+computed bit for bit by the unrolled threefry of `simcollapse.samplers.random` (JAX's rolled CPU lowering is several
+times slower on the few words per chain drawn here). The first call yields two candidates per element; a
+`while_loop` draws two more per round only while some element has rejected both (for shape ≥ 1 a candidate is accepted with probability ≥ 0.95, and for χ²_{99}/2 with ≥ 0.998,
 so the loop is rarely entered). The first accepted candidate of an iid sequence is taken, so the law is exact.
 Shapes a < 1 use the boost G(a) = G(a+1)·U^{1/a}. Results are log G, so a χ²_1 draw near 0 never underflows.
 """
@@ -13,6 +13,8 @@ import math
 
 import jax
 import jax.numpy as jnp
+
+from . import random
 
 LOG2 = math.log(2.0)
 _WORDS_PER_ROUND = 4  # two Box–Muller normals and two acceptance uniforms: two candidates
@@ -31,12 +33,12 @@ def box_muller(words_a, words_b):
 
 
 def _candidates(words, d, c):
-    """Two Marsaglia–Tsang candidates from the last axis (4 words): (accepted?, log G) for each, stacked first.
+    """Two Marsaglia–Tsang candidates from 4 word arrays: (accepted?, log G) for each, stacked first.
 
     Propose v = (1 + c x)³ with x ~ N(0,1); accept if log u < x²/2 + d − d·v + d·log v; then G = d·v.
     """
-    x = jnp.stack(box_muller(words[..., 0], words[..., 1]))
-    log_u = jnp.log(uniform_open(jnp.stack([words[..., 2], words[..., 3]])))
+    x = jnp.stack(box_muller(words[0], words[1]))
+    log_u = jnp.log(uniform_open(jnp.stack([words[2], words[3]])))
     cx = 1.0 + c * x
     positive = cx > 0
     log_v = 3.0 * jnp.log(jnp.where(positive, cx, 1.0))
@@ -58,20 +60,20 @@ def log_gamma(key, shape_param, shape=()):
     d = jnp.where(boost, a + 1.0, a) - 1.0 / 3.0
     c = 1.0 / jnp.sqrt(9.0 * d)
 
-    words = jax.random.bits(key, shape + (_WORDS_PER_ROUND + 1,), jnp.uint64)
-    done, log_g = _first_accepted(*_candidates(words[..., :_WORDS_PER_ROUND], d, c))
+    words = random.words(key, shape, _WORDS_PER_ROUND + 1)
+    done, log_g = _first_accepted(*_candidates(words[:_WORDS_PER_ROUND], d, c))
 
     def cond(carry):
         return ~jnp.all(carry[1])
 
     def body(carry):
         round_index, done, value = carry
-        more = jax.random.bits(jax.random.fold_in(key, round_index), shape + (_WORDS_PER_ROUND,), jnp.uint64)
+        more = random.words(random.fold_in(key, round_index), shape, _WORDS_PER_ROUND)
         accepted, candidate = _first_accepted(*_candidates(more, d, c))
         return round_index + 1, done | accepted, jnp.where(done, value, candidate)
 
     _, _, log_g = jax.lax.while_loop(cond, body, (1, done, log_g))
-    log_u_boost = jnp.log(uniform_open(words[..., _WORDS_PER_ROUND]))
+    log_u_boost = jnp.log(uniform_open(words[_WORDS_PER_ROUND]))
     return jnp.where(valid, log_g + jnp.where(boost, log_u_boost / a, 0.0), -jnp.inf)
 
 
@@ -90,9 +92,9 @@ def bartlett(key, dof, dim):
     """
     if dim == 1:
         return 0.5 * log_chi2(key, dof, (1,)), jnp.ones((1, 1))
-    k_diag, k_off = jax.random.split(key)
+    k_diag, k_off = random.split(key)
     i = jnp.arange(dim)
     log_diag = 0.5 * log_chi2(k_diag, dof - i, (dim,))
-    below = jnp.tril(jax.random.normal(k_off, (dim, dim)), -1)
+    below = jnp.tril(random.normal(k_off, (dim, dim)), -1)
     unit = jnp.eye(dim) + below * jnp.exp(-log_diag)[None, :]
     return log_diag, unit
