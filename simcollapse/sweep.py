@@ -14,10 +14,14 @@ Writes, under the output directory:
 * ``summary.csv``: per point, the grid values and, for each scalar statistic, the final recorded
   generation's mean over chains, its standard error and the closed-form expectation where there is one.
 
-Points run one after another (a loop over `simulate`), so every point is bit for bit the run of its config.
-Configs that differ only in the seed share one compiled program; any other change compiles its own, since the
-families build their chains from static settings (sample sizes, real counts and shapes are Python constants
-in the compiled step), so vmapping over a grid key would need a family-side batched step.
+Points that differ only in the seed and their family's batchable fields (those that change no array shape,
+``families.Family.batchable``: gaussian ``ddof``, and ``n_samples`` and ``real_fraction`` unless
+``sampler=exact``; categorical ``temperature``, ``min_p``, ``real_fraction``, ``zipf_beta``, ``zipf_q``,
+``probs0``) run as one compiled program (`api.simulate_batch`): the grid axis is folded into the chain axis,
+point g's chain j in lane g·chains + j with that point's key fold_in(key(seed), j) and its values as traced
+per-lane parameters. The other points loop, one program each (``--no-batch`` loops over every point). Either
+way every point is its config's `simulate`, bit for bit for gaussian; categorical points keep the model bit
+for bit, and sums over types may differ in the last ulp, as between any two chain counts.
 """
 
 from __future__ import annotations
@@ -106,28 +110,50 @@ def _numeric(values) -> bool:
     return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
+def programs(configs, batch: bool = True) -> list[list[int]]:
+    """Indices of the configs run by each compiled program: those with equal `api.batch_key` together when
+    `batch`, else one each; in order of first appearance."""
+    from .api import batch_key
+
+    if not batch:
+        return [[i] for i in range(len(configs))]
+    groups: dict[str, list[int]] = {}
+    for i, config in enumerate(configs):
+        groups.setdefault(batch_key(config), []).append(i)
+    return list(groups.values())
+
+
+def simulate_points(configs, batch: bool = True, progress: bool = False) -> list:
+    """The trajectory of every config, batched into as few compiled programs as `programs` allows."""
+    from .api import simulate, simulate_batch
+
+    runs = [None] * len(configs)
+    for group in programs(configs, batch):
+        if progress:
+            print(f"point{'s' * (len(group) > 1)} {','.join(str(i + 1) for i in group)}/{len(configs)}", flush=True)
+        done = simulate_batch([configs[i] for i in group]) if len(group) > 1 else [simulate(configs[group[0]])]
+        for i, trajectory in zip(group, done, strict=True):
+            runs[i] = trajectory
+    return runs
+
+
 def run_sweep(family: str, base: dict, grid: dict[str, list], out, seeds: int | None = None,
-              progress: bool = False) -> dict:
+              progress: bool = False, batch: bool = True) -> dict:
     """Run the grid and write the point directories, ``sweep.npz`` and ``summary.csv`` under `out`.
 
-    Returns the arrays written to ``sweep.npz``.
+    `batch=False` runs every point as its own program. Returns the arrays written to ``sweep.npz``.
     """
-    from .api import simulate, theory
+    from .api import theory
     from .core import results
 
     grid, configs = sweep_configs(family, base, grid, seeds)
     out = results.prepare_dir(out)
     keys = list(grid)
     points = grid_points(grid)
-    runs, curves = [], []
-    for i, config in enumerate(configs):
-        if progress:
-            print(f"point {i + 1}/{len(configs)}: " + ", ".join(f"{k}={points[i][k]}" for k in keys), flush=True)
-        trajectory = simulate(config)
-        expected = theory(config)
+    runs = simulate_points(configs, batch, progress)
+    curves = [theory(config) for config in configs]
+    for i, (config, trajectory, expected) in enumerate(zip(configs, runs, curves, strict=True)):
         results.save(out / f"point_{i:03d}", config, trajectory, expected)
-        runs.append(trajectory)
-        curves.append(expected)
 
     stacked = {
         "grid_keys": np.asarray(keys),
@@ -193,7 +219,7 @@ def cmd_sweep(args) -> int:
     if args.family not in families.names():
         raise ConfigError("family", f"sweeps run the chain families {', '.join(families.names())}")
     stacked = run_sweep(args.family, parse_sets(args.set), parse_grid(args.grid), args.out, seeds=args.seeds,
-                        progress=not args.quiet)
+                        progress=not args.quiet, batch=not args.no_batch)
     points = len(stacked["grid_values"])
     print(f"wrote {points} runs, sweep.npz and summary.csv to {args.out}")
     return 0
@@ -205,7 +231,8 @@ def add_parser(subparsers) -> None:
         help="run a grid of configs (cartesian product, and seeds); one run directory per point plus sweep.npz",
         description="Run every combination of the --grid values (first key varying slowest), each point as "
         "`simcollapse run` would, then stack the statistics with a labelled grid axis in sweep.npz and write "
-        "summary.csv (final-generation mean, standard error and theory per point).",
+        "summary.csv (final-generation mean, standard error and theory per point). Points that differ only in "
+        "the seed and in fields that change no array shape (e.g. ddof, temperature) run as one compiled program.",
     )
     parser.add_argument("family", help="model family (a chain family: see `simcollapse run --help`)")
     parser.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,…",
@@ -214,5 +241,7 @@ def add_parser(subparsers) -> None:
                         help="also run seeds s, s+1, …, s+N−1 (s from --set seed, default 0) as the last grid axis")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="fixed config field (JSON value)")
     parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--no-batch", action="store_true",
+                        help="run every point as its own compiled program (same results; less memory at once)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.set_defaults(func=cmd_sweep)
