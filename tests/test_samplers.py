@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simcollapse.samplers import inversion
 from simcollapse.samplers import random as fast_random
 from simcollapse.samplers.gamma import bartlett, box_muller, log_chi2, log_gamma, uniform_open
 
@@ -137,24 +136,3 @@ def test_gamma_draws_are_unchanged_by_the_fast_threefry():
     expected = np.asarray(np.log(d) + log_v)
     np.testing.assert_allclose(out[first], expected[first], rtol=1e-14)
 
-
-def test_guide_table_search_is_the_binary_search():
-    rng = np.random.default_rng(0)
-    probs = rng.dirichlet(np.full(300, 0.3))
-    probs[[0, 5, 6, 299]] = 0.0  # zero-probability types (equal cumulative weights), at both ends too
-    cdf = jnp.cumsum(jnp.asarray(probs))
-    u = jnp.concatenate([jax.random.uniform(jax.random.key(9), (20_000,)) * cdf[-1], cdf[:50], jnp.array([0.0])])
-    for cells in (None, 7, 5000):
-        got = jax.jit(lambda c, x, cells=cells: inversion.searchsorted_right(c, x, cells))(cdf, u)
-        assert np.array_equal(np.asarray(got), np.asarray(jnp.searchsorted(cdf, u, side="right")))
-
-
-def test_multinomial_by_inversion_is_the_categorical_familys():
-    from simcollapse.families.categorical import multinomial_by_inversion
-
-    probs = jnp.asarray(np.arange(1, 2001, dtype=float) ** -1.1)
-    probs = probs / probs.sum()
-    keys = jax.random.split(jax.random.key(10), 3)
-    ours = jax.jit(jax.vmap(lambda k: inversion.multinomial_by_inversion(k, 4000, probs, 5000)))(keys)
-    theirs = jax.jit(jax.vmap(lambda k: multinomial_by_inversion(k, 4000, probs, 5000)))(keys)
-    assert np.array_equal(np.asarray(ours), np.asarray(theirs)) and np.all(np.asarray(ours).sum(axis=1) == 4000)
