@@ -97,6 +97,9 @@ def test_cli_sweep_writes_the_grid(tmp_path, capsys):
     assert cli.main(argv) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["point_000", "point_001", "summary.csv", "sweep.npz"]
     assert "wrote 2 runs" in capsys.readouterr().out
+    assert cli.main([*argv[:-3], "--out", str(tmp_path / "looped"), "--quiet", "--no-batch"]) == 0
+    with np.load(tmp_path / "sweep.npz") as batched, np.load(tmp_path / "looped" / "sweep.npz") as looped:
+        assert all(np.array_equal(batched[k], looped[k]) for k in looped.files)
 
 
 # Batched sweeps: points differing only in batchable fields (and seeds) run as one compiled program, and give
