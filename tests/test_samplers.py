@@ -112,13 +112,18 @@ def test_fast_random_words_are_the_last_axis_of_bits():
         assert all(_same(whole[..., j], parts[j]) for j in range(5))
 
 
-def test_fast_random_folds_traced_data_and_refuses_other_keys():
+def test_fast_random_folds_traced_data_and_hands_other_keys_to_jax_random():
     keys = jax.vmap(lambda t: fast_random.fold_in(jax.random.key(3), t))(jnp.arange(5))
     assert _same(keys, jax.vmap(lambda t: jax.random.fold_in(jax.random.key(3), t))(jnp.arange(5)))
-    with pytest.raises(TypeError):
-        fast_random.bits(jax.random.key(0, impl="rbg"), (2,))
-    with pytest.raises(TypeError):
-        fast_random.bits(jax.random.PRNGKey(0), (2,))  # raw uint32 key data, not a typed key
+    for key in (jax.random.key(0, impl="rbg"), jax.random.PRNGKey(0)):  # another generator; raw uint32 key data
+        assert not fast_random.unrolled(key)
+        assert _same(fast_random.bits(key, (2,), jnp.uint64), jax.random.bits(key, (2,), jnp.uint64))
+        assert _same(fast_random.normal(key, (3,)), jax.random.normal(key, (3,), jnp.float64))
+        assert _same(fast_random.fold_in(key, 4), jax.random.fold_in(key, 4))
+        assert all(
+            _same(w, jax.random.bits(key, (2, 3), jnp.uint64)[..., j])
+            for j, w in enumerate(fast_random.words(key, (2,), 3))
+        )
 
 
 def test_gamma_draws_are_unchanged_by_the_fast_threefry():
@@ -136,3 +141,13 @@ def test_gamma_draws_are_unchanged_by_the_fast_threefry():
     expected = np.asarray(np.log(d) + log_v)
     np.testing.assert_allclose(out[first], expected[first], rtol=1e-14)
 
+
+def test_sufficient_chain_is_the_same_alone_or_among_1000():
+    # the gamma draws run on one value per chain: chain i's bits must not depend on how many chains run
+    from simcollapse.api import make_config, simulate
+
+    config = make_config("gaussian", sampler="sufficient", n_samples=5, generations=8, chains=1000, seed=3)
+    everyone = simulate(config).stats
+    for index in (0, 637, 999):
+        alone = simulate(config, chain_indices=[index]).stats
+        assert all(np.array_equal(alone[k][:, 0], everyone[k][:, index], equal_nan=True) for k in alone)

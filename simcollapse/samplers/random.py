@@ -12,8 +12,9 @@ switching a call site from ``jax.random.X`` to ``random.X`` changes its speed an
   ``bits(key, shape + (n,))`` as n separate arrays (faster when n is small);
 * ``uniform(key, shape)``: float64 on [0, 1);  ``normal(key, shape)``: float64 N(0, 1) by the inverse error function.
 
-Keys are JAX typed keys (``jax.random.key``) of the default threefry2x32 implementation, and
-``jax_threefry_partitionable`` must be on (JAX's default since 0.5): :func:`check_key` raises otherwise.
+The unrolled hash reproduces JAX's for typed keys (``jax.random.key``) of the default threefry2x32 implementation
+with ``jax_threefry_partitionable`` on (JAX's default since 0.5). For any other key (``rbg``, ``unsafe_rbg``, raw
+uint32 key data) or mode each function calls its ``jax.random`` namesake, so a call site may switch unconditionally.
 """
 
 from __future__ import annotations
@@ -49,16 +50,16 @@ def threefry2x32(k1, k2, x1, x2):
     return x1, x2
 
 
-def check_key(key) -> None:
-    """Raise TypeError unless `key` is a typed threefry2x32 key and JAX derives keys in partitionable mode."""
-    if not (jnp.issubdtype(key.dtype, jax.dtypes.prng_key) and str(jax.random.key_impl(key)) == "threefry2x32"):
-        raise TypeError(f"simcollapse.samplers.random needs typed threefry2x32 keys, got {key.dtype}")
-    if not jax.config.jax_threefry_partitionable:
-        raise TypeError("simcollapse.samplers.random reproduces jax.random only with jax_threefry_partitionable on")
+def unrolled(key) -> bool:
+    """Whether the unrolled hash reproduces jax.random for `key`: a typed threefry2x32 key, partitionable mode."""
+    return (
+        jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+        and str(jax.random.key_impl(key)) == "threefry2x32"
+        and bool(jax.config.jax_threefry_partitionable)
+    )
 
 
 def _halves(key):
-    check_key(key)
     data = jax.random.key_data(key)
     return data[..., 0], data[..., 1]
 
@@ -69,12 +70,16 @@ def _wrap(o1, o2):
 
 def fold_in(key, data):
     """``jax.random.fold_in(key, data)`` for a scalar key and integer data."""
+    if not unrolled(key):
+        return jax.random.fold_in(key, data)
     k1, k2 = _halves(key)
     return _wrap(*threefry2x32(k1, k2, np.uint32(0), jnp.asarray(data).astype(jnp.uint32)))
 
 
 def split(key, num: int = 2):
     """``jax.random.split(key, num)`` for a scalar key: key i is the hash of the counter (0, i)."""
+    if not unrolled(key):
+        return jax.random.split(key, num)
     k1, k2 = _halves(key)
     return _wrap(*threefry2x32(k1, k2, np.uint32(0), jnp.arange(num, dtype=jnp.uint32)))
 
@@ -91,9 +96,11 @@ def _counters(shape):
 def bits(key, shape=(), dtype=jnp.uint32):
     """``jax.random.bits(key, shape, dtype)`` for a scalar key, dtype uint32 or uint64."""
     shape = tuple(shape)
+    dtype = jnp.dtype(dtype)
+    if not unrolled(key):
+        return jax.random.bits(key, shape, dtype)
     k1, k2 = _halves(key)
     hi, lo = threefry2x32(k1, k2, *_counters(shape))
-    dtype = jnp.dtype(dtype)
     if dtype == jnp.uint64:
         return (hi.astype(jnp.uint64) << np.uint64(32)) | lo.astype(jnp.uint64)
     if dtype == jnp.uint32:
@@ -108,7 +115,7 @@ def words(key, shape, n: int):
     element, under ``vmap`` over many chains) XLA vectorises that axis badly, and n separate arrays of `shape`
     cost about half as much."""
     shape = tuple(shape)
-    if math.prod(shape) * n >= 2**32:
+    if not unrolled(key) or math.prod(shape) * n >= 2**32:
         whole = bits(key, shape + (n,), jnp.uint64)
         return tuple(whole[..., j] for j in range(n))
     k1, k2 = _halves(key)
@@ -129,6 +136,8 @@ def _unit_floats(words, low: float):
 
 def uniform(key, shape=()):
     """``jax.random.uniform(key, shape, jnp.float64)`` (on [0, 1))."""
+    if not unrolled(key):
+        return jax.random.uniform(key, shape, jnp.float64)
     return _unit_floats(bits(key, shape, jnp.uint64), 0.0)
 
 
@@ -137,5 +146,7 @@ _NORMAL_LOW = float(np.nextafter(-1.0, 0.0))
 
 def normal(key, shape=()):
     """``jax.random.normal(key, shape, jnp.float64)``: √2·erf⁻¹(U), U uniform on (−1, 1)."""
+    if not unrolled(key):
+        return jax.random.normal(key, shape, jnp.float64)
     u = _unit_floats(bits(key, shape, jnp.uint64), _NORMAL_LOW)
     return math.sqrt(2.0) * jax.lax.erf_inv(u)
