@@ -4,10 +4,13 @@
     python -m benchmarks --quick    # shrunk sizes (under 2 minutes)
     python -m benchmarks --write    # also write the report to docs/benchmarks.md
 
-Every timing is the median of ``--repeats`` (≥ 3) runs. A simcollapse run is timed twice over: its first call
-(compile + run) and then repeated calls of the same config, which reuse the compiled program; the compile time
-reported is first call − median run. Costs are per chain-generation, so baselines may run fewer chains or
-generations than simcollapse. Ratios are what matter: the machine is shared and absolute numbers are noisy.
+Every timing is the median of ``--repeats`` (≥ 3) runs, every side warmed first (JAX baselines compiled, the
+scikit-learn import done), and the runs of the sides compared are interleaved (A, B, A, B, …) so that both meet
+the same load on a shared machine. A simcollapse run is timed twice over: its first call, whose compile time is what JAX
+reports for it (tracing, lowering, XLA), and then repeated calls of the same config, which reuse the compiled
+program. Costs are per chain-generation, so baselines may run fewer chains than simcollapse; the GMM sides run the
+same generations (early fits take more EM iterations than late ones). Ratios are what matter: the machine is shared
+and absolute numbers are noisy.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import numpy as np
 import simcollapse  # noqa: F401  (enables float64 in JAX before the baselines use it)
 from simcollapse.api import make_config, simulate
 
-from . import baselines
+from . import baselines, scaling
 from .scaling import SECTION as SCALING_SECTION
 from .scaling import replace_section
 
@@ -44,8 +47,9 @@ SIZES = {
     "numpy_exact_chains": (10_000, 2_000),
     "numpy_exact_generations": (100, 40),
     "gmm_chains": (64, 64),
-    "gmm_generations": (4, 2),
-    "sklearn_generations": (10, 3),
+    "gmm_generations": (50, 10),
+    "sklearn_generations": (50, 10),  # the same generations as simcollapse: early fits take more EM iterations
+    "sklearn_threads_generations": (10, 3),
     "cat_types": (50_000, 50_000),
     "cat_samples": (100_000, 100_000),
     "cat_chains": (4, 4),
@@ -55,28 +59,49 @@ SIZES = {
 }
 
 
-def median_time(fn, repeats: int) -> float:
-    times = []
+def interleaved(fns, repeats: int) -> list[float]:
+    """Median seconds of each function, timed round-robin (f1, f2, …, f1, f2, …) so that every side of a
+    comparison meets the same load on a shared machine; the functions are warm (compiled, imported) already."""
+    times = [[] for _ in fns]
     for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn())
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for fn, t in zip(fns, times, strict=True):
+            start = time.perf_counter()
+            jax.block_until_ready(fn())
+            t.append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]
 
 
-def time_simulate(config, repeats: int):
-    """(compile seconds, median run seconds, trajectory) of simulate(config)."""
-    start = time.perf_counter()
-    simulate(config)
-    first = time.perf_counter() - start
-    out = {}
+class Group:
+    """Measurements compared with each other: each is warmed once (a simulate config's first call, whose compile
+    time JAX reports, or the baseline's compile and imports), then all are repeated round-robin."""
 
-    def call():
-        out["run"] = simulate(config)
-        return 0
+    def __init__(self, bench):
+        self.bench, self.items, self.outputs = bench, [], {}
 
-    run = median_time(call, repeats)
-    return max(first - run, 0.0), run, out["run"]
+    def simulate(self, key, label, config):
+        def call():
+            self.outputs[key] = simulate(config)
+            return 0
+
+        def warm():
+            scaling.compile_events.clear()
+            call()
+            return sum(scaling.compile_events.values())
+
+        self.items.append((key, label, config.chains * config.generations, call, warm))
+
+    def baseline(self, key, label, chain_gens, fn, warm=None):
+        def warm_up():
+            jax.block_until_ready((warm or fn)())
+
+        self.items.append((key, label, chain_gens, fn, warm_up))
+
+    def run(self):
+        compiles = [warm() for *_, warm in self.items]
+        runs = interleaved([fn for _, _, _, fn, _ in self.items], self.bench.repeats)
+        for (key, label, chain_gens, _, _), compile_s, run in zip(self.items, compiles, runs, strict=True):
+            self.bench.add(key, label, chain_gens, run, compile_s)
+        return self.outputs
 
 
 class Bench:
@@ -112,74 +137,82 @@ def measure(quick: bool, repeats: int) -> tuple[Bench, dict]:
 
     # Gaussian, full sample
     g = s["exact_generations"]
-    cfg = make_config("gaussian", n_samples=m, sampler="exact", generations=g, chains=chains, record_every=g)
-    c, r, _ = time_simulate(cfg, repeats)
-    b.add("sim_exact", f"simcollapse gaussian exact (M={m}, {chains:,} chains, {g} gens)", chains * g, r, c)
-    baselines.jax_normals(m, chains, g).block_until_ready()  # compile
-    r = median_time(lambda: baselines.jax_normals(m, chains, g), repeats)
-    b.add("jax_normals", f"jax.random normals only (M={m}, {chains:,} chains, {g} gens)", chains * g, r)
+    group = Group(b)
+    group.simulate("sim_exact", f"simcollapse gaussian exact (M={m}, {chains:,} chains, {g} gens)",
+                   make_config("gaussian", n_samples=m, sampler="exact", generations=g, chains=chains, record_every=g))
+    group.baseline("jax_normals", f"jax.random normals only (M={m}, {chains:,} chains, {g} gens)", chains * g,
+                   lambda: baselines.jax_normals(m, chains, g))
+    group.baseline("unrolled_normals", f"the same normals, unrolled threefry (samplers.random; M={m}, "
+                   f"{chains:,} chains, {g} gens)", chains * g, lambda: baselines.unrolled_normals(m, chains, g))
+    nc, ng = s["numpy_exact_chains"], s["numpy_exact_generations"]
+    group.baseline("numpy_exact", f"numpy vectorised, full sample (M={m}, {nc:,} chains, {ng} gens)", nc * ng,
+                   lambda: baselines.gaussian_numpy(m, nc, ng), warm=lambda: baselines.gaussian_numpy(m, nc, 1))
+    group.run()
+    group = Group(b)
     pg = s["prng_generations"]
     for impl in ("rbg", "unsafe_rbg"):  # the other key implementations JAX offers (jax_default_prng_impl)
-        baselines.jax_normals(m, chains, pg, 0, impl).block_until_ready()
-        r = median_time(lambda impl=impl: baselines.jax_normals(m, chains, pg, 0, impl), repeats)
-        b.add(f"jax_normals_{impl}", f"jax.random normals only, {impl} keys (M={m}, {chains:,} chains, {pg} gens)",
-              chains * pg, r)
-    nc, ng = s["numpy_exact_chains"], s["numpy_exact_generations"]
-    r = median_time(lambda: baselines.gaussian_numpy(m, nc, ng), repeats)
-    b.add("numpy_exact", f"numpy vectorised, full sample (M={m}, {nc:,} chains, {ng} gens)", nc * ng, r)
-    lc, lg = s["loop_chains"], s["loop_generations"]
-    r = median_time(lambda: baselines.gaussian_loop(m, lc, lg), repeats)
-    b.add("loop", f"per-chain Python loop, notebook style (M={m}, {lc} chains, {lg} gens)", lc * lg, r)
+        group.baseline(f"jax_normals_{impl}", f"jax.random normals only, {impl} keys (M={m}, {chains:,} chains, "
+                       f"{pg} gens)", chains * pg, lambda impl=impl: baselines.jax_normals(m, chains, pg, 0, impl))
+    group.run()
 
     # Gaussian, sufficient statistics
     g = s["sufficient_generations"]
-    cfg = make_config("gaussian", n_samples=m, sampler="sufficient", generations=g, chains=chains, record_every=g)
-    c, r, _ = time_simulate(cfg, repeats)
-    b.add("sim_sufficient", f"simcollapse gaussian sufficient (M={m}, {chains:,} chains, {g} gens)", chains * g, r, c)
-    r = median_time(lambda: baselines.gaussian_numpy_sufficient(m, chains, g), repeats)
-    b.add("numpy_sufficient", f"numpy vectorised, sufficient (M={m}, {chains:,} chains, {g} gens)", chains * g, r)
-    baselines.jax_sufficient_draws(m, chains, g).block_until_ready()  # compile
-    r = median_time(lambda: baselines.jax_sufficient_draws(m, chains, g), repeats)
-    b.add("jax_sufficient", f"jax.random normal + gamma draws only (M={m}, {chains:,} chains, {g} gens)", chains * g, r)
+    group = Group(b)
+    group.simulate("sim_sufficient", f"simcollapse gaussian sufficient (M={m}, {chains:,} chains, {g} gens)",
+                   make_config("gaussian", n_samples=m, sampler="sufficient", generations=g, chains=chains,
+                               record_every=g))
+    group.simulate("sim_infinite", f"simcollapse gaussian infinite: the chain without draws (M={m}, {chains:,} "
+                   f"chains, {g} gens)", make_config("gaussian", n_samples=m, sampler="infinite", generations=g,
+                                                     chains=chains, record_every=g))
+    group.baseline("numpy_sufficient", f"numpy vectorised, sufficient (M={m}, {chains:,} chains, {g} gens)",
+                   chains * g, lambda: baselines.gaussian_numpy_sufficient(m, chains, g))
+    group.baseline("jax_sufficient", f"jax.random normal + gamma draws only (M={m}, {chains:,} chains, {g} gens)",
+                   chains * g, lambda: baselines.jax_sufficient_draws(m, chains, g))
+    lc, lg = s["loop_chains"], s["loop_generations"]
+    group.baseline("loop", f"per-chain Python loop, notebook style (M={m}, {lc} chains, {lg} gens)", lc * lg,
+                   lambda: baselines.gaussian_loop(m, lc, lg), warm=lambda: baselines.gaussian_loop(m, 1, 1))
+    group.run()
 
-    # GMM (paper setting: N = 1000, d = 2, K' = 2, full, tol 1e-5)
+    # GMM (paper setting: N = 1000, d = 2, K' = 2, full, tol 1e-5), the same generations on both sides
+    from threadpoolctl import threadpool_limits  # installed with scikit-learn
+
     gc, gg = s["gmm_chains"], s["gmm_generations"]
-    cfg = make_config("gmm", generations=gg, chains=gc, record_every=1)
-    c, r, traj = time_simulate(cfg, repeats)
-    b.add("sim_gmm", f"simcollapse gmm (N=1000, d=2, K'=2, {gc} chains, {gg} gens)", gc * gg, r, c)
-    its = traj.stats["em_iterations"][1:]
-    notes["gmm_iters"] = (float(its.mean()), float(its.max(axis=1).mean()))
-    sg = s["sklearn_generations"]
-    baselines.gmm_sklearn(1)  # warm-up: imports and first-call costs stay out of the timing
+    sg, tg = s["sklearn_generations"], s["sklearn_threads_generations"]
     sk_iters = []
 
     def sk():
-        _, it = baselines.gmm_sklearn(sg)
+        # One thread per chain is how a user would run many chains side by side, and on a loaded machine it is
+        # the faster and far steadier setting (OpenMP threads of k-means spin against other work): the baseline.
+        with threadpool_limits(1):
+            _, it = baselines.gmm_sklearn(sg)
         sk_iters.append(it)
         return 0
 
-    r = median_time(sk, repeats)
-    b.add("sklearn_gmm_threads", f"scikit-learn GaussianMixture refit, default threads (1 chain, {sg} gens)", sg, r)
-    from threadpoolctl import threadpool_limits  # installed with scikit-learn
-
-    # One thread per chain is how a user would run many chains side by side, and on a loaded machine it is the
-    # faster and far steadier setting (OpenMP threads of k-means spin against other work), so it is the baseline.
-    with threadpool_limits(1):
-        r = median_time(sk, repeats)
-    b.add("sklearn_gmm", f"scikit-learn GaussianMixture refit, 1 thread (1 chain, {sg} gens)", sg, r)
+    group = Group(b)
+    group.simulate("sim_gmm", f"simcollapse gmm (N=1000, d=2, K'=2, {gc} chains, {gg} gens)",
+                   make_config("gmm", generations=gg, chains=gc, record_every=1))
+    group.baseline("sklearn_gmm", f"scikit-learn GaussianMixture refit, 1 thread (1 chain, {sg} gens)", sg, sk,
+                   warm=lambda: baselines.gmm_sklearn(1))
+    traj = group.run()["sim_gmm"]
+    notes["gmm_iters"] = float(traj.stats["em_iterations"][1:].mean())
     notes["sklearn_iters"] = float(np.mean(np.concatenate(sk_iters)))
+    group = Group(b)
+    group.baseline("sklearn_gmm_threads", f"scikit-learn GaussianMixture refit, default threads (1 chain, {tg} gens)",
+                   tg, lambda: baselines.gmm_sklearn(tg), warm=lambda: baselines.gmm_sklearn(1))
+    group.run()
 
     # Categorical Zipf
     k, n = s["cat_types"], s["cat_samples"]
     cc, cg = s["cat_chains"], s["cat_generations"]
     metrics = ["entropy", "surviving", "lost_mass", "tv", "kl", "t_collapse"]  # all but the (K,) probs
-    cfg = make_config("categorical", truth="zipf", num_types=k, zipf_beta=1.0, n_samples=n, generations=cg,
-                      chains=cc, record_every=cg, metrics=metrics)
-    c, r, _ = time_simulate(cfg, repeats)
-    b.add("sim_cat", f"simcollapse categorical Zipf (K={k:,}, N={n:,}, {cc} chains, {cg} gens)", cc * cg, r, c)
     nc, ng = s["numpy_cat_chains"], s["numpy_cat_generations"]
-    r = median_time(lambda: baselines.categorical_numpy(k, n, nc, ng), repeats)
-    b.add("numpy_cat", f"numpy multinomial loop (K={k:,}, N={n:,}, {nc} chains, {ng} gens)", nc * ng, r)
+    group = Group(b)
+    group.simulate("sim_cat", f"simcollapse categorical Zipf (K={k:,}, N={n:,}, {cc} chains, {cg} gens)",
+                   make_config("categorical", truth="zipf", num_types=k, zipf_beta=1.0, n_samples=n, generations=cg,
+                               chains=cc, record_every=cg, metrics=metrics))
+    group.baseline("numpy_cat", f"numpy multinomial loop (K={k:,}, N={n:,}, {nc} chains, {ng} gens)", nc * ng,
+                   lambda: baselines.categorical_numpy(k, n, nc, ng))
+    group.run()
     return b, notes
 
 
@@ -192,6 +225,14 @@ TARGETS = [
     ("Gaussian sufficient vs own full-sample (speed-up)", "sim_exact", "sim_sufficient", "≥", 20),
     ("GMM vs scikit-learn (1 thread), per chain-generation (speed-up)", "sklearn_gmm", "sim_gmm", "≥", 30),
     ("Categorical Zipf vs numpy multinomial loop (speed-up)", "numpy_cat", "sim_cat", "≥", 2),
+]
+
+
+# The same comparisons for draws that simcollapse.samplers computes bit for bit faster, measured beside the chains:
+# what the chains would reach once the families call those functions.
+AVAILABLE = [
+    ("Gaussian normals: jax.random time / unrolled threefry time (same numbers)", "jax_normals", "unrolled_normals"),
+    ("Vectorised numpy full-sample chain time / unrolled-threefry normals time", "numpy_exact", "unrolled_normals"),
 ]
 
 
@@ -235,7 +276,8 @@ def report(b: Bench, notes: dict, quick: bool, repeats: int, previous: dict[str,
     lines = ["# Benchmarks", "",
              "Produced by `python -m benchmarks --write" + (" --quick" if quick else "") + "`: simcollapse and the "
              "baselines a user would write (`benchmarks/baselines.py`), timed side by side in one process. Each time "
-             f"is the median of {repeats} runs; compile time (first call − median run) is kept out of the run time. "
+             f"is the median of {repeats} runs, the runs of the sides compared interleaved; compile time (as JAX "
+             "reports it for the first call) is kept out of the run time. "
              "The machine is shared, so absolute times are noisy; the ratios are the result.", "",
              f"Machine: {machine()}.", "",
              "## Ratios", "",
@@ -245,6 +287,13 @@ def report(b: Bench, notes: dict, quick: bool, repeats: int, previous: dict[str,
         met = ratio >= target if kind == "≥" else ratio <= target
         lines.append(f"| {desc} | {ratio:.3g}× | {previous.get(desc, '—')} | {kind} {target:g}× | "
                      f"{'met' if met else 'not met'} |")
+    lines += ["", "## Same draws, faster (bit for bit)", "",
+              "Draws that `simcollapse.samplers.random` computes with the same numbers as the `jax.random` calls "
+              "the families make today (JAX's threefry, unrolled), timed in the same run: the speed-up waiting for "
+              "a family to call them.", "",
+              "| comparison | measured |", "|---|---|"]
+    for desc, num, den in AVAILABLE:
+        lines.append(f"| {desc} | {b.per(num) / b.per(den):.3g}× |")
     lines += ["", "## Timings", "",
               "| run | chain-generations | compile (s) | run (s) | per chain-generation |", "|---|---|---|---|---|"]
     for r in b.rows:
@@ -255,33 +304,46 @@ def report(b: Bench, notes: dict, quick: bool, repeats: int, previous: dict[str,
               "by chunk), so memory is this times the chains, whatever the number of generations.", "",
               "| chain | bytes per chain |", "|---|---|"]
     lines += [f"| {label} | {size:,} |" for label, size in notes["state_bytes"]]
-    mean_it, lockstep = notes["gmm_iters"]
-    lines += ["", "## Notes", "",
-              f"* GMM: EM ran {mean_it:.1f} iterations per fit on average in simcollapse "
-              f"(scikit-learn: {notes['sklearn_iters']:.1f}). Under `vmap` the chains iterate in lock step, so a "
-              f"generation costs the slowest chain's iteration count ({lockstep:.1f} on average here), "
-              "plus k-means initialisation for every chain.",
-              "* Gaussian: the `exact` sampler draws the M points of every chain and generation from per-chain, "
-              "per-generation keys (`fold_in`); the jax normals-only row draws exactly those normals and only sums "
-              "them, so it bounds what any full-sample implementation on this key scheme can reach. That bound is "
-              "what misses the numpy target: a float64 `jax.random.normal` costs a 64-bit threefry word plus an "
-              "`erfinv`, while numpy's ziggurat needs about one 64-bit PCG64 word and a table look-up.",
+    per = b.per
+    lines += ["", "## What bounds each target", "",
+              "* Gaussian full-sample vs numpy: the chain costs "
+              f"{per('sim_exact') / per('jax_normals'):.2f}× its own normal draws (the jax normals-only row: the same "
+              "per-chain, per-generation `fold_in` keys and M normals, only summed), so the draws bound it. A float64 "
+              "`jax.random.normal` is a threefry word and an `erf_inv`; on CPU JAX lowers threefry as a rolled loop "
+              "(a few kernels and operand copies per 4 rounds), about 25 ns per small block, and `erf_inv` is three "
+              "dependent polynomial chains (≈ 60 FMAs) and a log. The same numbers with the threefry unrolled "
+              f"(`samplers.random`) take 1/{per('jax_normals') / per('unrolled_normals'):.2f} of the time, "
+              f"{per('numpy_exact') / per('unrolled_normals'):.2f}× faster than the whole numpy chain: the target needs "
+              "the family to draw through `samplers.random` (no change to any number) and then a cheaper transform "
+              "than `erf_inv` (a different stream). XLA's CPU threads also suffer more than single-threaded numpy "
+              "when other work shares the 2 cores.",
+              "* Gaussian sufficient (vs the loop, numpy and the own full-sample chain): the same chain with the "
+              f"`infinite` sampler, which draws nothing, costs {fmt_per(per('sim_infinite'))} per chain-generation "
+              "(key derivation, model update, driver), already "
+              f"{per('sim_infinite') / per('numpy_sufficient'):.2f}× numpy's whole sufficient step; the draws add "
+              f"{fmt_per(per('sim_sufficient') - per('sim_infinite'))}. Measured apart (10⁴ chains, minimum of 7 "
+              "runs): the Marsaglia–Tsang χ² with its two candidates ≈ 45 ns per chain, its rejection `while_loop` "
+              "≈ 65 ns more although almost no chain re-enters it (under `vmap` the loop is a separate computation: "
+              "its inputs are written out and its condition reduced over all chains every generation), and the key "
+              "`split` and x̄ normal through `jax.random`'s rolled threefry ≈ 50 ns each. numpy's step is one "
+              "ziggurat normal and one `standard_gamma` in C. The ratio to the own full-sample chain is M normals "
+              "against these draws.",
+              f"* GMM: {notes['gmm_iters']:.1f} EM iterations per fit in simcollapse, {notes['sklearn_iters']:.1f} "
+              "in scikit-learn, over the same generations on both sides (the first ones need more). Chains run one "
+              "after another (`lax.map`), each a `while_loop` of EM steps on 1000 points, so the cost is per EM "
+              "iteration: a few small kernels (responsibilities, weighted moments, a 2×2 Cholesky per component).",
+              "* Categorical Zipf: the counts are drawn by inversion, a binary search per token (17 dependent "
+              "gathers at K = 5·10⁴, `jnp.searchsorted`) and a histogram. Measured apart, the search is most of a "
+              "generation: XLA's CPU gathers of 10⁵ random indices cost ≈ 35 ns each (a guide table, which cuts "
+              "the gathers per token to about two, gained only ≈ 1.2× and was not kept), while numpy's "
+              "`multinomial` runs its conditional binomials in C. simcollapse also records entropy, "
+              "survivors, lost mass, TV, KL and collapse time and refits all K log-probabilities; the numpy loop "
+              "records nothing.",
               "* Key implementations: with `jax.config.update('jax_default_prng_impl', 'rbg')` (or `'unsafe_rbg'`) "
               "before the first key is made, every simcollapse key uses XLA's RngBitGenerator instead of threefry "
-              "(different streams, same laws). On this CPU the rbg and unsafe_rbg normals-only rows are slower than "
-              "threefry (per-key generator calls under `vmap`), so threefry stays the default; on GPU/TPU the "
-              "bit generator may win, and the same two rows measure it there.",
-              "* Gaussian sufficient: each generation draws one normal for x̄ and a Marsaglia–Tsang χ² whose "
-              "uniforms and Box–Muller normals all come from one `jax.random.bits` call (two candidates, a loop "
-              "only when both are rejected). Its floor on this key scheme is the key derivations (`fold_in` per "
-              "generation, two `split`s) and about six 64-bit threefry words per chain-generation (≈ 30 ns each on "
-              "this CPU, so together several times numpy's whole sufficient step); the jax normal + gamma row "
-              "uses `jax.random.gamma`.",
-              "* Categorical: at K = 5·10⁴, N = 10⁵ the counts are drawn by inversion (a binary search of the "
-              "cumulative probabilities per token, then a histogram), O(N log K) work in log₂K vectorised steps; "
-              "numpy's `multinomial` runs its conditional binomials in a compiled loop. simcollapse also records "
-              "entropy, survivors, lost mass, TV, KL and collapse time each recorded generation and refits "
-              "log-probabilities of all K types; the numpy loop records nothing.", ""]
+              "(different streams, same laws). On this CPU those normals-only rows are slower than threefry, so "
+              "threefry stays the default; on GPU/TPU the bit generator may win, and the same rows measure it there.",
+              ""]
     return "\n".join(lines)
 
 

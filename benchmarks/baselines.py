@@ -6,7 +6,9 @@
 * ``gmm_sklearn``: scikit-learn ``GaussianMixture`` refitted on its own samples each generation, one chain;
 * ``categorical_numpy``: a ``multinomial`` loop for a categorical (Zipf) chain;
 * ``jax_normals``: the limit for the Gaussian chain, only drawing the same normals with ``jax.random``;
-* ``jax_sufficient_draws``: the same limit for the sufficient sampler (one normal and one gamma per step).
+* ``jax_sufficient_draws``: the same limit for the sufficient sampler (one normal and one gamma per step);
+* ``unrolled_normals``: not a baseline but the same draws as ``jax_normals``, computed bit for bit by
+  ``simcollapse.samplers.random`` (unrolled threefry): what the full-sample chain gains once it calls it.
 """
 
 from __future__ import annotations
@@ -129,3 +131,20 @@ def jax_sufficient_draws(n_samples: int, chains: int, generations: int, seed: in
         return jax.lax.fori_loop(0, generations, generation, jnp.zeros((), jnp.float64))
 
     return jax.vmap(one_chain)(keys)
+
+
+@partial(jax.jit, static_argnums=(0, 1, 2))
+def unrolled_normals(n_samples: int, chains: int, generations: int, seed: int = 0):
+    """``jax_normals`` (threefry keys) with simcollapse.samplers.random's unrolled threefry: the same numbers."""
+    from simcollapse.samplers import random
+
+    keys = jax.vmap(lambda i: random.fold_in(jax.random.key(seed), i))(jnp.arange(chains))
+
+    def one_chain(key):
+        def generation(t, total):
+            return total + random.normal(random.fold_in(key, t + 1), (n_samples,)).sum()
+
+        return jax.lax.fori_loop(0, generations, generation, jnp.zeros((), jnp.float64))
+
+    return jax.vmap(one_chain)(keys)
+

@@ -33,9 +33,9 @@ SECTION = "## Scaling"
 SLOW_RUN_S = 10.0
 COMPILE_EVENTS = ("/jax/core/compile/jaxpr_trace_duration", "/jax/core/compile/jaxpr_to_mlir_module_duration",
                   "/jax/core/compile/backend_compile_duration")
-_event_seconds = collections.Counter()
+compile_events = collections.Counter()
 jax.monitoring.register_event_duration_secs_listener(
-    lambda event, seconds, **_: _event_seconds.update({event: seconds}) if event in COMPILE_EVENTS else None)
+    lambda event, seconds, **_: compile_events.update({event: seconds}) if event in COMPILE_EVENTS else None)
 
 # (axis, config field varied, values, fixed fields)
 CURVES = [
@@ -50,11 +50,11 @@ CURVES = [
 
 def time_point(config, repeats: int) -> tuple[float, float]:
     """(compile seconds of the first `simulate` call, median seconds of the repeated calls)."""
-    _event_seconds.clear()
+    compile_events.clear()
     start = time.perf_counter()
     simulate(config)
     first = time.perf_counter() - start
-    compile_s = sum(_event_seconds.values())
+    compile_s = sum(compile_events.values())
     runs = []
     for _ in range(repeats if first < SLOW_RUN_S else 1):
         start = time.perf_counter()
