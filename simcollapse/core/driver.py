@@ -7,9 +7,9 @@ A family supplies a :class:`Chain` of three pure functions (BlackJAX-style):
 * ``observe(state) -> dict[str, Array]``: the statistics recorded for that generation.
 
 A family may also take ``params`` as a last argument of each (``init(key, params)``, ``step(key, state,
-params)``, ``observe(state, params)``): a pytree of per-chain arrays holding the config fields that change no
-array shape (its "batchable" fields). They are traced values, so chains with different values share one
-compiled program: :func:`run_points` runs several configs ("points") side by side, point g's chain j in lane
+params)``, ``observe(state, params)``): a pytree of arrays holding the config fields that change no array
+shape (its "batchable" fields), stored once per point and read by each lane from its point. They are traced
+values, so chains with different values share one compiled program: :func:`run_points` runs several configs ("points") side by side, point g's chain j in lane
 g·n + j, each point with its own seed and params.
 
 Keys: chain i uses ``fold_in(key(seed), i)`` and its generation t uses ``fold_in(chain_key, t)``, so a
@@ -92,33 +92,41 @@ def _over_chains(chain: Chain, f):
     return jax.vmap(f)
 
 
-# `extra` is () or (params,): the chain's functions get the lane's params as their last argument when given.
-@partial(jax.jit, static_argnums=0)
-def _init(chain: Chain, keys, extra):
-    return _over_chains(chain, lambda key, extra: chain.init(jax.random.fold_in(key, 0), *extra))(keys, extra)
+def _select(extra, point):
+    """The chain functions' extra arguments for one lane: () or (params of the lane's point,), from `extra`,
+    () or (params stacked over points,) (held once, not per lane)."""
+    return tuple(jax.tree.map(lambda x: x[point], params) for params in extra)
 
 
 @partial(jax.jit, static_argnums=0)
-def _observe(chain: Chain, states, extra):
-    return _over_chains(chain, lambda state, extra: chain.observe(state, *extra))(states, extra)
+def _init(chain: Chain, keys, points, extra):
+    return _over_chains(chain, lambda key, point: chain.init(jax.random.fold_in(key, 0), *_select(extra, point)))(
+        keys, points)
 
 
-@partial(jax.jit, static_argnums=(0, 5, 6))
-def _advance(chain: Chain, keys, states, extra, t0, n_records: int, block: int):
+@partial(jax.jit, static_argnums=0)
+def _observe(chain: Chain, states, points, extra):
+    return _over_chains(chain, lambda state, point: chain.observe(state, *_select(extra, point)))(states, points)
+
+
+@partial(jax.jit, static_argnums=(0, 6, 7))
+def _advance(chain: Chain, keys, states, points, extra, t0, n_records: int, block: int):
     """Run n_records blocks of `block` generations from generation t0; observe after each block."""
 
-    def one_chain(key, state, extra):
+    def one_chain(key, state, point):
+        extra_ = _select(extra, point)
+
         def record(state, r):
             def generation(j, state):
                 t = t0 + r * block + j + 1
-                return chain.step(jax.random.fold_in(key, t), state, *extra)
+                return chain.step(jax.random.fold_in(key, t), state, *extra_)
 
             state = jax.lax.fori_loop(0, block, generation, state)
-            return state, chain.observe(state, *extra)
+            return state, chain.observe(state, *extra_)
 
         return jax.lax.scan(record, state, jnp.arange(n_records))
 
-    return _over_chains(chain, one_chain)(keys, states, extra)
+    return _over_chains(chain, one_chain)(keys, states, points)
 
 
 def _chain_sharding(n_devices: int):
@@ -163,20 +171,19 @@ def check_finite(rows: dict[str, np.ndarray], generations: np.ndarray, chains: n
 
 
 def _lanes(chain: Chain, seeds, params, wanted, devices: int):
-    """Keys and params of every lane: point g's chain wanted[j] in lane g·n + j, then padding lanes (further
-    chain indices of the last point, never recorded) up to a multiple of ``chain.lanes`` per device."""
+    """Key and point of every lane (point g's chain wanted[j] in lane g·n + j, then padding lanes: further
+    chain indices of the last point, never recorded, up to a multiple of ``chain.lanes`` per device), and the
+    chain functions' extra arguments: () or (params stacked over points,)."""
     n = len(wanted)
     padding = -(len(seeds) * n) % (chain.lanes * devices)
     keys = [chain_keys(seed, wanted) for seed in seeds]
     if padding:
         keys.append(chain_keys(seeds[-1], wanted.max(initial=0) + 1 + np.arange(padding)))
     keys = jnp.concatenate(keys)
-    extra = ()
-    if params[0] is not None:
-        point = np.minimum(np.arange(len(keys)) // max(n, 1), len(seeds) - 1)
-        extra = (jax.tree.map(lambda *leaves: jnp.asarray(np.stack(leaves)[point]), *params),)
+    points = np.minimum(np.arange(len(keys)) // max(n, 1), len(seeds) - 1).astype(np.int32)
+    extra = () if params[0] is None else (jax.tree.map(lambda *leaves: jnp.asarray(np.stack(leaves)), *params),)
     sharding = _chain_sharding(devices)
-    return jax.device_put(keys, sharding), jax.device_put(extra, sharding), sharding
+    return jax.device_put(keys, sharding), jax.device_put(points, sharding), extra, sharding
 
 
 def run(
@@ -243,7 +250,7 @@ def _run(chain, seeds, params, wanted, *, generations, record_every, chunk, prog
     # Pad the lane axis to a multiple of chain.lanes (default 64) per device: XLA then vectorises every chain
     # the same way, so a chain's floating-point trajectory is bit-identical however many chains run beside it
     # and however many devices share them.
-    keys, extra, sharding = _lanes(chain, seeds, params, wanted, devices)
+    keys, points, extra, sharding = _lanes(chain, seeds, params, wanted, devices)
     n = len(wanted)
 
     def per_point(rows):  # (rows, lanes, ...) -> one dict per point, (rows, n, ...)
@@ -253,18 +260,18 @@ def _run(chain, seeds, params, wanted, *, generations, record_every, chunk, prog
     keep = summarize if summary else (lambda rows: rows)
     if summary and chunk is None:
         per_record = sum(math.prod(x.shape) for x in jax.tree.leaves(jax.eval_shape(
-            lambda k, e: _observe(chain, _init(chain, k, e), e), keys, extra)))
+            lambda k, e: _observe(chain, _init(chain, k, points, e), points, e), keys, extra)))
         chunk = max(1, 2**21 // per_record)
     if start is None:
         t = 0
-        states = _init(chain, keys, extra)
-        first = per_point({name: np.asarray(x)[None] for name, x in _observe(chain, states, extra).items()})
+        states = _init(chain, keys, points, extra)
+        first = per_point({name: np.asarray(x)[None] for name, x in _observe(chain, states, points, extra).items()})
         records = [{name: keep(x) for name, x in rows.items()} for rows in first]
     else:
         t = start.generation
         if t % record_every and t != generations:
             raise ValueError(f"a run can only continue from a recorded generation, not {t}")
-        template = jax.eval_shape(partial(_init, chain), keys, extra)
+        template = jax.eval_shape(partial(_init, chain), keys, points, extra)
         leaves = [_fit_lanes(x, len(keys)) for x in jax.tree.leaves(start.states)]
         states = jax.tree.unflatten(jax.tree.structure(template), leaves)
         states = jax.device_put(states, sharding)
@@ -277,7 +284,7 @@ def _run(chain, seeds, params, wanted, *, generations, record_every, chunk, prog
         bar = tqdm(total=generations, initial=t, unit="gen", desc="generations")
     try:
         for n_records, block in plan_chunks(generations, record_every, t, chunk):
-            states, rows = _advance(chain, keys, states, extra, t, n_records, block)
+            states, rows = _advance(chain, keys, states, points, extra, t, n_records, block)
             # Rows go to the host chunk by chunk (this also waits for the chunk, so only one computation is
             # ever in flight); scan stacks them on axis 1 under vmap: (lanes, records, ...) -> (records, ...).
             rows = per_point({name: np.swapaxes(np.asarray(x), 0, 1) for name, x in rows.items()})
