@@ -151,3 +151,21 @@ def test_sufficient_chain_is_the_same_alone_or_among_1000():
     for index in (0, 637, 999):
         alone = simulate(config, chain_indices=[index]).stats
         assert all(np.array_equal(alone[k][:, 0], everyone[k][:, index], equal_nan=True) for k in alone)
+
+
+@pytest.mark.parametrize("count,size,max_size,slots", [(6, 3, 3, 6), (5, 2, 4, 8), (7, 7, 7, 9), (9, 0, 3, 9)])
+def test_random_subset_is_uniform_over_all_subsets(count, size, max_size, slots):
+    """Floyd's algorithm: every size-subset of range(count) equally likely (χ² over all C(count, size) of them)."""
+    import itertools
+
+    from simcollapse.samplers.subset import random_subset
+
+    draws = 20_000
+    keys = jax.random.split(jax.random.key(5), draws)
+    chosen, valid = jax.jit(jax.vmap(lambda k: random_subset(k, count, size, max_size, slots)))(keys)
+    subsets = [tuple(sorted(c[v])) for c, v in zip(np.asarray(chosen), np.asarray(valid))]
+    every = list(itertools.combinations(range(count), size))
+    assert set(subsets) <= set(every)  # distinct, in range, of the right size
+    if len(every) > 1:
+        counts = np.array([subsets.count(s) for s in every])
+        assert stats.chisquare(counts).pvalue > 1e-4

@@ -54,6 +54,7 @@ from ..config import ConfigError, RunConfig, check_choice, check_int, check_numb
 from ..core.batch_invariant import ordered_sum
 from ..core.driver import Chain
 from ..samplers.gamma import bartlett
+from ..samplers.subset import random_subset
 
 SAMPLERS = ("exact", "sufficient", "infinite")
 FITTERS = ("exact", "sgd")
@@ -144,13 +145,6 @@ def points_moments(x, mask) -> Moments:
     mean = ordered_sum(x * mask[:, None]) / jnp.maximum(n, 1)
     centred = (x - mean) * mask[:, None]
     return Moments(n.astype(float), mean, ordered_sum(centred, lambda c: jnp.outer(c, c)))
-
-
-def random_subset(key, valid, size):
-    """Mask of `size` entries chosen uniformly without replacement among the `valid` ones."""
-    u = jnp.where(valid, jax.random.uniform(key, valid.shape), jnp.inf)
-    rank = jnp.argsort(jnp.argsort(u))
-    return rank < size
 
 
 def gradient_fit(zbar, scatter, n, steps: int, lr: float):
@@ -284,9 +278,8 @@ class Gaussian:
         points = jax.lax.dynamic_update_slice(
             state.pool, self.draw_points(k_draw, state.model, m), (state.t * m, jnp.zeros_like(state.t))
         )
-        slots = jnp.arange(points.shape[0])
-        chosen = random_subset(k_pick, slots < (state.t + 1) * m, m)
-        return State(state.t + 1, self._fit(points_moments(points, chosen), state.model, p), points)
+        chosen, _ = random_subset(k_pick, (state.t + 1) * m, m, m, points.shape[0])
+        return State(state.t + 1, self._fit(points_moments(points[chosen], jnp.ones(m)), state.model, p), points)
 
     def _with_real(self, key, state: State, p: Params) -> State:
         k_synth, k_real = jax.random.split(key)
@@ -298,8 +291,9 @@ class Gaussian:
             whole = points_moments(state.pool, jnp.ones(state.pool.shape[0]))
             real = Moments(n_r.astype(float), whole.mean, whole.scatter * n_r / whole.count)
         else:
-            chosen = random_subset(k_real, jnp.ones(state.pool.shape[0], bool), n_r)
-            real = points_moments(state.pool, chosen)
+            size = state.pool.shape[0]  # ≥ n_r of every batched point (validated), so a static bound
+            chosen, valid = random_subset(k_real, size, n_r, size, size)
+            real = points_moments(state.pool[chosen], valid)
         return State(state.t + 1, self._fit(combine(synthetic, real), state.model, p), state.pool)
 
     def init(self, key, params: Params | None = None) -> State:
