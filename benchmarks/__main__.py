@@ -287,10 +287,10 @@ def report(b: Bench, notes: dict, quick: bool, repeats: int, previous: dict[str,
         met = ratio >= target if kind == "≥" else ratio <= target
         lines.append(f"| {desc} | {ratio:.3g}× | {previous.get(desc, '—')} | {kind} {target:g}× | "
                      f"{'met' if met else 'not met'} |")
-    lines += ["", "## Same draws, faster (bit for bit)", "",
+    lines += ["", "## Same draws through the unrolled threefry (bit for bit)", "",
               "Draws that `simcollapse.samplers.random` computes with the same numbers as the `jax.random` calls "
-              "the families make today (JAX's threefry, unrolled), timed in the same run: the speed-up waiting for "
-              "a family to call them.", "",
+              "the families make today (JAX's threefry, unrolled), timed in the same run: what a family would gain "
+              "by calling it.", "",
               "| comparison | measured |", "|---|---|"]
     for desc, num, den in AVAILABLE:
         lines.append(f"| {desc} | {b.per(num) / b.per(den):.3g}× |")
@@ -309,18 +309,17 @@ def report(b: Bench, notes: dict, quick: bool, repeats: int, previous: dict[str,
               "* Gaussian full-sample vs numpy: the chain costs "
               f"{per('sim_exact') / per('jax_normals'):.2f}× its own normal draws (the jax normals-only row: the same "
               "per-chain, per-generation `fold_in` keys and M normals, only summed), so the draws bound it. A float64 "
-              "`jax.random.normal` is a threefry word and an `erf_inv`; on CPU JAX lowers threefry as a rolled loop "
-              "(a few kernels and operand copies per 4 rounds), about 25 ns per small block, and `erf_inv` is three "
-              "dependent polynomial chains (≈ 60 FMAs) and a log. The same numbers with the threefry unrolled "
-              f"(`samplers.random`) take 1/{per('jax_normals') / per('unrolled_normals'):.2f} of the time, "
-              f"{per('numpy_exact') / per('unrolled_normals'):.2f}× faster than the whole numpy chain: the target needs "
-              "the family to draw through `samplers.random` (no change to any number) and then a cheaper transform "
-              "than `erf_inv` (a different stream). XLA's CPU threads also suffer more than single-threaded numpy "
-              "when other work shares the 2 cores.",
+              "`jax.random.normal` is a threefry word and an `erf_inv`: three dependent polynomial chains (≈ 60 FMAs) "
+              "and a log per value. The same normals with the threefry unrolled (`samplers.random`, same numbers) "
+              f"take {per('unrolled_normals') / per('jax_normals'):.2f}× the time: JAX's rolled CPU threefry costs "
+              "≈ 25 ns per block on small blocks such as the per-generation `fold_in` (≈ 3 ns unrolled), but on 100 "
+              "words per chain its loop overhead is amortised, so `erf_inv` bounds the draw. Reaching 1.5× numpy "
+              "needs a cheaper exact normal than `erf_inv` in the family (a ziggurat, say: a different stream). "
+              "numpy is single-threaded; XLA's CPU threads suffer more when other work shares the 2 cores.",
               "* Gaussian sufficient (vs the loop, numpy and the own full-sample chain): the same chain with the "
               f"`infinite` sampler, which draws nothing, costs {fmt_per(per('sim_infinite'))} per chain-generation "
               "(key derivation, model update, driver), already "
-              f"{per('sim_infinite') / per('numpy_sufficient'):.2f}× numpy's whole sufficient step; the draws add "
+              f"{per('sim_infinite') / per('numpy_sufficient'):.2f} of the time of numpy's whole sufficient step; the draws add "
               f"{fmt_per(per('sim_sufficient') - per('sim_infinite'))}: the key `split`, the x̄ normal (a threefry "
               "word and an `erf_inv`) and the Marsaglia–Tsang χ² (5 threefry words; Box–Muller's log, sqrt, cos and "
               "sin; two acceptance logs, two `log v`, two `exp`; a rejection `while_loop` which under `vmap` is a "
