@@ -132,7 +132,6 @@ def _simulate_into(out, config, args, *, start, checkpoint_every, chain_indices=
     Ctrl-C writes a checkpoint of the last finished chunk (also without --checkpoint-every) and exits 130."""
     from .api import simulate, theory
     from .core import checkpoint, results
-    from .core.driver import NonFiniteError
 
     chunk = getattr(args, "chunk", None)
     if checkpoint_every is not None:
@@ -156,9 +155,6 @@ def _simulate_into(out, config, args, *, start, checkpoint_every, chain_indices=
         print(f"simcollapse: interrupted at generation {latest.generation}; checkpoint written, continue with "
               f"`simcollapse resume {out}`", file=sys.stderr)
         return 130
-    except NonFiniteError as err:
-        print(f"simcollapse: error: {err}", file=sys.stderr)
-        return 3
     elapsed = time.perf_counter() - begin
     results.save(out, config, trajectory, theory(config))
     checkpoint.remove(out)
@@ -244,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from .core.driver import NonFiniteError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -251,6 +249,9 @@ def main(argv=None) -> int:
     except ConfigError as err:
         print(f"simcollapse: error: {err}", file=sys.stderr)
         return 2
+    except NonFiniteError as err:
+        print(f"simcollapse: error: {err}", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         print("simcollapse: interrupted", file=sys.stderr)
         return 130

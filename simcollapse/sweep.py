@@ -126,12 +126,16 @@ def programs(configs, batch: bool = True) -> list[list[int]]:
 def simulate_points(configs, batch: bool = True, progress: bool = False) -> list:
     """The trajectory of every config, batched into as few compiled programs as `programs` allows."""
     from .api import simulate, simulate_batch
+    from .core.driver import NonFiniteError
 
     runs = [None] * len(configs)
     for group in programs(configs, batch):
         if progress:
             print(f"point{'s' * (len(group) > 1)} {','.join(str(i + 1) for i in group)}/{len(configs)}", flush=True)
-        done = simulate_batch([configs[i] for i in group]) if len(group) > 1 else [simulate(configs[group[0]])]
+        try:
+            done = simulate_batch([configs[i] for i in group]) if len(group) > 1 else [simulate(configs[group[0]])]
+        except NonFiniteError as err:  # name the sweep's point (point_XXX), not the index within its program
+            raise NonFiniteError(err.name, err.generation, err.chain, err.value, group[err.point or 0]) from None
         for i, trajectory in zip(group, done, strict=True):
             runs[i] = trajectory
     return runs

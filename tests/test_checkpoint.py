@@ -124,6 +124,13 @@ def test_a_nan_names_its_generation_and_chain():
     assert np.isinf(driver.run(unbounded, generations=3, chains=2).stats["x"][1:]).all()
 
 
+def test_a_nan_in_a_batched_program_names_its_point():
+    chain = driver.Chain(lambda key, p: jnp.asarray(0.0), lambda key, x, p: x + p, lambda x, p: {"x": x})
+    points = [(0, jnp.asarray(1.0)), (0, jnp.asarray(2.0)), (0, jnp.asarray(jnp.nan))]
+    with pytest.raises(driver.NonFiniteError, match="generation 1 of chain 0 of point 2"):
+        driver.run_points(chain, points, generations=3, chains=2)
+
+
 KILL_CONFIG = ["--set=n_samples=2000", "--set=generations=6000", "--set=chains=64", "--set=seed=11",
                "--set=record_every=10", "--set=metrics=[\"mean\",\"logvar\",\"w2sq\"]"]
 

@@ -45,10 +45,11 @@ class Chain(NamedTuple):
 class NonFiniteError(ArithmeticError):
     """A recorded statistic became NaN (or ±inf where it must stay finite)."""
 
-    def __init__(self, name: str, generation: int, chain: int, value: float):
-        self.name, self.generation, self.chain = name, generation, chain
+    def __init__(self, name: str, generation: int, chain: int, value: float, point: int | None = None):
+        self.name, self.generation, self.chain, self.value, self.point = name, generation, chain, value, point
+        at = f"chain {chain}" if point is None else f"chain {chain} of point {point}"
         super().__init__(
-            f"statistic {name!r} is {value} at generation {generation} of chain {chain}: the model left the range "
+            f"statistic {name!r} is {value} at generation {generation} of {at}: the model left the range "
             "float64 can represent (try a larger n_samples, reg_covar, or fewer generations)"
         )
 
@@ -158,8 +159,10 @@ def plan_chunks(generations: int, record_every: int, start: int, chunk: int | No
     return plan
 
 
-def check_finite(rows: dict[str, np.ndarray], generations: np.ndarray, chains: np.ndarray, unbounded=()) -> None:
-    """Raise :class:`NonFiniteError` naming the first NaN (or ±inf outside `unbounded`) statistic."""
+def check_finite(rows: dict[str, np.ndarray], generations: np.ndarray, chains: np.ndarray, unbounded=(),
+                 point: int | None = None) -> None:
+    """Raise :class:`NonFiniteError` naming the first NaN (or ±inf outside `unbounded`) statistic (and the
+    point of :func:`run_points` it belongs to)."""
     for name, values in rows.items():
         if not np.issubdtype(values.dtype, np.floating):
             continue
@@ -167,7 +170,7 @@ def check_finite(rows: dict[str, np.ndarray], generations: np.ndarray, chains: n
         if bad.any():
             row, column = np.argwhere(bad.reshape(len(bad), len(chains), -1).any(axis=2))[0]
             value = np.asarray(values[row, column])[np.asarray(bad[row, column])].flat[0]
-            raise NonFiniteError(name, int(generations[row]), int(chains[column]), float(value))
+            raise NonFiniteError(name, int(generations[row]), int(chains[column]), float(value), point)
 
 
 def _lanes(chain: Chain, seeds, params, wanted, devices: int):
@@ -289,8 +292,8 @@ def _run(chain, seeds, params, wanted, *, generations, record_every, chunk, prog
             # ever in flight); scan stacks them on axis 1 under vmap: (lanes, records, ...) -> (records, ...).
             rows = per_point({name: np.swapaxes(np.asarray(x), 0, 1) for name, x in rows.items()})
             done = len(next(iter(records[0].values())))
-            for new in rows:
-                check_finite(new, recorded[done:], wanted, chain.unbounded)
+            for g, new in enumerate(rows):
+                check_finite(new, recorded[done:], wanted, chain.unbounded, g if len(rows) > 1 else None)
             records = [{name: np.concatenate([point[name], keep(new[name])]) for name in point}
                        for point, new in zip(records, rows, strict=True)]
             t += n_records * block
