@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..samplers import random as fast_random
 from .summary import summarize
 
 LANES = 64
@@ -74,7 +75,7 @@ class Trajectory(NamedTuple):
 
 def chain_keys(seed: int, indices) -> jax.Array:
     """Key of each chain: fold_in(key(seed), i)."""
-    return jax.vmap(lambda i: jax.random.fold_in(jax.random.key(seed), i))(jnp.asarray(indices))
+    return jax.vmap(lambda i: fast_random.fold_in(jax.random.key(seed), i))(jnp.asarray(indices))
 
 
 def recorded_generations(generations: int, record_every: int) -> np.ndarray:
@@ -101,7 +102,7 @@ def _select(extra, point):
 
 @partial(jax.jit, static_argnums=0)
 def _init(chain: Chain, keys, points, extra):
-    return _over_chains(chain, lambda key, point: chain.init(jax.random.fold_in(key, 0), *_select(extra, point)))(
+    return _over_chains(chain, lambda key, point: chain.init(fast_random.fold_in(key, 0), *_select(extra, point)))(
         keys, points)
 
 
@@ -120,7 +121,7 @@ def _advance(chain: Chain, keys, states, points, extra, t0, n_records: int, bloc
         def record(state, r):
             def generation(j, state):
                 t = t0 + r * block + j + 1
-                return chain.step(jax.random.fold_in(key, t), state, *extra_)
+                return chain.step(fast_random.fold_in(key, t), state, *extra_)
 
             state = jax.lax.fori_loop(0, block, generation, state)
             return state, chain.observe(state, *extra_)
