@@ -113,6 +113,19 @@ def model_from_cholesky(mean, chol) -> Model:
     return Model(mean, chol / diag[None, :], jnp.log(diag))
 
 
+def entry_sum(x):
+    """Σ of the entries of a small array in row-major order, one elementwise addition at a time.
+
+    XLA reduces a small axis differently for different numbers of chains (a chain's ``jnp.sum`` over its d
+    log-scales can round differently among 1024 chains than among 64), so the statistics sum their few terms
+    this way: every chain then sees the same roundings whatever the batch (see ``core.batch_invariant``)."""
+    terms = [x[index] for index in np.ndindex(*x.shape)]
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total
+
+
 def cholesky(model: Model):
     return model.unit * jnp.exp(model.log_scale)[None, :]
 
@@ -323,23 +336,23 @@ class Gaussian:
         model, truth = state.model, self.truth
         d = self.d
         log_scale = model.log_scale
-        logdet = 2.0 * jnp.sum(log_scale)
-        logdet0 = 2.0 * jnp.sum(truth.log_scale)
+        logdet = 2.0 * entry_sum(log_scale)
+        logdet0 = 2.0 * entry_sum(truth.log_scale)
         diff = model.mean - truth.mean
         cov = covariance(model)
         # KL(truth ‖ model) = ½[tr(Σ⁻¹Σ0) + Δᵀ Σ⁻¹ Δ − d + log det Σ − log det Σ0]
         inv_scale = jnp.exp(-log_scale)[:, None]
         x = inv_scale * solve_triangular(model.unit, cholesky(truth), lower=True, unit_diagonal=True)
         y = inv_scale[:, 0] * solve_triangular(model.unit, diff, lower=True, unit_diagonal=True)
-        kl = 0.5 * (jnp.sum(x * x) + jnp.sum(y * y) - d + logdet - logdet0)
+        kl = 0.5 * (entry_sum(x * x) + entry_sum(y * y) - d + logdet - logdet0)
         # W2² = ‖Δ‖² + tr Σ + tr Σ0 − 2 tr (Σ0^½ Σ Σ0^½)^½   (Bures)
-        trace = jnp.sum(model.unit**2 * jnp.exp(2.0 * log_scale)[None, :])
+        trace = entry_sum(model.unit**2 * jnp.exp(2.0 * log_scale)[None, :])
         if d == 1:
             bures = (jnp.exp(log_scale[0]) - jnp.exp(truth.log_scale[0])) ** 2
         else:
             eig = jnp.linalg.eigvalsh(self.cov0_sqrt @ cov @ self.cov0_sqrt)
-            bures = trace + np.trace(self.cov0) - 2.0 * jnp.sum(jnp.sqrt(jnp.clip(eig, 0.0)))
-        mse = jnp.sum(diff * diff)
+            bures = trace + np.trace(self.cov0) - 2.0 * entry_sum(jnp.sqrt(jnp.clip(eig, 0.0)))
+        mse = entry_sum(diff * diff)
         out = {"w2sq": mse + bures, "kl": kl, "mean_sq_error": mse}
         if self.config.family == "gaussian":
             out |= {
