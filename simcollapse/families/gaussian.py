@@ -53,6 +53,7 @@ from jax.scipy.linalg import solve_triangular
 from ..config import ConfigError, RunConfig, check_choice, check_int, check_number, schedule
 from ..core.batch_invariant import ordered_sum
 from ..core.driver import Chain
+from ..samplers import random as fast_random
 from ..samplers.gamma import bartlett
 from ..samplers.subset import random_subset
 
@@ -234,12 +235,12 @@ class Gaussian:
         if sampler == "infinite":
             return jnp.zeros(d), (jnp.sqrt(n) if factor else n) * jnp.eye(d)
         if sampler == "sufficient":
-            k_mean, k_scatter = jax.random.split(key)
-            zbar = jax.random.normal(k_mean, (d,)) / jnp.sqrt(jnp.maximum(n, 1))
+            k_mean, k_scatter = fast_random.split(key)
+            zbar = fast_random.normal(k_mean, (d,)) / jnp.sqrt(jnp.maximum(n, 1))
             log_diag, unit = bartlett(k_scatter, n - 1, d)
             a = unit * jnp.exp(log_diag)[None, :]
             return zbar, a if factor else a @ a.T
-        z = jax.random.normal(key, (n_max, d))
+        z = fast_random.normal(key, (n_max, d))
         m = points_moments(z, jnp.arange(n_max) < n)
         if not factor:
             return m.mean, m.scatter
@@ -259,7 +260,7 @@ class Gaussian:
         )
 
     def draw_points(self, key, model: Model, n_max):
-        return model.mean + jax.random.normal(key, (n_max, self.d)) @ cholesky(model).T
+        return model.mean + fast_random.normal(key, (n_max, self.d)) @ cholesky(model).T
 
     # --- policies -----------------------------------------------------------------------------------
     def _replace(self, key, state: State, p: Params) -> State:
@@ -287,7 +288,7 @@ class Gaussian:
 
     def _accumulate_subsample(self, key, state: State, p: Params) -> State:
         m = int(self.own.sizes[0])  # constant (validated), and an array shape
-        k_draw, k_pick = jax.random.split(key)
+        k_draw, k_pick = fast_random.split(key)
         points = jax.lax.dynamic_update_slice(
             state.pool, self.draw_points(k_draw, state.model, m), (state.t * m, jnp.zeros_like(state.t))
         )
@@ -295,7 +296,7 @@ class Gaussian:
         return State(state.t + 1, self._fit(points_moments(points[chosen], jnp.ones(m)), state.model, p), points)
 
     def _with_real(self, key, state: State, p: Params) -> State:
-        k_synth, k_real = jax.random.split(key)
+        k_synth, k_real = fast_random.split(key)
         n_r, n_s = p.n_real[state.t], p.n_synth[state.t]
         synthetic = self.draw(k_synth, state.model, n_s, self.n_max_synth)
         if self.config.policy == "fresh_real":
