@@ -116,15 +116,15 @@ def _advance(chain: Chain, keys, states, points, extra, t0, n_records: int, bloc
     """Run n_records blocks of `block` generations from generation t0; observe after each block."""
 
     def one_chain(key, state, point):
-        extra_ = _select(extra, point)
-
+        # The lane's params are selected inside the loops: selected once outside, a schedule over generations
+        # would be copied into every lane (lanes × generations numbers, growing with the run's length).
         def record(state, r):
             def generation(j, state):
                 t = t0 + r * block + j + 1
-                return chain.step(fast_random.fold_in(key, t), state, *extra_)
+                return chain.step(fast_random.fold_in(key, t), state, *_select(extra, point))
 
             state = jax.lax.fori_loop(0, block, generation, state)
-            return state, chain.observe(state, *extra_)
+            return state, chain.observe(state, *_select(extra, point))
 
         return jax.lax.scan(record, state, jnp.arange(n_records))
 
