@@ -51,9 +51,7 @@ def simulate(
 def simulate_batch(configs: list[RunConfig], *, progress: bool = False, chunk: int | None = None) -> list[Trajectory]:
     """`simulate` each config, all in one compiled program: they must share a :func:`batch_key` (differ only in
     the seed and their family's batchable fields). Config g's chain j runs in lane g·chains + j with its own
-    key and params, so each result is that config's `simulate`, bit for bit for the lane-padded families
-    (gaussian); the categorical chain (not lane-padded) keeps its model bit for bit and may differ in the last
-    ulp of sums over types, as between any two chain counts."""
+    key and params, so each result is that config's `simulate`, bit for bit (tested for every batchable field)."""
     keys = {batch_key(config) for config in configs}
     if len(keys) != 1:
         raise ConfigError("configs", "a batch must differ only in the seed and batchable fields")
