@@ -20,8 +20,7 @@ Points that differ only in the seed and their family's batchable fields (those t
 ``probs0``) run as one compiled program (`api.simulate_batch`): the grid axis is folded into the chain axis,
 point g's chain j in lane g·chains + j with that point's key fold_in(key(seed), j), reading the point's values
 as traced parameters. The other points loop, one program each (``--no-batch`` loops over every point). Either
-way every point is its config's `simulate`, bit for bit for the Gaussian families; categorical points keep
-the model bit for bit, and sums over types may differ in the last ulp, as between any two chain counts.
+way every point is its config's `simulate`, bit for bit.
 """
 
 from __future__ import annotations
