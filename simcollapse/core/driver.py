@@ -237,8 +237,8 @@ def run_points(
     """Several points ``(seed, params)`` of one chain in one compiled program, `chains` chains each.
 
     Point g's chain j runs in lane g·chains + j with key fold_in(key(seed_g), j) and params_g, so each
-    trajectory is the one :func:`run` gives for that seed and params alone (bit for bit where the chain's
-    arithmetic is batch-exact, i.e. for every lane-padded chain).
+    trajectory is the one :func:`run` gives for that seed and params alone, bit for bit (lane padding, or a
+    family whose arithmetic is exact in any batch).
     """
     seeds, params = zip(*points, strict=True)
     records = _run(chain, list(seeds), list(params), np.arange(chains), generations=generations,
