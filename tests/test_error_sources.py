@@ -2,7 +2,8 @@
 
 Statistical approximation = the sampler (``infinite`` turns it off); functional expressivity = fitting a family
 that cannot hold the truth (``fit_family="gaussian"`` on a two-component mixture); functional approximation =
-the fitter (``ddof=0``, ``fitter="sgd"``, ``em_iters``). Each test isolates one source, or pairs two runs that
+the fitter (``ddof=0``, ``fitter="sgd"``, ``em_iters``). The linear-regression chain has all three: ``sampler``,
+``fit_dim`` and ``fitter``. Each test isolates one source, or pairs two runs that
 differ in one source only (same seed, so the samples are shared and the comparison is paired).
 """
 
@@ -98,3 +99,61 @@ def test_categorical_expressivity_alone_acts_in_the_first_generation_only():
     kept = np.where(probs0 >= np.sort(probs0)[-2], probs0, 0.0)
     np.testing.assert_allclose(probs[0], probs0, atol=1e-12)
     np.testing.assert_allclose(probs[1:], np.broadcast_to(kept / kept.sum(), (4, 3)), atol=1e-12)
+
+
+# --- linear regression: sampler, fit_dim, fitter -------------------------------------------------------------
+
+
+def test_linreg_statistical_error_off_keeps_the_truth():
+    """OLS on every feature with noiseless labels (the infinite sampler) refits w* itself, every generation."""
+    config = make_config("linreg", sampler="infinite", generations=5, chains=8, seed=1)
+    s = simulate(config).stats
+    np.testing.assert_allclose(s["w"], np.broadcast_to(config.truth(), s["w"].shape), atol=1e-12)
+    assert not np.any(theory(config)["E_test_error"])
+
+
+def test_linreg_expressivity_alone_acts_in_the_first_generation_only(close_mc):
+    """Fitting d′ = 4 of d = 10 features on noiseless labels: ŵ_1 = w*₁ + (X₁ᵀX₁)⁻¹X₁ᵀX₂w*₂, then constant; in
+    expectation ‖w*₂‖²(1 + d′/(T − d′ − 1)) (theory.linreg)."""
+    config = make_config("linreg", sampler="infinite", fit_dim=4, generations=5, chains=4000, seed=2)
+    s = simulate(config).stats
+    w, error = s["w"], s["test_error"]
+    assert np.all(w[1:, :, 4:] == 0)
+    np.testing.assert_allclose(w[2:], np.broadcast_to(w[1], w[2:].shape), atol=1e-12)
+    expected = theory(config)["E_test_error"]
+    np.testing.assert_allclose(expected[1:], 0.6 * (1 + 4 / 45), rtol=1e-12)
+    close_mc(error[1], expected[1], what="E test error, generation 1")
+
+
+def test_linreg_expressivity_with_sampling_matches_theory(close_mc):
+    """With label noise too: E‖ŵ_n − w*‖² = ‖w*₂‖² + q(‖w*₂‖² + σ² c_n), c_n = n or Σ 1/i² (theory.linreg)."""
+    for policy in ("replace", "accumulate"):
+        config = make_config("linreg", fit_dim=6, policy=policy, generations=8, chains=3000, seed=3,
+                             metrics=["test_error"])
+        error = simulate(config).stats["test_error"]
+        expected = theory(config)["E_test_error"]
+        for g in (1, 8):
+            close_mc(error[g], expected[g], what=f"{policy}, generation {g}")
+
+
+def test_linreg_gradient_steps_converge_to_the_closed_form():
+    """Enough full-batch steps (η below 2/λ_max) reach the least-squares fit on the same labels, for both policies
+    and a fitted subset of features (same seed, so the same designs and noise)."""
+    for policy in ("replace", "accumulate"):
+        common = dict(policy=policy, fit_dim=7, ridge=0.5, generations=4, chains=16, seed=4, metrics=["w"])
+        exact = simulate(make_config("linreg", **common)).stats["w"]
+        steps = simulate(make_config("linreg", fitter="sgd", sgd_steps=4000, lr=0.3, **common)).stats["w"]
+        np.testing.assert_allclose(steps, exact, atol=1e-10)
+
+
+def test_linreg_gradient_steps_alone_shrink_by_the_spectral_filter():
+    """Noiseless labels, one feature, k steps of size η from 0: ŵ_n = (1 − (1 − η a)^k)^n w* with a = Σx²/T =
+    1/(T tr((XᵀX)⁻¹)) the chain's own curvature, so the approximation error alone drives ŵ_n → 0."""
+    config = make_config("linreg", dim=1, design_size=30, sampler="infinite", fitter="sgd", sgd_steps=3, lr=0.2,
+                         w_star=1.5, generations=12, chains=6, seed=5, metrics=["w", "trace_inv_gram"])
+    s = simulate(config).stats
+    a = 1.0 / (30 * s["trace_inv_gram"][0])
+    factor = 1.0 - (1.0 - 0.2 * a) ** 3
+    expected = 1.5 * factor[None, :] ** np.arange(13)[:, None]
+    np.testing.assert_allclose(s["w"][..., 0], expected, rtol=1e-12)
+    assert np.all(s["w"][12, :, 0] < 0.5 * 1.5)

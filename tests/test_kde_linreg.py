@@ -117,6 +117,15 @@ def test_linreg_ridge_shrinks():
         (dict(policy="mix"), "policy"),
         (dict(ridge=-0.1), "ridge"),
         (dict(w_star=[1.0, 2.0]), "w_star"),
+        (dict(sampler="sufficient"), "sampler"),
+        (dict(fit_dim=0), "fit_dim"),
+        (dict(fit_dim=11, dim=10), "fit_dim"),
+        (dict(fit_dim=2.5), "fit_dim"),
+        (dict(design_size=6, dim=10, fit_dim=5), "design_size"),
+        (dict(fitter="adam"), "fitter"),
+        (dict(sgd_steps=0), "sgd_steps"),
+        (dict(lr=0.0), "lr"),
+        (dict(warm_start="yes"), "warm_start"),
     ],
 )
 def test_linreg_bad_config(values, field):

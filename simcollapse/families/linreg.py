@@ -11,9 +11,25 @@ truth w*. Generation n labels the design with the previous model, y_n = X ŵ_{n�
 
 Each solve factors c XᵀX + λI by Cholesky (d × d; cheap, and far quicker to compile than an eigendecomposition).
 
+The paper's three error sources (Shumailov et al. 2024, "What is model collapse?"), each a switch:
+
+* statistical approximation: ``sampler``. ``exact`` draws the label noise; ``infinite`` labels the design with
+  its conditional mean X ŵ_{n−1} (the fit to infinitely many label draws per row, whose noise averages out).
+  With OLS and every feature the chain then stays at w*.
+* functional expressivity: ``fit_dim`` = d′ ≤ d. The model regresses on the first d′ features only (the
+  rest of ŵ is 0), while the truth w* uses all d. Without the other two errors this error acts in the first
+  generation only: ŵ_1 = w*₁ + (X₁ᵀX₁)⁻¹X₁ᵀX₂w*₂ (omitted-variable bias) and ŵ_n = ŵ_1 after.
+* functional approximation: ``fitter``. ``exact`` is the closed form; ``sgd`` takes ``sgd_steps`` full-batch
+  gradient steps (optax SGD, learning rate ``lr``) on the mean squared loss
+  L(w) = (w ᵀ(cXᵀX + λI) w − 2 wᵀb)/(2cT) (c the number of label sets pooled, b their Σ Xᵀ y_i), from 0
+  (``warm_start=False``, a fresh model each generation) or from ŵ_{n−1} (``warm_start=True``). From 0,
+  k steps give the spectral filter ŵ = (I − (I − ηA)^k) A⁻¹b/(cT), A = (cXᵀX + λI)/(cT): early stopping
+  shrinks every generation's fit towards 0, so this error alone drives ŵ_n → 0 (test error → ‖w*‖²). Both
+  the ridge λ > 0 and these steps are biased fitters.
+
 Metrics: ``w`` (d,), ŵ_n; ``test_error`` = ‖ŵ_n − w*‖² (noiseless test error for Σ = I); ``trace_inv_gram`` =
-tr((XᵀX + λI)⁻¹) of the chain's design (constant along the chain; the exact conditional error is
-c_n σ² tr((XᵀX)⁻¹), see :mod:`simcollapse.theory.linreg`).
+tr((X₁ᵀX₁ + λI)⁻¹) of the fitted features' design (constant along the chain; the exact conditional error is
+c_n σ² tr((XᵀX)⁻¹) when every feature is fitted, see :mod:`simcollapse.theory.linreg`).
 """
 
 from __future__ import annotations
@@ -24,11 +40,14 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from ..config import ConfigError, RunConfig, check_choice, check_int, check_number
 from ..core.driver import Chain
 
 POLICIES = ("replace", "accumulate")
+SAMPLERS = ("exact", "infinite")
+FITTERS = ("exact", "sgd")
 METRICS = ("w", "test_error", "trace_inv_gram")
 
 
@@ -46,33 +65,46 @@ class LinReg:
         self.config = config
         self.d, self.T = config.dim, config.design_size
         self.w_star = jnp.asarray(config.truth())
+        self.fitted = jnp.arange(self.d) < config.fitted_dim  # the features the model uses
 
     def init(self, key) -> State:
         x = jax.random.normal(key, (self.T, self.d))
         gram = x.T @ x
         return State(jnp.asarray(0, jnp.int32), self.w_star, x, gram, jnp.zeros(self.d), self._trace_inv(gram))
 
-    def _solve(self, state: State, count, b):
-        """(count·XᵀX + λI)⁻¹ b."""
-        chol = jnp.linalg.cholesky(count * state.gram + self.config.ridge * jnp.eye(self.d))
-        return jax.scipy.linalg.cho_solve((chol, True), b)
+    def _system(self, gram, count):
+        """count·XᵀX + λI on the fitted features, the identity on the others (so their coefficients solve to 0)."""
+        both = self.fitted[:, None] & self.fitted[None, :]
+        return jnp.where(both, count * gram + self.config.ridge * jnp.eye(self.d), jnp.eye(self.d))
+
+    def _fit(self, state: State, count, b):
+        """The fitter on `count` pooled label sets with Σ Xᵀ y_i = b."""
+        b = jnp.where(self.fitted, b, 0.0)
+        system = self._system(state.gram, count)
+        if self.config.fitter == "exact":
+            return jax.scipy.linalg.cho_solve((jnp.linalg.cholesky(system), True), b)
+        scale = count * self.T
+        start = jnp.where(self.fitted, state.w, 0.0) if self.config.warm_start else jnp.zeros(self.d)
+        return gradient_fit(lambda w: jnp.where(self.fitted, (system @ w - b) / scale, 0.0), start,
+                            self.config.sgd_steps, self.config.lr)
 
     def step(self, key, state: State) -> State:
-        y = state.x @ state.w + self.config.noise * jax.random.normal(key, (self.T,))
+        y = state.x @ state.w
+        if self.config.sampler == "exact":
+            y = y + self.config.noise * jax.random.normal(key, (self.T,))
         b = state.x.T @ y
         t = state.t + 1
         if self.config.policy == "replace":
-            return state._replace(t=t, w=self._solve(state, 1.0, b))
+            return state._replace(t=t, w=self._fit(state, 1.0, b))
         xty = state.xty + b
-        return state._replace(t=t, w=self._solve(state, t.astype(float), xty), xty=xty)
+        return state._replace(t=t, w=self._fit(state, t.astype(float), xty), xty=xty)
 
     def _trace_inv(self, gram):
-        """tr((XᵀX + λI)⁻¹) = ‖L⁻¹‖_F² with XᵀX + λI = L Lᵀ (computed once, at initialisation: a batched
-        triangular solve inside the generation loop was seen to stall XLA's CPU runtime)."""
+        """tr((X₁ᵀX₁ + λI)⁻¹) = ‖L⁻¹‖_F² − (d − d′) with L Lᵀ the system (computed once, at initialisation: a
+        batched triangular solve inside the generation loop was seen to stall XLA's CPU runtime)."""
         eye = jnp.eye(self.d)
-        chol = jnp.linalg.cholesky(gram + self.config.ridge * eye)
-        inv = jax.scipy.linalg.solve_triangular(chol, eye, lower=True)
-        return jnp.sum(inv * inv)
+        inv = jax.scipy.linalg.solve_triangular(jnp.linalg.cholesky(self._system(gram, 1.0)), eye, lower=True)
+        return jnp.sum(inv * inv) - (self.d - self.config.fitted_dim)
 
     def observe(self, state: State) -> dict:
         diff = state.w - self.w_star
@@ -87,13 +119,29 @@ class LinReg:
         return Chain(self.init, self.step, self.observe)
 
 
+def gradient_fit(gradient, start, steps: int, lr: float):
+    """`steps` optax SGD steps w ← w − η ∇L(w) from `start`, for the given gradient function."""
+    optimizer = optax.sgd(lr)
+
+    def step(_, carry):
+        w, opt_state = carry
+        updates, opt_state = optimizer.update(gradient(w), opt_state)
+        return optax.apply_updates(w, updates), opt_state
+
+    return jax.lax.fori_loop(0, steps, step, (start, optimizer.init(start)))[0]
+
+
 @dataclasses.dataclass(frozen=True)
 class LinRegConfig(RunConfig):
     """Linear-regression chain. Fields beyond the run fields:
 
-    design_size: T rows of the fixed design (T > dim + 1 for OLS, so E tr((XᵀX)⁻¹) = d/(T−d−1) is finite).
+    design_size: T rows of the fixed design (T > d′ + 1 for OLS, so E tr((X₁ᵀX₁)⁻¹) = d′/(T−d′−1) is finite).
     dim: d.   noise: σ of the label noise.   policy: replace | accumulate.   ridge: λ ≥ 0 (0 = OLS).
     w_star: the truth; None gives (1, …, 1)/√d, a number gives that value in every coordinate.
+    sampler: exact | infinite (labels without noise: no statistical error).
+    fit_dim: d′, the features the model uses (the first d′; None = all d).
+    fitter: exact | sgd.   sgd_steps, lr: the gradient steps and their learning rate η (fitter sgd).
+    warm_start: start the steps from the previous fit instead of 0 (fitter sgd).
     metrics: statistics recorded per generation.
     """
 
@@ -104,7 +152,18 @@ class LinRegConfig(RunConfig):
     policy: str = "replace"
     ridge: float = 0.0
     w_star: Any = None
+    sampler: str = "exact"
+    fit_dim: Any = None
+    fitter: str = "exact"
+    sgd_steps: int = 20
+    lr: float = 0.2
+    warm_start: bool = False
     metrics: tuple = METRICS
+
+    @property
+    def fitted_dim(self) -> int:
+        """d′: the number of features the model uses."""
+        return self.dim if self.fit_dim is None else self.fit_dim
 
     def truth(self) -> np.ndarray:
         if self.w_star is None:
@@ -116,9 +175,22 @@ class LinRegConfig(RunConfig):
         check_number("noise", self.noise, low=0)
         check_choice("policy", self.policy, POLICIES)
         ridge = check_number("ridge", self.ridge, low=0)
+        check_choice("sampler", self.sampler, SAMPLERS)
+        if self.fit_dim is not None:
+            check_int("fit_dim", self.fit_dim, 1)
+            if self.fit_dim > d:
+                raise ConfigError("fit_dim", f"must be ≤ dim = {d}, got {self.fit_dim}")
+        fitted = self.fitted_dim
+        check_choice("fitter", self.fitter, FITTERS)
+        check_int("sgd_steps", self.sgd_steps, 1)
+        check_number("lr", self.lr, low=0, low_open=True)
+        if not isinstance(self.warm_start, bool):
+            raise ConfigError("warm_start", f"must be true or false, got {self.warm_start!r}")
         check_int("design_size", self.design_size, 1)
-        if ridge == 0 and self.design_size <= d + 1:
-            raise ConfigError("design_size", f"must be > dim + 1 = {d + 1} for OLS (ridge = 0), got {self.design_size}")
+        if ridge == 0 and self.design_size <= fitted + 1:
+            what = "dim" if self.fit_dim is None else "fit_dim"
+            raise ConfigError("design_size", f"must be > {what} + 1 = {fitted + 1} for OLS (ridge = 0), "
+                                             f"got {self.design_size}")
         try:
             w = self.truth()
         except (TypeError, ValueError):

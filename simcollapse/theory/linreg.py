@@ -9,6 +9,15 @@ With ξ_i = (XᵀX)⁻¹Xᵀε_i, E[‖ξ‖² | X] = σ² tr((XᵀX)⁻¹), and
   one-generation error.
 
 Given the design the same holds with d/(T − d − 1) replaced by tr((XᵀX)⁻¹): :func:`given_design`.
+
+Functional expressivity (the model uses the first d′ of the d features, w* = (w*₁, w*₂)): the omitted features
+X₂w*₂ ~ N(0, ‖w*₂‖² I_T) are independent of X₁ and enter generation 1's labels like extra noise, so with
+q = d′/(T − d′ − 1) and c_n as above, for n ≥ 1
+
+    E‖ŵ_n − w*‖² = ‖w*₂‖² + q (‖w*₂‖² + σ² c_n),
+
+(ŵ_1 − w*₁ = (X₁ᵀX₁)⁻¹X₁ᵀ(X₂w*₂ + ε_1); later generations add ξ_i or ξ_i/i as before). With the infinite
+sampler (σ → 0) it is constant from generation 1: the expressivity error acts once.
 """
 
 from __future__ import annotations
@@ -39,9 +48,22 @@ def given_design(trace_inv_gram, generations: int, noise: float, policy: str) ->
     return c.reshape((-1,) + (1,) * np.ndim(trace_inv_gram)) * noise**2 * np.asarray(trace_inv_gram)
 
 
+def expected_test_error_omitted(generations: int, design_size: int, fit_dim: int, omitted_sq: float, noise: float,
+                                policy: str) -> np.ndarray:
+    """E‖ŵ_n − w*‖² when the model fits d′ = `fit_dim` features and ‖w*₂‖² = `omitted_sq` lies on the others
+    (0 at n = 0); `omitted_sq` = 0 gives :func:`expected_test_error`."""
+    q = fit_dim / (design_size - fit_dim - 1)
+    error = omitted_sq + q * (omitted_sq + noise**2 * generation_factor(generations, policy))
+    error[0] = 0.0
+    return error
+
+
 def for_config(config) -> dict[str, np.ndarray]:
-    """``E_test_error`` for OLS (no closed form is given for ridge > 0, which is biased)."""
-    if config.ridge != 0:
+    """``E_test_error`` for OLS by the closed form (none for ridge > 0 or gradient steps: biased fitters). The
+    infinite sampler is σ = 0."""
+    if config.ridge != 0 or config.fitter != "exact":
         return {}
-    return {"E_test_error": expected_test_error(config.generations, config.design_size, config.dim,
-                                                config.noise, config.policy)}
+    noise = config.noise if config.sampler == "exact" else 0.0
+    omitted = config.truth()[config.fitted_dim:]
+    return {"E_test_error": expected_test_error_omitted(config.generations, config.design_size, config.fitted_dim,
+                                                        float(omitted @ omitted), noise, config.policy)}
