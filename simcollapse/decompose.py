@@ -13,8 +13,8 @@ generation, its standard error (std over chains / √chains), the median there, 
 generations after the truth. Figure (``decompose.png``, ``decompose.pdf``): the mean over chains against the
 generation for each combination.
 
-Switches per family (the truth is fitted by one Gaussian or by a K′-component mixture, both in the ``gmm``
-family's code so that a mixture truth is possible):
+Switches per decomposition (``gaussian`` and ``gmm`` run the ``gmm`` family's code, so that a mixture truth is
+possible; ``linreg`` and ``categorical`` run their own families):
 
 * ``gaussian`` (one 1-D Gaussian fitted in closed form, ``fit_family="gaussian"``): statistical = sampler
   ``exact`` vs ``infinite``; expressivity = truth ½N(−2, 1) + ½N(2, 1) (two components, as in the paper's
@@ -27,6 +27,14 @@ family's code so that a mixture truth is possible):
   which on population data starts at the fixed point and stays there up to the quadrature error, the tolerance
   and reg_covar (the "none" row's floor). Neither setting changes the closed-form Gaussian fit, so with
   expressivity on the approximation switch has no effect.
+* ``linreg`` (d = 10 features, T = 50 rows, σ = 1): statistical = label noise (``sampler``); expressivity =
+  the model fits the first 5 features only (``fit_dim=5``) vs all 10; approximation = ``sgd_steps`` gradient
+  steps from 0 (``fitter="sgd"``, early stopping: a shrinking filter) vs least squares. Metric
+  ``test_error`` = ‖ŵ_n − w*‖².
+* ``categorical`` (Zipf(1.1) over 100 types, N = 1000): statistical = multinomial counts (``sampler``);
+  expressivity = the model keeps its 50 most likely types (``top_k=50``, a truncated vocabulary) vs all;
+  approximation = temperature 0.9 (a sharpening learner) vs 1. Metric ``tv``, the total-variation distance to
+  the truth.
 """
 
 from __future__ import annotations
@@ -42,9 +50,11 @@ import numpy as np
 from .config import ConfigError
 
 SOURCES = ("statistical", "expressivity", "approximation")
-SCALAR_METRICS = ("l2_to_truth", "trace", "mean_sq_error", "loglik", "em_iterations")
 METRIC_LABELS = {"l2_to_truth": "L2 distance to the truth", "loglik": "mean log-likelihood of the fit",
-                 "em_iterations": "EM iterations"}
+                 "em_iterations": "EM iterations", "test_error": "test error ‖ŵ_n − w*‖²",
+                 "tv": "total variation to the truth", "lost_mass": "truth's mass on lost types",
+                 "surviving": "surviving types", "entropy": "entropy (nats)", "gini_simpson": "Gini–Simpson index",
+                 "p_min_group": "minority probability"}
 
 
 class Switch(NamedTuple):
@@ -52,25 +62,45 @@ class Switch(NamedTuple):
     on: dict
 
 
-# family name → (base config of the gmm family, switches in the order of SOURCES, default metric)
+class Decomposition(NamedTuple):
+    model: str  # the family that runs
+    base: dict  # its config before --set and the switches
+    switches: tuple  # one Switch per source, in the order of SOURCES
+    metrics: tuple  # the scalar statistics that can be compared; the first is the default
+
+
+GMM_METRICS = ("l2_to_truth", "trace", "mean_sq_error", "loglik", "em_iterations")
+STATISTICAL = Switch(dict(sampler="infinite"), dict(sampler="exact"))
+
 FAMILIES = {
-    "gaussian": (
+    "gaussian": Decomposition(
+        "gmm",
         dict(dim=1, fit_family="gaussian", fit_components=1, reg_covar=0.0, n_samples=100),
-        (
-            Switch(dict(sampler="infinite"), dict(sampler="exact")),
-            Switch(dict(components=1), dict(components=2)),
-            Switch(dict(ddof=1), dict(ddof=0)),
-        ),
-        "l2_to_truth",
+        (STATISTICAL, Switch(dict(components=1), dict(components=2)), Switch(dict(ddof=1), dict(ddof=0))),
+        GMM_METRICS,
     ),
-    "gmm": (
+    "gmm": Decomposition(
+        "gmm",
         dict(dim=2, components=2, n_samples=1000),
         (
-            Switch(dict(sampler="infinite"), dict(sampler="exact")),
+            STATISTICAL,
             Switch(dict(fit_family="gmm", fit_components=2), dict(fit_family="gaussian", fit_components=1)),
             Switch(dict(warm_start=True), dict(warm_start=False, em_iters=1)),
         ),
-        "l2_to_truth",
+        GMM_METRICS,
+    ),
+    "linreg": Decomposition(
+        "linreg",
+        dict(dim=10, design_size=50, noise=1.0),
+        (STATISTICAL, Switch(dict(fit_dim=None), dict(fit_dim=5)), Switch(dict(fitter="exact"), dict(fitter="sgd"))),
+        ("test_error",),
+    ),
+    "categorical": Decomposition(
+        "categorical",
+        dict(truth="zipf", num_types=100, zipf_beta=1.1, n_samples=1000),
+        (STATISTICAL, Switch(dict(top_k=None), dict(top_k=50)),
+         Switch(dict(temperature=1.0), dict(temperature=0.9))),
+        ("tv", "lost_mass", "surviving", "entropy", "gini_simpson", "p_min_group"),
     ),
 }
 
@@ -97,7 +127,7 @@ def configs(family: str, sets: dict) -> list[tuple[tuple, object]]:
 
     if family not in FAMILIES:
         raise ConfigError("family", f"decompose supports {', '.join(FAMILIES)}; got {family!r}")
-    base, switches, _ = FAMILIES[family]
+    model, base, switches, _ = FAMILIES[family]
     switched = {key for s in switches for key in (*s.off, *s.on)}
     fixed = sorted(switched & set(sets))
     if fixed:
@@ -107,7 +137,7 @@ def configs(family: str, sets: dict) -> list[tuple[tuple, object]]:
         values = {**base, **sets}
         for switch, flag in zip(switches, pattern):
             values |= switch.on if flag else switch.off
-        out.append((pattern, make_config("gmm", **values)))
+        out.append((pattern, make_config(model, **values)))
     return out
 
 
@@ -125,10 +155,11 @@ def decompose(family: str, sets: dict, metric: str | None = None, *, progress: b
 
 
 def check_metric(family: str, metric: str | None) -> str:
-    """The metric to compare (the family's default when None): a scalar statistic of the gmm family."""
-    metric = metric or FAMILIES[family][2]
-    if metric not in SCALAR_METRICS:
-        raise ConfigError("--metric", f"must be one of {', '.join(SCALAR_METRICS)}; got {metric!r}")
+    """The metric to compare: one of the decomposition's scalar statistics (its first when None)."""
+    metrics = FAMILIES[family].metrics
+    metric = metric or metrics[0]
+    if metric not in metrics:
+        raise ConfigError("--metric", f"must be one of {', '.join(metrics)}; got {metric!r}")
     return metric
 
 
@@ -174,16 +205,21 @@ def figure(rows: list[Row], metric: str, title: str, out: Path) -> list[Path]:
 
         fig, ax = plt.subplots(figsize=(6.4, 4.2))
         means = [np.mean(r.values, axis=1) for r in rows]
-        later = np.concatenate([m[1:] for m in means])
+        largest = max(float(np.max(np.abs(m))) for m in means)
+        # a combination that stays at 0 up to rounding (e.g. no error at all) is not allowed to set the log range
+        zero = [float(np.max(np.abs(m[1:]))) <= 1e-9 * largest for m in means]
+        later = np.concatenate([m[1:] for m, z in zip(means, zero) if not z] or [np.ones(1)])
         log = bool(np.all(later > 0) and later.max() / later.min() > 50)
-        for row, mean in zip(rows, means):
+        for row, mean, at_zero in zip(rows, means, zero):
             statistical, expressivity, approximation = row.switches
             keep = slice(1, None) if log else slice(None)  # generation 0 is the truth (distance 0)
+            label = row.label + (" (≈ 0: below the axis)" if log and at_zero else "")
             # colour: statistical × expressivity; dashed: approximation on (coinciding curves stay visible)
             ax.plot(row.generation[keep], mean[keep], color=f"C{2 * statistical + expressivity}",
-                    ls="--" if approximation else "-", lw=1.3, label=row.label)
+                    ls="--" if approximation else "-", lw=1.3, label=label)
         if log:
             ax.set_yscale("log")
+            ax.set_ylim(later.min() / 2, later.max() * 2)
         ax.set_xlabel("generation n")
         ax.set_ylabel(f"{LABELS.get(metric, METRIC_LABELS.get(metric, metric))} (mean over chains)")
         ax.set_title(title)
@@ -218,9 +254,9 @@ def add_parser(subparsers) -> None:
         help="run the 2³ on/off combinations of the three error sources and tabulate a metric",
         description=__doc__.split("\n\n")[0],
     )
-    p.add_argument("family", choices=sorted(FAMILIES), help="model fitted each generation")
+    p.add_argument("family", choices=sorted(FAMILIES), help="decomposition (see the module docstring)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="base config field (JSON value)")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--metric", default=None, help="scalar statistic to compare (default l2_to_truth)")
+    p.add_argument("--metric", default=None, help="scalar statistic to compare (default: l2_to_truth, test_error or tv)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_decompose)

@@ -22,13 +22,13 @@ def test_combinations_are_the_eight_patterns_from_none_to_all():
 @pytest.mark.parametrize("family", sorted(dc.FAMILIES))
 def test_each_switch_sets_its_keys_and_nothing_else(family):
     runs = dict(dc.configs(family, {"generations": 3, "chains": 2}))
-    _, switches, _ = dc.FAMILIES[family]
+    switches = dc.FAMILIES[family].switches
     for pattern, config in runs.items():
         assert config.generations == 3 and config.chains == 2
         for switch, flag in zip(switches, pattern):
             for key, value in (switch.on if flag else switch.off).items():
                 assert getattr(config, key) == value
-    # the statistical switch is the sampler in both families
+    # the statistical switch is the sampler in every decomposition
     assert runs[(False, False, False)].sampler == "infinite" and runs[(True, False, False)].sampler == "exact"
 
 
@@ -82,3 +82,44 @@ def test_gaussian_decomposition_end_to_end(tmp_path):
     se = float(table[("on", "off", "off")]["se_last"])
     assert mean[("on", "off", "off")] > 4 * se
     assert all((out / name).is_file() for name in ("decompose.md", "decompose.png", "decompose.pdf"))
+
+
+def _table(out):
+    with open(out / "decompose.csv") as f:
+        return {(r["statistical"], r["expressivity"], r["approximation"]): r for r in csv.DictReader(f)}
+
+
+def test_linreg_decomposition(tmp_path):
+    """No error → w* stays (test error 0); expressivity alone → the omitted-variable fit, constant from generation
+    1 (theory.linreg); approximation alone (early-stopped steps from 0) → shrinks towards 0; sampling → drifts."""
+    out = tmp_path / "dec"
+    assert main(["decompose", "linreg", "--set", "generations=6", "--set", "chains=400", "--out", str(out),
+                 "--quiet"]) == 0
+    table = _table(out)
+    mean = {k: float(r["mean_last"]) for k, r in table.items()}
+    se = {k: float(r["se_last"]) for k, r in table.items()}
+    assert mean[("off", "off", "off")] < 1e-20
+    expected = 0.5 * (1 + 5 / 44)  # ‖w*₂‖² (1 + d′/(T − d′ − 1)), w* = (1, …, 1)/√10, d′ = 5
+    assert abs(mean[("off", "on", "off")] - expected) < 4 * se[("off", "on", "off")]
+    for key in (("off", "off", "on"), ("on", "off", "off")):
+        assert mean[key] > 4 * se[key]
+    # mean over generations 1–6 equals the last generation when only expressivity acts
+    np.testing.assert_allclose(float(table[("off", "on", "off")]["mean_all"]), mean[("off", "on", "off")], rtol=1e-10)
+
+
+def test_categorical_decomposition(tmp_path):
+    """No error → the truth stays (tv 0); truncation alone → the truth cut to its 50 largest types from generation
+    1 on; temperature alone → the map p ∝ p^{1/T} compounding; sampling → drift."""
+    out = tmp_path / "dec"
+    assert main(["decompose", "categorical", "--set", "generations=5", "--set", "chains=200", "--out", str(out),
+                 "--quiet"]) == 0
+    table = _table(out)
+    mean = {k: float(r["mean_last"]) for k, r in table.items()}
+    assert mean[("off", "off", "off")] < 1e-12
+    p = np.arange(1, 101) ** -1.1
+    p /= p.sum()
+    np.testing.assert_allclose(mean[("off", "on", "off")], p[50:].sum(), rtol=1e-9)  # tv of the renormalised cut
+    q = p ** (0.9 ** -5)
+    np.testing.assert_allclose(mean[("off", "off", "on")], 0.5 * np.abs(q / q.sum() - p).sum(), rtol=1e-9)
+    se = float(table[("on", "off", "off")]["se_last"])
+    assert mean[("on", "off", "off")] > 4 * se
