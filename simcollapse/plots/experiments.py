@@ -3,7 +3,7 @@
 ``draw(experiment, run_dirs, out_dir)`` draws every figure the experiment names (``figures = [...]`` in its
 TOML file), with the options of its ``[figure]`` table:
 
-* ``curves``: one row per run group, one column per ``panels`` entry (``stat``, ``label``, ``log``,
+* ``curves``: one row per run group, one column per ``panels`` entry (``stat``, ``label``, ``log``, ``ylim``,
   ``summary`` = ``quantiles`` (median and 10–90 % band of the chains) or ``mean`` (mean ± 2 SE), ``bound``: a
   name in ``BOUNDS``, drawn dash-dotted in each run's colour); ``log_generations`` puts generations on a log axis.
   Where a closed form exists the mean over chains is drawn dotted and the theory dashed, in the run's colour;
@@ -172,6 +172,8 @@ def curves(experiment, run_dirs, out_dir: Path) -> list[Path]:
                 ax.plot([], [], color="0.35", lw=1.0, ls="-.", label=label)
             if panel.get("log"):
                 ax.set_yscale("log")
+            if "ylim" in panel:
+                ax.set_ylim(*panel["ylim"])
             if experiment.figure.get("log_generations"):
                 ax.set_xscale("log")
             ax.set_xlabel("generation n")
