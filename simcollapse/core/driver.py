@@ -51,7 +51,8 @@ class NonFiniteError(ArithmeticError):
         at = f"chain {chain}" if point is None else f"chain {chain} of point {point}"
         super().__init__(
             f"statistic {name!r} is {value} at generation {generation} of {at}: the model left the range "
-            "float64 can represent (try a larger n_samples, reg_covar, or fewer generations)"
+            "float64 can represent (a collapsing fit: try a larger n_samples, reg_covar or fewer generations; "
+            "a diverging gradient fitter: a smaller lr)"
         )
 
 
