@@ -83,10 +83,23 @@ def draw_metric(ax, generation, values, expected=None, label=None, summary=False
     ax.set_ylabel(label or "")
 
 
-def summary_title(config) -> str:
+def summary_title(config, most: int = 7) -> str:
+    """"family: key=value, …": the sample size, ddof, sampler and policy, then the fields set away from their defaults
+    (at most `most` in all, long values shortened), then the chain count."""
+    import dataclasses
+
     fields = config.to_dict()
-    keep = [k for k in ("n_samples", "ddof", "sampler", "policy", "dim", "chains") if k in fields]
-    return f"{config.family}: " + ", ".join(f"{k}={fields[k]}" for k in keep)
+    defaults = {f.name: f.default for f in dataclasses.fields(config)}
+    quiet = {"family", "metrics", "seed", "record_every", "summary", "generations", "chains"}
+    always = [k for k in ("n_samples", "ddof", "sampler", "policy") if k in fields]
+    changed = [k for k in fields if k not in quiet and k not in always and fields[k] != defaults.get(k)]
+
+    def show(value) -> str:
+        text = str(value)
+        return text if len(text) <= 16 else text[:14] + "…"
+
+    keep = (always + changed)[:most] + ["chains"]
+    return f"{config.family}: " + ", ".join(f"{k}={show(fields[k])}" for k in keep)
 
 
 def overview(run: dict, out_dir: Path) -> Path:
