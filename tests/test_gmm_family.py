@@ -6,7 +6,7 @@ import pytest
 
 from simcollapse.api import make_config, simulate, theory
 from simcollapse.config import ConfigError
-from simcollapse.theory.gmm import expected_trace
+from simcollapse.theory.gmm import expected_trace, suresh_tail_bound
 
 
 def _se(x):
@@ -27,6 +27,54 @@ def test_theory_quoted_values():
     np.testing.assert_allclose(e[[1, 10, 30]], [1.990, 1.902, 1.721], atol=5e-4)
     # the reg·I term: E tr C_1 = (1 − 1/N) tr C_0 + d·reg
     assert expected_trace([10], 2.0, 2, 0.5)[1] == pytest.approx(0.9 * 2.0 + 1.0)
+
+
+def test_suresh_bound_values():
+    b = suresh_tail_bound(10, 80, 2.0, std0=1.0)
+    assert b.shape == (81,)
+    np.testing.assert_allclose(b[[0, 40, 80]], [0.5, 0.5 * np.exp(-1.0), 0.5 * np.exp(-2.0)], rtol=1e-14)
+    # σ0/ε > 1: capped at 1 until k = 4n·log(σ0/ε)
+    b = suresh_tail_bound(1000, 8000, 0.5, std0=1.5)
+    assert np.all(b[:4395] == 1.0) and b[4395] < 1.0  # 4000·log 3 = 4394.4
+    np.testing.assert_allclose(b[8000], 3 * np.exp(-2.0), rtol=1e-14)
+
+
+@pytest.mark.slow
+def test_suresh_bound_holds_for_the_symmetric_two_component_chain():
+    """Suresh et al. Thm 4 by Monte Carlo, as close to its setting as the family allows: truth ½N(−1, 1) + ½N(1, 1)
+    in 1-D (σ0 = 1), K′ = 2, n = 10 points per generation, 120 generations, 200 chains; the empirical
+    P(σ̄_k > ε), ε = 0.5, is at most the bound + 4·SE (SE = √(b(1 − b)/C), the binomial SE at the bound b) at
+    generations 40, 80, 120, where b = 0.74, 0.27, 0.10.
+
+    σ̄_k = Σ_j w_j σ_j, the weighted component standard deviation (the paper's figure): the theorem's σ_k is the
+    common σ of two equal-weight components, which σ̄ equals when the fit has that form.
+
+    The estimator is not the theorem's: EM fits free weights, means and per-component variances (k-means start,
+    stopped at tol), not the symmetric model's approximate joint ML of (μ, σ), so the theorem does not apply as
+    such. The check is nonetheless sound, by the M-step identity (theory.md §B.7): Σ_j w_j σ_j² ≤ C_k (the fitted
+    mixture's variance), so σ̄_k ≤ √C_k by Jensen, and Markov's inequality with E C_k (``expected_trace``) gives
+    P(σ̄_k > ε) ≤ E C_k / ε², which lies below Suresh's bound at the generations checked (asserted). It fails for
+    a fit that keeps more spread than its data (a wrong M-step, a covariance not refitted). Measured: no chain has
+    σ̄ > 0.5 after generation 11 (P = 0 at every generation checked, against 0.74/0.27/0.10): unconstrained EM on
+    10 points concentrates its components far faster than the symmetric fit the theorem bounds."""
+    from simcollapse.plots.gmm import component_std
+
+    n, eps, chains = 10, 0.5, 200
+    config = make_config("gmm", dim=1, components=2, fit_components=2, means0=[[-1.0], [1.0]], covs0=[[1.0]],
+                         n_samples=n, generations=120, chains=chains, tol=1e-3, em_iters=100, seed=1,
+                         metrics=("weights", "covs"))
+    s = simulate(config).stats
+    spread = component_std(s["weights"], s["covs"])  # (generations + 1, chains)
+    assert np.all(spread[0] == 1.0)
+    bound = suresh_tail_bound(n, config.generations, eps, std0=1.0)
+    markov = theory(config)["E_trace"] / eps**2
+    for k in (40, 80, 120):
+        assert bound[k] < 1 and markov[k] <= bound[k]
+        p = np.mean(spread[k] > eps)
+        se = np.sqrt(bound[k] * (1 - bound[k]) / chains)
+        assert p <= bound[k] + 4 * se, f"generation {k}: P(σ > {eps}) = {p:.3f} > bound {bound[k]:.3f} + 4·{se:.3f}"
+        # and below the sharper bound that makes the check sound
+        assert p <= markov[k] + 4 * np.sqrt(markov[k] * (1 - markov[k]) / chains)
 
 
 def test_expected_trace_and_mean(k2_run, close_mc):
@@ -74,6 +122,29 @@ def test_single_component_matches_gaussian_chain(close_mc):
         logdet = np.linalg.slogdet(a["mix_cov"][g])[1]
         diff = logdet.mean() - b["logdet"][g].mean()
         assert abs(diff) <= 4 * np.hypot(_se(logdet), _se(b["logdet"][g])), f"gen {g}: E log det differs by {diff}"
+
+
+def test_single_component_em_chain_equals_gaussian_chain_given_the_same_keys():
+    """K = K′ = 1 with the same seed: EM and the ddof-0 closed-form fit see the same samples every generation (both
+    draw them with the same data key), and EM's one M-step is the sample mean and ddof-0 covariance, so the two
+    chains coincide. Not bit for bit: EM forms Σ r x / n_k and Σ r (x − μ)(x − μ)ᵀ / n_k with responsibilities r = 1
+    and n_k = Σ r (floored at 10·eps, as scikit-learn), summing in another order than the closed form. Attained:
+    ≤ 6e-16 relative over 10 generations (a few rounding errors, not growing along the chain); 1e-12 leaves room for
+    another summation order or BLAS while catching any real difference (another sample or divisor differs at
+    ≥ 1e-3)."""
+    common = dict(components=1, fit_components=1, dim=2, reg_covar=0.0, n_samples=20, generations=10, chains=4,
+                  seed=7, metrics=("means", "covs"))
+    # init "random" gives all-ones responsibilities for K′ = 1 (and skips compiling k-means)
+    em = simulate(make_config("gmm", init="random", tol=1e-3, em_iters=10, **common)).stats
+    gauss = simulate(make_config("gmm", fit_family="gaussian", ddof=0, **common)).stats
+    for name in ("means", "covs"):
+        a, b = em[name], gauss[name]  # (generations + 1, chains, 1, …)
+        assert not np.allclose(b[1], b[0]) and not np.allclose(b[10], b[1])  # the chains move: a real comparison
+        for g in range(11):
+            for c in range(common["chains"]):
+                scale = np.abs(b[g, c]).max()
+                np.testing.assert_allclose(a[g, c], b[g, c], rtol=0, atol=1e-12 * scale,
+                                           err_msg=f"{name}, generation {g}, chain {c}")
 
 
 def test_degenerate_data_no_nan():

@@ -16,6 +16,9 @@ becomes (N_t − 1)/(N_t − δ) (1 for the unbiased fit).
 
 These hold in expectation only, not in law. Sampler "infinite" (a moment-exact quadrature) gives
 C_n = C_0 + n·reg·I and m_n = m_0 exactly.
+
+:func:`suresh_tail_bound`: the tail bound of Suresh et al. (2024, Thm 4) on the component standard deviation of
+the symmetric two-component chain.
 """
 
 from __future__ import annotations
@@ -50,3 +53,14 @@ def for_config(config) -> dict[str, np.ndarray]:
         "E_mix_mean": np.broadcast_to(m0, (g + 1, d)).copy(),
         "E_mean_sq_error": tr0 + d * reg * steps - e_trace,
     }
+
+
+def suresh_tail_bound(n_samples, generations, eps, std0=1.0):
+    """Suresh et al. Thm 4 (bound): P(σ_k > ε) ≤ (σ0/ε) exp(−k/(4n)) for k = 0 … generations, capped at 1.
+
+    σ_k is the common component standard deviation of the k-th fit of ½N(μ, σ²) + ½N(−μ, σ²) by approximate joint
+    maximum likelihood of (μ, σ) on n samples per generation; σ0 that of the truth. Source: Suresh, Ananda
+    Theertha et al. 2024, "Rate of model collapse in recursive training", Theorem 4.
+    """
+    k = np.arange(generations + 1)
+    return np.minimum(1.0, std0 / eps * np.exp(-k / (4.0 * n_samples)))
