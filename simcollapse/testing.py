@@ -6,6 +6,7 @@ Strategies (need ``hypothesis``, installed with the ``test`` extra):
 * :func:`gaussian_configs`, :func:`mvgaussian_configs` — dicts for ``make_config("gaussian" | "mvgaussian", **d)``;
 * :func:`categorical_truths` — probability vectors (cats, uniform, Zipf, random) to pass as ``probs0``;
 * :func:`invalid_gaussian_values` — ``(field, values)`` pairs that ``make_config`` rejects naming ``field``;
+* :func:`valid_config_values` — any simulated family: dicts that ``make_config`` accepts, small enough to run fast;
 * :func:`fuzzed_config_values` — any family: field values mutated at random, valid or not, for fuzzing.
 
 Assertions (numpy only; all Monte Carlo standard errors come from the chains themselves,
@@ -42,6 +43,7 @@ __all__ = [
     "mc_mean_se",
     "mvgaussian_configs",
     "schedules",
+    "valid_config_values",
 ]
 
 GAUSSIAN_METRICS = ("mean", "var", "logvar", "std", "w2sq", "kl", "mean_sq_error", "second_moment")
@@ -84,14 +86,22 @@ def _fix_groups(values: dict, sizes: np.ndarray, need: int) -> dict:
     return values
 
 
+def _run_fields(draw, fixed: dict, max_generations: int, max_chains: int) -> dict:
+    """generations (or the fixed one), chains, seed and record_every, small."""
+    g = fixed.get("generations", draw(st.integers(1, max_generations)))
+    return {"generations": g, "chains": draw(st.integers(1, max_chains)), "seed": draw(st.integers(0, 2**31 - 1)),
+            "record_every": draw(st.integers(1, max(1, g)))}
+
+
+def _subset(draw, names):
+    """A non-empty list of distinct names (a ``metrics`` value)."""
+    return draw(st.lists(st.sampled_from(names), min_size=1, max_size=len(names), unique=True))
+
+
 def _gaussian_family(draw, family: str, fixed: dict, max_generations: int, max_chains: int):
     s = st
-    values: dict = {}
-    g = fixed.get("generations", draw(s.integers(1, max_generations)))
-    values["generations"] = g
-    values["chains"] = draw(s.integers(1, max_chains))
-    values["seed"] = draw(s.integers(0, 2**31 - 1))
-    values["record_every"] = draw(s.integers(1, max(1, g)))
+    values = _run_fields(draw, fixed, max_generations, max_chains)
+    g = values["generations"]
     if family == "mvgaussian":
         d = fixed.get("dim", draw(s.integers(1, 3)))
         values["dim"] = d
@@ -128,7 +138,7 @@ def _gaussian_family(draw, family: str, fixed: dict, max_generations: int, max_c
         values["mean0"] = draw(s.floats(-10, 10, **finite))
         values["var0"] = draw(s.floats(0.01, 100, **finite))
         metrics = GAUSSIAN_METRICS
-    values["metrics"] = draw(s.lists(s.sampled_from(metrics), min_size=1, max_size=len(metrics), unique=True))
+    values["metrics"] = _subset(draw, metrics)
     values.update(fixed)
     return _fix_groups(values, _schedule(values["n_samples"], values["generations"]), values.get("dim", 1) + 1)
 
@@ -160,6 +170,140 @@ def _configs(family: str, valid: bool, max_generations: int, max_chains: int, fi
     else:
         bad = s.sampled_from([(f, v[f]) for f, v in _INVALID_GAUSSIAN if f in v])
     return s.builds(lambda v, fv: {**v, fv[0]: fv[1]}, base, bad).filter(lambda v: not _builds(family, v))
+
+
+_FINITE = dict(allow_nan=False, allow_infinity=False)
+
+
+def _gmm_fields(draw, values: dict) -> None:
+    from .families import em, gmm
+
+    s, g = st, values["generations"]
+    k, d = draw(s.integers(1, 3)), draw(s.integers(1, 2))
+    fit_family = draw(s.sampled_from(gmm.FIT_FAMILIES))
+    k_fit = 1 if fit_family == "gaussian" else draw(s.integers(1, 3))
+    ddof = draw(s.sampled_from((0, 1))) if fit_family == "gaussian" else 0
+    values.update(components=k, dim=d, fit_family=fit_family, fit_components=k_fit, ddof=ddof,
+                  n_samples=draw(schedules(g, min_size=max(k_fit, ddof + 1, 2), max_size=16)),
+                  sampler=draw(s.sampled_from(gmm.SAMPLERS)), quadrature_points=draw(s.integers(2**d, 64)),
+                  covariance_type=draw(s.sampled_from(em.COVARIANCE_TYPES)), em_iters=draw(s.integers(1, 20)),
+                  tol=draw(s.sampled_from((1e-3, 1e-5))), reg_covar=draw(s.sampled_from((1e-6, 1e-3, 0.1))),
+                  init=draw(s.sampled_from(em.INIT_METHODS)), warm_start=draw(s.booleans()),
+                  metrics=_subset(draw, gmm.METRICS))
+    if draw(s.booleans()):
+        w = np.asarray(draw(s.lists(s.floats(0.1, 1.0, **_FINITE), min_size=k, max_size=k)))
+        values["weights0"] = (w / w.sum()).tolist()
+    if draw(s.booleans()):
+        values["means0"] = draw(s.lists(s.lists(s.floats(-5, 5, **_FINITE), min_size=d, max_size=d),
+                                        min_size=k, max_size=k))
+    if draw(s.booleans()):  # one diagonal covariance for every component
+        values["covs0"] = np.diag(draw(s.lists(s.floats(0.1, 4.0, **_FINITE), min_size=d, max_size=d))).tolist()
+
+
+def _kde_fields(draw, values: dict) -> None:
+    from .families import kde
+
+    s = st
+    values.update(dim=draw(s.integers(1, 2)), n_samples=draw(s.integers(2, 32)),
+                  bandwidth=draw(s.one_of(s.sampled_from(kde.RULES), s.floats(0.05, 2.0, **_FINITE))),
+                  mean0=draw(s.floats(-10, 10, **_FINITE)), var0=draw(s.floats(0.01, 100, **_FINITE)),
+                  test_size=draw(s.integers(1, 50)), metrics=_subset(draw, kde.METRICS))
+
+
+def _linreg_fields(draw, values: dict) -> None:
+    from .families import linreg
+
+    s = st
+    d = draw(s.integers(1, 4))
+    fit_dim = draw(s.one_of(s.none(), s.integers(1, d)))
+    fitted = d if fit_dim is None else fit_dim
+    values.update(dim=d, fit_dim=fit_dim, design_size=draw(s.integers(fitted + 2, fitted + 20)),
+                  ridge=draw(s.sampled_from((0.0, 0.1, 1.0))), noise=draw(s.floats(0.0, 2.0, **_FINITE)),
+                  policy=draw(s.sampled_from(linreg.POLICIES)), sampler=draw(s.sampled_from(linreg.SAMPLERS)),
+                  fitter=draw(s.sampled_from(linreg.FITTERS)), sgd_steps=draw(s.integers(1, 10)),
+                  lr=draw(s.floats(0.01, 0.2, **_FINITE)), warm_start=draw(s.booleans()),
+                  w_star=draw(s.one_of(s.none(), s.floats(-2, 2, **_FINITE),
+                                       s.lists(s.floats(-2, 2, **_FINITE), min_size=d, max_size=d))),
+                  metrics=_subset(draw, linreg.METRICS))
+
+
+def _categorical_fields(draw, values: dict) -> None:
+    from .families import categorical
+
+    s, g = st, values["generations"]
+    truth = draw(s.sampled_from(categorical.TRUTHS))
+    if truth == "probs":
+        values["probs0"] = draw(categorical_truths(max_types=20))
+        k = len(values["probs0"])
+    elif truth == "cats":
+        k = 2
+    else:
+        k = values["num_types"] = draw(s.integers(1, 20))
+        if truth != "uniform":
+            values["zipf_beta"] = draw(s.floats(0.0, 3.0, **_FINITE))
+        if truth == "zipf_mandelbrot":
+            values["zipf_q"] = draw(s.floats(-0.9, 5.0, **_FINITE))
+    values["truth"] = truth
+    values.update(n_samples=draw(schedules(g, min_size=1, max_size=32)), alpha=draw(s.floats(0.0, 1.0, **_FINITE)),
+                  temperature=draw(s.floats(0.5, 2.0, **_FINITE)), top_k=draw(s.one_of(s.none(), s.integers(1, k))),
+                  min_p=draw(s.floats(0.0, 0.5, **_FINITE)), sampler=draw(s.sampled_from(categorical.SAMPLERS)),
+                  policy=draw(s.sampled_from(categorical.POLICIES)), real_fraction=draw(s.floats(0.0, 1.0, **_FINITE)),
+                  minority=draw(s.one_of(s.none(), s.lists(s.integers(0, k - 1), min_size=1, max_size=k, unique=True))),
+                  metrics=_subset(draw, categorical.METRICS))
+    real_max = int(np.floor(values["real_fraction"] * _schedule(values["n_samples"], g) + 0.5).max())
+    values["pool_size"] = draw(s.integers(max(1, real_max), max(1, real_max) + 200))
+
+
+def _counts_fields(draw, values: dict, family: str) -> None:
+    from .families import counts
+
+    s = st
+    if family == "poisson":
+        values["rate0"], metrics = draw(s.floats(0.0, 5.0, **_FINITE)), counts.POISSON_METRICS
+    else:
+        values["p0"], metrics = draw(s.floats(0.0, 1.0, **_FINITE)), counts.BERNOULLI_METRICS
+    values.update(n_samples=draw(schedules(values["generations"], min_size=1, max_size=32)),
+                  sampler=draw(s.sampled_from(counts.SAMPLERS)), policy=draw(s.sampled_from(counts.POLICIES)),
+                  metrics=_subset(draw, metrics))
+
+
+_FAMILY_FIELDS = {
+    "gmm": _gmm_fields,
+    "kde": _kde_fields,
+    "linreg": _linreg_fields,
+    "categorical": _categorical_fields,
+    "poisson": lambda draw, values: _counts_fields(draw, values, "poisson"),
+    "bernoulli": lambda draw, values: _counts_fields(draw, values, "bernoulli"),
+}
+
+
+def valid_config_values(family: str, *, max_generations: int = 4, max_chains: int = 4, **fixed):
+    """Dicts for which ``make_config(family, **d)`` succeeds, for every family in ``families.names()``.
+
+    The run fields are small (generations ≤ `max_generations`, chains ≤ `max_chains`, any seed and record_every)
+    so that a run is fast. The family's fields are drawn from their documented choices and ranges, coupled
+    fields together (gmm: fit_components 1 for fit_family gaussian, ddof only there, N ≥ K′, a truth of the drawn
+    K × d shape; linreg: design_size > d′ + 1; categorical: top_k ≤ K, minority within the types, pool_size ≥
+    the real tokens; …), with ``metrics`` a non-empty subset. ``gaussian`` and ``mvgaussian`` are
+    :func:`gaussian_configs` / :func:`mvgaussian_configs`. Keyword arguments are fixed in every draw (e.g.
+    ``sampler="infinite"``); draws they make invalid are filtered out. Values stay in ranges where a short run
+    gives finite statistics (reg_covar ≥ 1e-6, learning rates ≤ 0.2, truths of moderate scale).
+    """
+    from . import families
+
+    s = _need_hypothesis()
+    if family not in families.names():
+        raise ValueError(f"unknown family {family!r}; have {', '.join(families.names())}")
+    if family in ("gaussian", "mvgaussian"):
+        return _configs(family, True, max_generations, max_chains, fixed)
+
+    @s.composite
+    def values(draw):
+        drawn = _run_fields(draw, fixed, max_generations, max_chains)
+        _FAMILY_FIELDS[family](draw, drawn)
+        return {**drawn, **fixed}
+
+    return values().filter(lambda v: _builds(family, v))
 
 
 _WORDS = ("exact", "sufficient", "infinite", "replace", "accumulate", "accumulate_subsample", "fresh_real",

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from simcollapse import families
 from simcollapse.api import make_config, simulate, theory
 from simcollapse.config import ConfigError, schedule
 from simcollapse.testing import (
@@ -18,6 +19,7 @@ from simcollapse.testing import (
     mc_mean_se,
     mvgaussian_configs,
     schedules,
+    valid_config_values,
 )
 
 FAST = settings(max_examples=25, deadline=None)
@@ -84,6 +86,45 @@ def test_categorical_truths_are_probability_vectors(p):
     p = np.asarray(p)
     assert 1 <= p.size <= 30 and np.all(p >= 0) and abs(p.sum() - 1) < 1e-9
     assert make_config("categorical", probs0=p.tolist(), generations=2, chains=2).num_types == p.size
+
+
+@pytest.mark.parametrize("family", families.names())
+@FAST
+@given(data=st.data())
+def test_valid_config_values_build_for_every_family(family, data):
+    values = data.draw(valid_config_values(family))
+    config = make_config(family, **values)
+    assert 1 <= config.generations <= 4 and 1 <= config.chains <= 4
+
+
+@settings(max_examples=10, deadline=None)
+@given(values=valid_config_values("gmm", sampler="infinite", generations=2))
+def test_valid_config_values_keep_fixed_values(values):
+    assert values["sampler"] == "infinite" and values["generations"] == 2
+    make_config("gmm", **values)
+
+
+def test_valid_config_values_rejects_an_unknown_family():
+    with pytest.raises(ValueError, match="unknown family"):
+        valid_config_values("nope")
+
+
+@pytest.mark.slow  # every config compiles its own program: 6–14 s per family
+@pytest.mark.parametrize("family", families.names())
+@settings(max_examples=2, deadline=None, derandomize=True)
+@given(data=st.data())
+def test_valid_configs_run_with_finite_statistics(family, data):
+    """A short run of drawn configs (fixed draws): every statistic after the truth is finite, or ±inf where the
+    family says an infinity has a meaning (e.g. KL after a lost type); generation 0 may hold NaN placeholders for
+    statistics of a fit (gmm's loglik)."""
+    config = make_config(family, **data.draw(valid_config_values(family)))
+    trajectory = simulate(config)
+    unbounded = families.get(family).build(config).unbounded
+    for name, values in trajectory.stats.items():
+        assert values.shape[:2] == (len(trajectory.generation), config.chains), name
+        later = np.asarray(values[1:], dtype=float)
+        assert not np.isnan(later).any(), name
+        assert name in unbounded or np.isfinite(later).all(), name
 
 
 # --- assertions on real runs (one compiled config per family) ---------------------------------------------
