@@ -31,6 +31,32 @@ def test_chain_subset_and_chunking_do_not_change_trajectories(family, extra):
     assert not all(np.array_equal(full[k], other_seed[k], equal_nan=True) for k in full)
 
 
+# Configs whose per-chain arithmetic has reductions over a long axis (types, centres, coordinates) or fused
+# multiply-adds over (chain, type) arrays: a chain must still be the same alone or among 1000 (lanes differ).
+ALONE_OR_AMONG_1000 = [
+    ("kde", dict(n_samples=30, bandwidth="scott", dim=2)),
+    ("categorical", dict(zipf_beta=1.1, num_types=300, n_samples=200, sampler="infinite", temperature=0.8,
+                         policy="accumulate")),
+    pytest.param("categorical", dict(zipf_beta=1.1, num_types=300, n_samples=500, temperature=0.9, alpha=0.1),
+                 marks=pytest.mark.slow),
+    pytest.param("categorical", dict(zipf_beta=1.1, num_types=3000, n_samples=200, policy="fresh_real"),
+                 marks=pytest.mark.slow),
+    pytest.param("linreg", dict(policy="accumulate", fit_dim=6, fitter="sgd"), marks=pytest.mark.slow),
+    pytest.param("poisson", dict(), marks=pytest.mark.slow),
+    pytest.param("bernoulli", dict(), marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize("family,extra", ALONE_OR_AMONG_1000)
+def test_a_chain_alone_equals_it_among_1000_bit_for_bit(family, extra):
+    config = make_config(family, generations=5, chains=1000, seed=3, **extra)
+    everyone = simulate(config).stats
+    for index in (0, 517):
+        alone = simulate(config, chain_indices=[index]).stats
+        for name in everyone:
+            assert np.array_equal(everyone[name][:, index], alone[name][:, 0], equal_nan=True), (name, index)
+
+
 def test_record_every_keeps_every_kth_generation_and_the_last():
     config = make_config("gaussian", n_samples=10, generations=23, chains=5)
     full = simulate(config)

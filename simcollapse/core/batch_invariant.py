@@ -1,9 +1,23 @@
 """Sums whose floating-point result does not depend on how many chains run beside each other.
 
 XLA vectorises a reduction differently for different batch sizes, so ``jnp.sum`` over the samples of one
-chain can differ in the last ulp between a run of 64 chains and one of 1000. Summing in index order with a
-loop of elementwise additions gives every chain the same sequence of roundings whatever the batch, and on
-this CPU it costs no more than ``jnp.sum`` (the loop body is a vector addition across all chains).
+chain can differ in the last ulp between a run of 64 chains and one of 1000. Elementwise operations do not:
+each output element is the same IEEE operation on the same inputs however the loop around it is vectorised.
+The sums here are built from elementwise additions only, so every chain sees the same roundings whatever the
+batch:
+
+* :func:`ordered_sum`: index order, a loop of vector additions across the chains (short axes: samples of a
+  small generation, coordinates);
+* :func:`tree_sum`: pairwise halving, x[:h] + x[h:] on a zero-padded power-of-two axis (long axes: types,
+  centres; log₂ n steps, error O(ε log n));
+* :func:`tree_max`, :func:`logsumexp` and :func:`cumsum` likewise (the cumulative sum is JAX's parallel-prefix
+  ``associative_scan``, slices and additions only, where ``jnp.cumsum`` lowers to a windowed reduction).
+
+A reduction matters even where its result is exact (integer counts, a maximum): XLA may fuse it with the
+elementwise code around it, and the fused loop can be vectorised differently for another batch size; XLA's
+vector and scalar exp and log differ in the last ulp. So no family reduces over an axis inside its generation
+step or its statistics other than through these functions (or over integers whose result feeds no
+transcendental).
 """
 
 from __future__ import annotations
@@ -17,3 +31,39 @@ def ordered_sum(x, term=None, unroll: int = 10):
     term = term or (lambda row: row)
     zero = jnp.zeros_like(term(x[0]))
     return jax.lax.fori_loop(0, x.shape[0], lambda i, total: total + term(x[i]), zero, unroll=unroll)
+
+
+def _halving(x, axis: int, combine, fill):
+    """combine over `axis` by pairwise halving, x[:h] ∘ x[h:], of the axis padded with `fill` to a power of two."""
+    x = jnp.moveaxis(jnp.asarray(x), axis, 0)
+    size = 1 << max(0, (x.shape[0] - 1).bit_length())
+    if size != x.shape[0]:
+        x = jnp.concatenate([x, jnp.full((size - x.shape[0],) + x.shape[1:], fill, x.dtype)])
+    while x.shape[0] > 1:
+        half = x.shape[0] // 2
+        x = combine(x[:half], x[half:])
+    return x[0]
+
+
+def tree_sum(x, axis: int = -1):
+    """Σ over `axis` by pairwise halving of a zero-padded power-of-two axis (elementwise additions only)."""
+    return _halving(x, axis, jnp.add, 0)
+
+
+def tree_max(x, axis: int = -1):
+    """The maximum over `axis` by pairwise halving (see the module docstring for why not ``jnp.max``)."""
+    return _halving(x, axis, jnp.maximum, -jnp.inf)
+
+
+def logsumexp(x, axis: int = -1):
+    """log Σ exp x over `axis` (−inf when every term is −inf). The maximum too is taken by halving: a maximum is
+    exact in any order, but an XLA reduce fused with the exponentials can change how they are vectorised, and
+    XLA's vector and scalar exp/log may differ in the last ulp."""
+    top = tree_max(x, axis)
+    top = jnp.where(jnp.isfinite(top), top, 0.0)
+    return top + jnp.log(tree_sum(jnp.exp(x - jnp.expand_dims(top, axis)), axis))
+
+
+def cumsum(x, axis: int = -1, reverse: bool = False):
+    """Cumulative sum along `axis` by parallel prefix (slices and additions only)."""
+    return jax.lax.associative_scan(jnp.add, x, reverse=reverse, axis=axis)

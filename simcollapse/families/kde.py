@@ -27,9 +27,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import logsumexp
-
 from ..config import ConfigError, RunConfig, check_int, check_number, schedule
+from ..core.batch_invariant import logsumexp, tree_sum
 from ..core.driver import Chain
 
 RULES = ("scott", "silverman")
@@ -48,6 +47,13 @@ def rule_factor(rule: str, n: int, d: int) -> float:
     if rule == "scott":
         return n ** (-1.0 / (d + 4))
     return (n * (d + 2) / 4.0) ** (-1.0 / (d + 4))
+
+
+def variances(x, ddof: int):
+    """Per-column variance Σ_i (x_i − x̄)²/(N − ddof) of x (N, d), summed batch-invariantly."""
+    n = x.shape[0]
+    centred = x - tree_sum(x, axis=0) / n
+    return tree_sum(centred * centred, axis=0) / (n - ddof)
 
 
 class KDE:
@@ -71,7 +77,7 @@ class KDE:
         x = jnp.where(state.t == 0, from_truth, from_kde)
         bw = self.config.bandwidth
         if isinstance(bw, str):
-            s2 = jnp.sum(jnp.var(x, axis=0, ddof=1)) / self.d
+            s2 = tree_sum(variances(x, ddof=1)) / self.d
             h = rule_factor(bw, self.n, self.d) * jnp.sqrt(s2)
         else:
             h = jnp.asarray(float(bw))
@@ -80,15 +86,15 @@ class KDE:
     def observe(self, state: State) -> dict:
         d, h = self.d, state.bandwidth
         truth = state.t == 0
-        var = jnp.where(truth, self.var0, jnp.sum(jnp.var(state.centres, axis=0)) / d + h**2)
+        var = jnp.where(truth, self.var0, tree_sum(variances(state.centres, ddof=0)) / d + h**2)
         # KDE log-density of the held-out points: log (1/N) Σ_j N(x; c_j, h² I)
         hs = jnp.where(truth, 1.0, h)
-        sq = jnp.sum((state.test[:, None, :] - state.centres[None, :, :]) ** 2, axis=-1)
+        sq = tree_sum((state.test[:, None, :] - state.centres[None, :, :]) ** 2, axis=-1)
         log_kde = logsumexp(-0.5 * sq / hs**2, axis=1) - math.log(self.n) - d * jnp.log(hs) \
             - 0.5 * d * math.log(2 * math.pi)
-        log_truth = -0.5 * jnp.sum((state.test - self.mean0) ** 2, axis=1) / self.var0 \
+        log_truth = -0.5 * tree_sum((state.test - self.mean0) ** 2, axis=1) / self.var0 \
             - 0.5 * d * math.log(2 * math.pi * self.var0)
-        nll = -jnp.mean(jnp.where(truth, log_truth, log_kde))
+        nll = -tree_sum(jnp.where(truth, log_truth, log_kde)) / self.config.test_size
         out = {"var": var, "test_nll": nll, "bandwidth": h}
         return {name: out[name] for name in self.config.metrics}
 

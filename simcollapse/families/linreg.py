@@ -43,6 +43,7 @@ import numpy as np
 import optax
 
 from ..config import ConfigError, RunConfig, check_choice, check_int, check_number
+from ..core.batch_invariant import tree_sum
 from ..core.driver import Chain
 
 POLICIES = ("replace", "accumulate")
@@ -110,7 +111,7 @@ class LinReg:
         diff = state.w - self.w_star
         out = {
             "w": state.w,
-            "test_error": diff @ diff,
+            "test_error": tree_sum(diff * diff),
             "trace_inv_gram": state.trace_inv,
         }
         return {name: out[name] for name in self.config.metrics}
