@@ -1,23 +1,24 @@
 """Sums whose floating-point result does not depend on how many chains run beside each other.
 
 XLA vectorises a reduction differently for different batch sizes, so ``jnp.sum`` over the samples of one
-chain can differ in the last ulp between a run of 64 chains and one of 1000. Elementwise operations do not:
-each output element is the same IEEE operation on the same inputs however the loop around it is vectorised.
-The sums here are built from elementwise additions only, so every chain sees the same roundings whatever the
-batch:
+chain can differ in the last ulp between a run of 64 chains and one of 1000. Elementwise operations do not, as
+long as every element runs through the same vectorised loop: a scalar remainder loop may contract a·b + c into
+a fused multiply-add differently and evaluate exp and log differently. The driver therefore pads the chain axis
+(``Chain.lanes``) so that the loops over (chain, …) arrays have no remainder, and the sums here are built from
+elementwise additions only, so every chain sees the same roundings whatever the batch:
 
 * :func:`ordered_sum`: index order, a loop of vector additions across the chains (short axes: samples of a
   small generation, coordinates);
 * :func:`tree_sum`: pairwise halving, x[:h] + x[h:] on a zero-padded power-of-two axis (long axes: types,
   centres; log₂ n steps, error O(ε log n));
-* :func:`tree_max`, :func:`logsumexp` and :func:`cumsum` likewise (the cumulative sum is JAX's parallel-prefix
-  ``associative_scan``, slices and additions only, where ``jnp.cumsum`` lowers to a windowed reduction).
+* :func:`tree_max` and :func:`logsumexp` likewise.
+
+(``jnp.cumsum`` needs no replacement: it lowers to windowed pairwise additions in a fixed order.)
 
 A reduction matters even where its result is exact (integer counts, a maximum): XLA may fuse it with the
-elementwise code around it, and the fused loop can be vectorised differently for another batch size; XLA's
-vector and scalar exp and log differ in the last ulp. So no family reduces over an axis inside its generation
-step or its statistics other than through these functions (or over integers whose result feeds no
-transcendental).
+elementwise code around it, and the fused loop can be vectorised differently for another batch size. So no
+family reduces over a long axis inside its generation step or its statistics other than through these
+functions (integer counts excepted where the result feeds no exp or log).
 """
 
 from __future__ import annotations
@@ -63,7 +64,3 @@ def logsumexp(x, axis: int = -1):
     top = jnp.where(jnp.isfinite(top), top, 0.0)
     return top + jnp.log(tree_sum(jnp.exp(x - jnp.expand_dims(top, axis)), axis))
 
-
-def cumsum(x, axis: int = -1, reverse: bool = False):
-    """Cumulative sum along `axis` by parallel prefix (slices and additions only)."""
-    return jax.lax.associative_scan(jnp.add, x, reverse=reverse, axis=axis)

@@ -72,7 +72,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from ..config import ConfigError, RunConfig, _is_int, check_choice, check_int, check_number, schedule
-from ..core.batch_invariant import cumsum, logsumexp, tree_max, tree_sum
+from ..core.batch_invariant import logsumexp, tree_max, tree_sum
 from ..core.driver import LANES, Chain
 
 __all__ = [
@@ -313,7 +313,7 @@ def _nested(key, n, weights, draw):
     counts = jnp.reshape(jnp.asarray(n, float), (1,))
     for level in range(d):
         w = sums[d - 1 - level].reshape(-1, b)
-        tail = cumsum(w, axis=1, reverse=True)
+        tail = jnp.flip(jnp.cumsum(jnp.flip(w, 1), 1), 1)
         keys = jax.random.split(jax.random.fold_in(key, level), b - 1)
 
         def step(rem, xs):
@@ -343,7 +343,7 @@ def multinomial_by_inversion(key, n, probs, n_max: int):
     those beyond n are dropped, so n may be traced.
     """
     probs = jnp.asarray(probs, float)
-    cdf = cumsum(probs)
+    cdf = jnp.cumsum(probs)
     total = cdf[-1]
     u = jnp.minimum(jax.random.uniform(key, (n_max,)) * total, jnp.nextafter(total, 0.0))
     types = jnp.searchsorted(cdf, u, side="right")
@@ -712,25 +712,28 @@ class Categorical:
         alive = logp > -jnp.inf
         p = jnp.exp(logp)
         safe = jnp.where(alive, logp, 0.0)
+        # the sums over types, one tree_sum for all of them (each would add its own log₂ K steps to compile)
+        terms = {
+            "entropy": lambda: -p * safe,
+            "gini_simpson": lambda: p * p,
+            "lost_mass": lambda: jnp.where(alive, 0.0, p0),
+            "tv": lambda: 0.5 * jnp.abs(p - p0),
+            "kl": lambda: jnp.where(p0 > 0, jnp.where(alive, p0 * (jnp.where(p0 > 0, logp0, 0.0) - safe), jnp.inf),
+                                    0.0),
+            "p_min_group": lambda: jnp.where(self.minority, p, 0.0),
+        }
+        summed = [name for name in self.metrics if name in terms]
+        sums = dict(zip(summed, tree_sum(jnp.stack([terms[name]() for name in summed]), axis=-1))) if summed else {}
         out = {}
         for name in self.metrics:
             if name == "probs":
                 out[name] = p
-            elif name == "entropy":
-                out[name] = -tree_sum(p * safe)
             elif name == "gini_simpson":
-                out[name] = 1.0 - tree_sum(p * p)
+                out[name] = 1.0 - sums[name]
+            elif name in sums:
+                out[name] = sums[name]
             elif name == "surviving":
                 out[name] = jnp.sum(alive).astype(float)
-            elif name == "lost_mass":
-                out[name] = tree_sum(jnp.where(alive, 0.0, p0))
-            elif name == "tv":
-                out[name] = 0.5 * tree_sum(jnp.abs(p - p0))
-            elif name == "kl":
-                terms = jnp.where(alive, p0 * (jnp.where(p0 > 0, logp0, 0.0) - safe), jnp.inf)
-                out[name] = tree_sum(jnp.where(p0 > 0, terms, 0.0))
-            elif name == "p_min_group":
-                out[name] = tree_sum(jnp.where(self.minority, p, 0.0))
             elif name == "t_collapse":
                 out[name] = state.t_collapse
         return out
