@@ -137,7 +137,14 @@ def configs(family: str, sets: dict) -> list[tuple[tuple, object]]:
         values = {**base, **sets}
         for switch, flag in zip(switches, pattern):
             values |= switch.on if flag else switch.off
-        out.append((pattern, make_config(model, **values)))
+        try:
+            out.append((pattern, make_config(model, **values)))
+        except ConfigError as err:
+            if err.field not in switched:
+                raise
+            label = Row(pattern, None, None).label
+            raise ConfigError(err.field, f"{str(err).split(': ', 1)[1]} (the value decompose {family} sets for "
+                                         f"'{label}'; change the base config with --set)") from None
     return out
 
 

@@ -38,6 +38,12 @@ def test_a_switched_key_in_set_is_rejected():
     assert err.value.field == "sampler"
 
 
+def test_a_switched_value_the_base_config_makes_invalid_says_so():
+    with pytest.raises(ConfigError) as err:
+        dc.configs("linreg", {"dim": 3})  # the expressivity switch fits 5 features
+    assert err.value.field == "fit_dim" and "decompose linreg sets" in str(err.value) and "--set" in str(err.value)
+
+
 def test_cli_errors_are_one_line(tmp_path, capsys):
     assert main(["decompose", "gmm", "--set", "sampler=exact", "--out", str(tmp_path)]) == 2
     assert main(["decompose", "gaussian", "--metric", "covs", "--out", str(tmp_path)]) == 2
