@@ -326,8 +326,9 @@ def _mutations(default):
     if isinstance(default, tuple):  # metrics
         return s.one_of(s.just(list(default)), s.lists(s.sampled_from(default), min_size=1, max_size=3, unique=True),
                         s.just(["bogus"]), s.just([]), foreign)
-    return s.one_of(s.just(default), s.sampled_from([0.5, 1.0, [0.9, 0.1], [[1.0, 0.0], [0.0, 1.0]], [0.0, 1.0],
-                                                     [[2.0, 0.3], [0.3, 1.0]], [[1.0, 2.0], [2.0, 1.0]]]), foreign)
+    others = [1, 2, 3, 0.5, 1.0, [0.9, 0.1], [[1.0, 0.0], [0.0, 1.0]], [0.0, 1.0], [[2.0, 0.3], [0.3, 1.0]],
+              [[1.0, 2.0], [2.0, 1.0]]]  # for a default of None: counts (fit_dim, top_k), numbers, lists, matrices
+    return s.one_of(s.just(default), s.sampled_from(others), foreign)
 
 
 def fuzzed_config_values(family: str, *, max_fields: int = 4, max_generations: int = 3, max_chains: int = 3):
