@@ -264,6 +264,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("family", choices=sorted(FAMILIES), help="decomposition (see the module docstring)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="base config field (JSON value)")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--metric", default=None, help="scalar statistic to compare (default: l2_to_truth, test_error or tv)")
+    p.add_argument("--metric", default=None,
+                   help="scalar statistic to compare (default: l2_to_truth, test_error or tv)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_decompose)
