@@ -1,9 +1,11 @@
-"""Monte Carlo against the closed forms of theory.md §B.1–B.4 (fixed seeds, 4·SE tolerances)."""
+"""Monte Carlo against the closed forms of theory.md §B.1–B.4 (fixed seeds, 4·SE tolerances, by
+`simcollapse.testing.assert_matches_theory`)."""
 
 import numpy as np
 import pytest
 
 from simcollapse.api import make_config, simulate, theory
+from simcollapse.testing import assert_matches_theory
 from simcollapse.theory import gaussian as th
 
 GENS = (1, 5, 20)
@@ -50,61 +52,57 @@ def test_suresh_bound_holds():
 
 @pytest.mark.parametrize("sampler", ["sufficient", pytest.param("exact", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("ddof", [0, 1])
-def test_replace_chain_matches_theory(close_mc, sampler, ddof):
+def test_replace_chain_matches_theory(sampler, ddof):
     stats, expected = run(
         n_samples=10, ddof=ddof, sampler=sampler, generations=20, chains=20000, seed=ddof,
         metrics=["std", "logvar", "w2sq", "mean_sq_error", "second_moment", "var", "kl"],
     )
-    for g in GENS:
-        for name in ("std", "logvar", "w2sq", "mean_sq_error"):
-            close_mc(stats[name][g], expected[f"E_{name}"][g], what=f"{name}[{g}]")
-    for g in (1, 5):  # heavier-tailed statistics only at small n (theory.md §B.10)
-        for name in ("var", "second_moment", "kl"):
-            close_mc(stats[name][g], expected[f"E_{name}"][g], what=f"{name}[{g}]")
+    for name in ("std", "logvar", "w2sq", "mean_sq_error"):
+        assert_matches_theory(stats, expected, name, GENS)
+    for name in ("var", "second_moment", "kl"):  # heavier-tailed statistics only at small n (theory.md §B.10)
+        assert_matches_theory(stats, expected, name, [1, 5])
     logvar = stats["logvar"][20]
     se_var = np.sqrt((np.mean((logvar - logvar.mean()) ** 4) - logvar.var() ** 2) / logvar.size)
     assert abs(logvar.var() - expected["Var_logvar"][20]) < 4 * se_var
 
 
-def test_growing_schedule_matches_theory(close_mc):
+def test_growing_schedule_matches_theory():
     schedule = {"geometric": [10, 1.2]}
     stats, expected = run(n_samples=schedule, ddof=1, generations=15, chains=20000,
                           metrics=["std", "logvar", "w2sq", "mean_sq_error"])
     for name in ("std", "logvar", "w2sq", "mean_sq_error"):
-        close_mc(stats[name][15], expected[f"E_{name}"][15], what=name)
+        assert_matches_theory(stats, expected, name, 15)
 
 
 @pytest.mark.parametrize("policy", ["accumulate", "fresh_real", "real_pool"])
 @pytest.mark.parametrize("ddof", [0, 1])
 @pytest.mark.parametrize("sampler", ["sufficient", pytest.param("exact", marks=pytest.mark.slow)])
-def test_data_policies_match_theory(close_mc, policy, ddof, sampler):
+def test_data_policies_match_theory(policy, ddof, sampler):
     n = 10 if policy == "accumulate" else 50
     stats, expected = run(
         n_samples=n, ddof=ddof, sampler=sampler, policy=policy, real_fraction=0.2, pool_size=100,
         generations=12, chains=8000, seed=3, metrics=["var", "mean_sq_error", "second_moment"],
     )
-    for g in (1, 4, 12):
-        for name in ("var", "mean_sq_error", "second_moment"):
-            close_mc(stats[name][g], expected[f"E_{name}"][g], what=f"{policy} {name}[{g}]")
+    for name in ("var", "mean_sq_error", "second_moment"):
+        assert_matches_theory(stats, expected, name, [1, 4, 12])
 
 
 @pytest.mark.parametrize("ddof", [0, 1])
-def test_wishart_chain_matches_theory(close_mc, ddof):
+def test_wishart_chain_matches_theory(ddof):
     config = make_config("mvgaussian", dim=3, n_samples=10, ddof=ddof, generations=5, chains=20000,
                          cov0=[[2.0, 0.3, 0.0], [0.3, 1.0, -0.2], [0.0, -0.2, 0.5]], mean0=[1.0, 0.0, -1.0],
                          metrics=["det_ratio", "logdet", "trace", "mean_sq_error"])
     stats, expected = simulate(config).stats, theory(config)
-    for g in (1, 5):
-        for name in ("det_ratio", "logdet", "trace", "mean_sq_error"):
-            close_mc(stats[name][g], expected[f"E_{name}"][g], what=f"{name}[{g}]")
+    for name in ("det_ratio", "logdet", "trace", "mean_sq_error"):
+        assert_matches_theory(stats, expected, name, [1, 5])
 
 
-def test_exact_wishart_sampler_matches_theory(close_mc):
+def test_exact_wishart_sampler_matches_theory():
     config = make_config("mvgaussian", dim=2, n_samples=6, sampler="exact", generations=4, chains=20000,
                          metrics=["logdet", "trace"])
     stats, expected = simulate(config).stats, theory(config)
     for name in ("logdet", "trace"):
-        close_mc(stats[name][4], expected[f"E_{name}"][4], what=name)
+        assert_matches_theory(stats, expected, name, 4)
 
 
 def test_infinite_sampler_switches_off_statistical_error():

@@ -8,6 +8,7 @@ import pytest
 from simcollapse.api import make_config, simulate, theory
 from simcollapse.config import ConfigError
 from simcollapse.families.kde import expected_var
+from simcollapse.testing import assert_matches_theory
 from simcollapse.theory import linreg as lr
 
 
@@ -26,13 +27,11 @@ def test_kde_variance_recursion_algebra():
     assert e[-1] == pytest.approx(10 * 0.25, rel=1e-9)
 
 
-def test_kde_fixed_bandwidth_variance_and_nll(close_mc):
+def test_kde_fixed_bandwidth_variance_and_nll():
     config = make_config("kde", n_samples=50, bandwidth=0.3, generations=20, chains=1024, test_size=100, seed=2)
     s = simulate(config).stats
-    e = theory(config)["E_var"]
     assert np.all(s["var"][0] == 1.0)
-    for g in (1, 5, 20):
-        close_mc(s["var"][g], e[g], what=f"E var_{g}")
+    assert_matches_theory(s, theory(config), "var", [1, 5, 20])
     # the variance grows by about h² per generation beyond the (1 − 1/N) shrinkage: visible at gen 20
     assert s["var"][20].mean() - 4 * _se(s["var"][20]) > 1.5
     nll = s["test_nll"]
@@ -82,11 +81,10 @@ def linreg_run(request):
 
 def test_linreg_matches_theory(linreg_run, close_mc):
     config, s = linreg_run
-    e = theory(config)["E_test_error"]
     err = s["test_error"]
     assert np.all(err[0] == 0)
+    assert_matches_theory(s, theory(config), "test_error", [1, 5, 10])
     for g in (1, 5, 10):
-        close_mc(err[g], e[g], what=f"{config.policy} E test error gen {g}")
         # conditional on the design: E[err | X] = c_g σ² tr((XᵀX)⁻¹), a sharper check
         cond = lr.given_design(s["trace_inv_gram"][0], config.generations, config.noise, config.policy)[g]
         close_mc(err[g] - cond, 0.0, what=f"{config.policy} error given X gen {g}")

@@ -71,6 +71,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+
 from ..config import ConfigError, RunConfig, _is_int, check_choice, check_int, check_number, schedule
 from ..core.batch_invariant import logsumexp, tree_max, tree_sum
 from ..core.driver import LANES, Chain

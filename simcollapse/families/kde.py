@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+
 from ..config import ConfigError, RunConfig, check_int, check_number, schedule
 from ..core.batch_invariant import logsumexp, tree_sum
 from ..core.driver import Chain
