@@ -35,15 +35,19 @@ def ordered_sum(x, term=None, unroll: int = 10):
 
 
 def _halving(x, axis: int, combine, fill):
-    """combine over `axis` by pairwise halving, x[:h] ∘ x[h:], of the axis padded with `fill` to a power of two."""
-    x = jnp.moveaxis(jnp.asarray(x), axis, 0)
-    size = 1 << max(0, (x.shape[0] - 1).bit_length())
-    if size != x.shape[0]:
-        x = jnp.concatenate([x, jnp.full((size - x.shape[0],) + x.shape[1:], fill, x.dtype)])
-    while x.shape[0] > 1:
-        half = x.shape[0] // 2
-        x = combine(x[:half], x[half:])
-    return x[0]
+    """combine over `axis` by pairwise halving, x[:h] ∘ x[h:], of the axis padded with `fill` to a power of two
+    (sliced in place: moving the axis first would copy the array in a strided transpose)."""
+    x = jnp.asarray(x)
+    axis = axis % x.ndim
+    size = 1 << max(0, (x.shape[axis] - 1).bit_length())
+    if size != x.shape[axis]:
+        pad = [(0, 0)] * x.ndim
+        pad[axis] = (0, size - x.shape[axis])
+        x = jnp.pad(x, pad, constant_values=fill)
+    while x.shape[axis] > 1:
+        half = x.shape[axis] // 2
+        x = combine(jax.lax.slice_in_dim(x, 0, half, axis=axis), jax.lax.slice_in_dim(x, half, 2 * half, axis=axis))
+    return jnp.squeeze(x, axis)
 
 
 def tree_sum(x, axis: int = -1):
