@@ -9,6 +9,8 @@ elementwise additions only, so every chain sees the same roundings whatever the 
 
 * :func:`ordered_sum`: index order, a loop of vector additions across the chains (short axes: samples of a
   small generation, coordinates);
+* :func:`entry_sum`: every entry of a small array in row-major order, unrolled (a chain's d log-scales: a
+  ``jnp.sum`` over them rounded differently among 1024 chains than among 64);
 * :func:`tree_sum`: pairwise halving, x[:h] + x[h:] on a zero-padded power-of-two axis (long axes: types,
   centres; log₂ n steps, error O(ε log n));
 * :func:`tree_max` and :func:`logsumexp` likewise.
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
 def ordered_sum(x, term=None, unroll: int = 10):
@@ -32,6 +35,16 @@ def ordered_sum(x, term=None, unroll: int = 10):
     term = term or (lambda row: row)
     zero = jnp.zeros_like(term(x[0]))
     return jax.lax.fori_loop(0, x.shape[0], lambda i, total: total + term(x[i]), zero, unroll=unroll)
+
+
+def entry_sum(x):
+    """Σ of the entries of a small array (a chain's d log-scales, a d × d matrix) in row-major order, one
+    elementwise addition at a time, unrolled at trace time."""
+    terms = [x[index] for index in np.ndindex(*x.shape)]
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total
 
 
 def _halving(x, axis: int, combine, fill):

@@ -47,15 +47,15 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from jax.scipy.linalg import solve_triangular
 
 from ..config import ConfigError, RunConfig, check_choice, check_int, check_number, schedule
-from ..core.batch_invariant import ordered_sum
+from ..core.batch_invariant import entry_sum, ordered_sum
 from ..core.driver import Chain
 from ..samplers import random as fast_random
 from ..samplers.gamma import bartlett
 from ..samplers.subset import random_subset
+from .sgd import sgd
 
 SAMPLERS = ("exact", "sufficient", "infinite")
 FITTERS = ("exact", "sgd")
@@ -114,19 +114,6 @@ def model_from_cholesky(mean, chol) -> Model:
     return Model(mean, chol / diag[None, :], jnp.log(diag))
 
 
-def entry_sum(x):
-    """Σ of the entries of a small array in row-major order, one elementwise addition at a time.
-
-    XLA reduces a small axis differently for different numbers of chains (a chain's ``jnp.sum`` over its d
-    log-scales can round differently among 1024 chains than among 64), so the statistics sum their few terms
-    this way: every chain then sees the same roundings whatever the batch (see ``core.batch_invariant``)."""
-    terms = [x[index] for index in np.ndindex(*x.shape)]
-    total = terms[0]
-    for term in terms[1:]:
-        total = total + term
-    return total
-
-
 def cholesky(model: Model):
     return model.unit * jnp.exp(model.log_scale)[None, :]
 
@@ -178,15 +165,7 @@ def gradient_fit(zbar, scatter, n, steps: int, lr: float):
         x = solve_triangular(b, second, lower=True)  # B⁻¹ M
         return 0.5 * jnp.trace(solve_triangular(b, x.T, lower=True)) + jnp.sum(beta)
 
-    optimizer = optax.sgd(lr)
-    params = (jnp.zeros(d), jnp.zeros((d, d)), jnp.zeros(d))
-
-    def step(_, carry):
-        params, opt_state = carry
-        updates, opt_state = optimizer.update(jax.grad(loss)(params), opt_state)
-        return optax.apply_updates(params, updates), opt_state
-
-    (a, v, beta), _ = jax.lax.fori_loop(0, steps, step, (params, optimizer.init(params)))
+    a, v, beta = sgd(jax.grad(loss), (jnp.zeros(d), jnp.zeros((d, d)), jnp.zeros(d)), steps, lr)
     return a, jnp.eye(d) + v * lower, beta
 
 

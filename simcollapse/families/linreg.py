@@ -40,11 +40,11 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from ..config import ConfigError, RunConfig, check_choice, check_int, check_number
 from ..core.batch_invariant import tree_sum
 from ..core.driver import Chain
+from .sgd import sgd
 
 POLICIES = ("replace", "accumulate")
 SAMPLERS = ("exact", "infinite")
@@ -86,8 +86,8 @@ class LinReg:
             return jax.scipy.linalg.cho_solve((jnp.linalg.cholesky(system), True), b)
         scale = count * self.T
         start = jnp.where(self.fitted, state.w, 0.0) if self.config.warm_start else jnp.zeros(self.d)
-        return gradient_fit(lambda w: jnp.where(self.fitted, (system @ w - b) / scale, 0.0), start,
-                            self.config.sgd_steps, self.config.lr)
+        return sgd(lambda w: jnp.where(self.fitted, (system @ w - b) / scale, 0.0), start,
+                   self.config.sgd_steps, self.config.lr)
 
     def step(self, key, state: State) -> State:
         y = state.x @ state.w
@@ -118,18 +118,6 @@ class LinReg:
 
     def chain(self) -> Chain:
         return Chain(self.init, self.step, self.observe)
-
-
-def gradient_fit(gradient, start, steps: int, lr: float):
-    """`steps` optax SGD steps w ← w − η ∇L(w) from `start`, for the given gradient function."""
-    optimizer = optax.sgd(lr)
-
-    def step(_, carry):
-        w, opt_state = carry
-        updates, opt_state = optimizer.update(gradient(w), opt_state)
-        return optax.apply_updates(w, updates), opt_state
-
-    return jax.lax.fori_loop(0, steps, step, (start, optimizer.init(start)))[0]
 
 
 @dataclasses.dataclass(frozen=True)
