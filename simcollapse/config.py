@@ -17,7 +17,7 @@ class ConfigError(ValueError):
     """A configuration field holds a value the family cannot run with."""
 
     def __init__(self, field: str, message: str):
-        self.field = field
+        self.field, self.message = field, message
         super().__init__(f"{field}: {message}")
 
 

@@ -143,8 +143,8 @@ def configs(family: str, sets: dict) -> list[tuple[tuple, object]]:
             if err.field not in switched:
                 raise
             label = Row(pattern, None, None).label
-            raise ConfigError(err.field, f"{str(err).split(': ', 1)[1]} (the value decompose {family} sets for "
-                                         f"'{label}'; change the base config with --set)") from None
+            raise ConfigError(err.field, f"{err.message} (the value decompose {family} sets for '{label}'; "
+                                         "change the base config with --set)") from None
     return out
 
 

@@ -90,8 +90,7 @@ def sweep_configs(family: str, base: dict, grid: dict[str, list], seeds: int | N
             configs.append(make_config(family, **{**base, **point}))
         except ConfigError as err:
             if err.field in point:  # say which grid key and value are at fault
-                message = str(err).partition(": ")[2]
-                raise ConfigError(f"--grid {err.field}", f"value {point[err.field]!r}: {message}") from None
+                raise ConfigError(f"--grid {err.field}", f"value {point[err.field]!r}: {err.message}") from None
             raise
     return grid, configs
 
