@@ -76,8 +76,7 @@ def test_gaussian_decomposition_end_to_end(tmp_path):
     out = tmp_path / "dec"
     assert main(["decompose", "gaussian", "--set", "generations=4", "--set", "chains=64", "--set", "n_samples=50",
                  "--set", "quadrature_points=200", "--out", str(out), "--quiet"]) == 0
-    with open(out / "decompose.csv") as f:
-        table = {(r["statistical"], r["expressivity"], r["approximation"]): r for r in csv.DictReader(f)}
+    table = _table(out)
     mean = {k: float(r["mean_last"]) for k, r in table.items()}
     assert mean[("off", "off", "off")] < 1e-6 and mean[("off", "off", "on")] < 1e-6
     truth = GMMParams(np.full(2, 0.5), np.array([[-2.0], [2.0]]), np.ones((2, 1, 1)))
