@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from . import families
 from .config import ConfigError, RunConfig, from_dict
-from .core.driver import Position, Trajectory, run, run_points
+
+if TYPE_CHECKING:
+    from .core.driver import Position, Trajectory
 
 _DRIVER_FIELDS = {"chains": 1, "record_every": 1, "summary": False}  # read by the driver, not by `build`
 
 
 def make_config(family: str, **values) -> RunConfig:
     """A validated, fully resolved config: ``make_config("gaussian", n_samples=10, ddof=1)``."""
-    return from_dict(family, values, families.get(family).config)
+    return from_dict(family, values, families.config_class(family))
 
 
 def simulate(
@@ -32,6 +35,8 @@ def simulate(
     `on_chunk` receives the :class:`Position` after each chunk; ``start=`` such a position continues the run
     from there, bit-identically (see ``simcollapse.core.checkpoint``).
     """
+    from .core.driver import run
+
     return run(
         _chain(config),
         generations=config.generations,
@@ -55,6 +60,8 @@ def simulate_batch(configs: list[RunConfig], *, progress: bool = False, chunk: i
     keys = {batch_key(config) for config in configs}
     if len(keys) != 1:
         raise ConfigError("configs", "a batch must differ only in the seed and batchable fields")
+    from .core.driver import run_points
+
     first = configs[0]
     family = families.get(first.family)
     return run_points(

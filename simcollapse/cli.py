@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 import time
 
@@ -198,6 +199,8 @@ def cmd_theory(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="simcollapse", description="Simulate model collapse, with theory beside it.")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="compile without the persistent compilation cache (see simcollapse.core.cache)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_config(p, extra=()):
@@ -239,11 +242,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _configure_process(cache: bool) -> None:
+    """JAX settings of a simcollapse process, set before JAX is imported (so a bad value is still refused
+    without importing it): the persistent compilation cache, and CPU computations run in the calling thread
+    (the driver waits for every chunk anyway, and long sessions on 2 cores were seen to stall in the
+    asynchronous CPU dispatcher)."""
+    from .core import cache as compilation_cache
+
+    if cache:
+        compilation_cache.enable()
+    if "jax" not in sys.modules:
+        os.environ.setdefault("JAX_CPU_ENABLE_ASYNC_DISPATCH", "false")
+
+
 def main(argv=None) -> int:
-    from .core.driver import NonFiniteError
+    from .core.errors import NonFiniteError
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    _configure_process(cache=not args.no_cache)
     try:
         return args.func(args)
     except ConfigError as err:

@@ -19,6 +19,7 @@ import jax
 import numpy as np
 
 from ..config import ConfigError
+from ..samplers.bits import STREAM
 from .driver import Position
 
 FILENAME = "checkpoint.npz"
@@ -50,6 +51,7 @@ def save(run_dir, position: Position, config, checkpoint_every: int | None) -> P
     arrays.update({f"record/{name}": values for name, values in position.records.items()})
     meta = {
         "format": FORMAT,
+        "stream": STREAM,
         "generation": int(position.generation),
         "config_sha256": config_hash(config),
         "checkpoint_every": None if checkpoint_every is None else int(checkpoint_every),
@@ -80,6 +82,9 @@ def load(run_dir, config) -> tuple[Position, int | None]:
         raise ConfigError("checkpoint", f"{str(path)!r} is unreadable (truncated or corrupted: {err})") from None
     if meta.get("format") != FORMAT:
         raise ConfigError("checkpoint", f"{str(path)!r} has format {meta.get('format')!r}, expected {FORMAT}")
+    if meta.get("stream", 1) != STREAM:
+        raise ConfigError("checkpoint", f"{str(path)!r} was written with random-number stream {meta.get('stream', 1)} "
+                          f"and this simcollapse draws stream {STREAM}: a resumed run would mix the two; rerun it")
     if _digest(arrays) != meta.get("arrays_sha256"):
         raise ConfigError("checkpoint", f"{str(path)!r} is corrupted (its checksum does not match its contents)")
     if meta.get("config_sha256") != config_hash(config):

@@ -12,9 +12,11 @@ shape (its "batchable" fields), stored once per point and read by each lane from
 values, so chains with different values share one compiled program: :func:`run_points` runs several configs ("points") side by side, point g's chain j in lane
 g·n + j, each point with its own seed and params.
 
-Keys: chain i uses ``fold_in(key(seed), i)`` and its generation t uses ``fold_in(chain_key, t)``, so a
-trajectory depends only on (seed, chain index, config), never on how many chains or points run beside it or
-on chunking.
+Keys (``samplers.bits``): chain i uses ``fold(key(seed), i)`` and its generation t ``fold(chain_key, t)``
+(generation 0, the truth, is ``init``'s), so a trajectory depends only on (seed, chain index, config), never on
+how many chains or points run beside it or on chunking. Chain keys are hashed on the host (the same Threefry
+in numpy), so a run compiles exactly two programs: the start (init and generation 0's statistics) and the
+chunk of generations.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..samplers import random as fast_random
+from ..samplers import bits
+from .errors import NonFiniteError
 from .summary import summarize
 
 LANES = 64
@@ -41,19 +44,6 @@ class Chain(NamedTuple):
     lanes: int = LANES  # pad the chain axis to a multiple of this (1: the family's arithmetic is batch-exact)
     unbounded: tuple[str, ...] = ()  # statistics whose ±inf is a meaning, not an overflow (e.g. KL after a loss)
     sequential: bool = False  # chains one after another (lax.map), for data-dependent loops such as EM
-
-
-class NonFiniteError(ArithmeticError):
-    """A recorded statistic became NaN (or ±inf where it must stay finite)."""
-
-    def __init__(self, name: str, generation: int, chain: int, value: float, point: int | None = None):
-        self.name, self.generation, self.chain, self.value, self.point = name, generation, chain, value, point
-        at = f"chain {chain}" if point is None else f"chain {chain} of point {point}"
-        super().__init__(
-            f"statistic {name!r} is {value} at generation {generation} of {at}: the model left the range "
-            "float64 can represent (a collapsing fit: try a larger n_samples, reg_covar or fewer generations; "
-            "a diverging gradient fitter: a smaller lr)"
-        )
 
 
 class Position(NamedTuple):
@@ -74,9 +64,11 @@ class Trajectory(NamedTuple):
     stats: dict[str, np.ndarray]
 
 
-def chain_keys(seed: int, indices) -> jax.Array:
-    """Key of each chain: fold_in(key(seed), i)."""
-    return jax.vmap(lambda i: fast_random.fold_in(jax.random.key(seed), i))(jnp.asarray(indices))
+def chain_keys(seed: int, indices) -> bits.Key:
+    """Key of each chain, fold(key(seed), i), as numpy uint32 words (hashed on the host: nothing compiles)."""
+    root = bits.seed_key(seed)
+    with np.errstate(over="ignore"):
+        return bits.fold(bits.Key(np.asarray(root.hi), np.asarray(root.lo)), np.asarray(indices, np.uint32))
 
 
 def recorded_generations(generations: int, record_every: int) -> np.ndarray:
@@ -101,15 +93,20 @@ def _select(extra, point):
     return tuple(jax.tree.map(lambda x: x[point], params) for params in extra)
 
 
-@partial(jax.jit, static_argnums=0)
 def _init(chain: Chain, keys, points, extra):
-    return _over_chains(chain, lambda key, point: chain.init(fast_random.fold_in(key, 0), *_select(extra, point)))(
+    return _over_chains(chain, lambda key, point: chain.init(bits.fold(key, 0), *_select(extra, point)))(
         keys, points)
 
 
-@partial(jax.jit, static_argnums=0)
 def _observe(chain: Chain, states, points, extra):
     return _over_chains(chain, lambda state, point: chain.observe(state, *_select(extra, point)))(states, points)
+
+
+@partial(jax.jit, static_argnums=0)
+def _start(chain: Chain, keys, points, extra):
+    """Generation 0 of every lane: its state and statistics, in one program."""
+    states = _init(chain, keys, points, extra)
+    return states, _observe(chain, states, points, extra)
 
 
 @partial(jax.jit, static_argnums=(0, 6, 7))
@@ -122,7 +119,7 @@ def _advance(chain: Chain, keys, states, points, extra, t0, n_records: int, bloc
         def record(state, r):
             def generation(j, state):
                 t = t0 + r * block + j + 1
-                return chain.step(fast_random.fold_in(key, t), state, *_select(extra, point))
+                return chain.step(bits.fold(key, t), state, *_select(extra, point))
 
             state = jax.lax.fori_loop(0, block, generation, state)
             return state, chain.observe(state, *_select(extra, point))
@@ -184,8 +181,8 @@ def _lanes(chain: Chain, seeds, params, wanted, devices: int):
     keys = [chain_keys(seed, wanted) for seed in seeds]
     if padding:
         keys.append(chain_keys(seeds[-1], wanted.max(initial=0) + 1 + np.arange(padding)))
-    keys = jnp.concatenate(keys)
-    points = np.minimum(np.arange(len(keys)) // max(n, 1), len(seeds) - 1).astype(np.int32)
+    keys = bits.Key(*(np.concatenate(words) for words in zip(*keys, strict=True)))
+    points = np.minimum(np.arange(len(keys.hi)) // max(n, 1), len(seeds) - 1).astype(np.int32)
     extra = () if params[0] is None else (jax.tree.map(lambda *leaves: jnp.asarray(np.stack(leaves)), *params),)
     sharding = _chain_sharding(devices)
     return jax.device_put(keys, sharding), jax.device_put(points, sharding), extra, sharding
@@ -249,8 +246,15 @@ def run_points(
     return [Trajectory(recorded, point) for point in records]
 
 
-def _run(chain, seeds, params, wanted, *, generations, record_every, chunk, progress, start, on_chunk, summary):
-    """The generation loop of :func:`run` / :func:`run_points`: one dict of records per point."""
+def _run(chain, seeds, params, wanted, **options):
+    """The generation loop of :func:`run` / :func:`run_points`, in float64 whatever the process's JAX default."""
+    with jax.enable_x64(True):
+        return _generations(chain, seeds, params, wanted, **options)
+
+
+def _generations(chain, seeds, params, wanted, *, generations, record_every, chunk, progress, start, on_chunk,
+                 summary):
+    """One dict of records per point."""
     devices = jax.local_device_count()
     # Pad the lane axis to a multiple of chain.lanes (default 64) per device: XLA then vectorises every chain
     # the same way, so a chain's floating-point trajectory is bit-identical however many chains run beside it
@@ -264,20 +268,20 @@ def _run(chain, seeds, params, wanted, *, generations, record_every, chunk, prog
     recorded = recorded_generations(generations, record_every)
     keep = summarize if summary else (lambda rows: rows)
     if summary and chunk is None:
-        per_record = sum(math.prod(x.shape) for x in jax.tree.leaves(jax.eval_shape(
-            lambda k, e: _observe(chain, _init(chain, k, points, e), points, e), keys, extra)))
+        per_record = sum(math.prod(x.shape) for x in jax.tree.leaves(
+            jax.eval_shape(partial(_start, chain), keys, points, extra)[1]))
         chunk = max(1, 2**21 // per_record)
     if start is None:
         t = 0
-        states = _init(chain, keys, points, extra)
-        first = per_point({name: np.asarray(x)[None] for name, x in _observe(chain, states, points, extra).items()})
+        states, observed = _start(chain, keys, points, extra)
+        first = per_point({name: np.asarray(x)[None] for name, x in observed.items()})
         records = [{name: keep(x) for name, x in rows.items()} for rows in first]
     else:
         t = start.generation
         if t % record_every and t != generations:
             raise ValueError(f"a run can only continue from a recorded generation, not {t}")
-        template = jax.eval_shape(partial(_init, chain), keys, points, extra)
-        leaves = [_fit_lanes(x, len(keys)) for x in jax.tree.leaves(start.states)]
+        template = jax.eval_shape(partial(_start, chain), keys, points, extra)[0]
+        leaves = [_fit_lanes(x, len(keys.hi)) for x in jax.tree.leaves(start.states)]
         states = jax.tree.unflatten(jax.tree.structure(template), leaves)
         states = jax.device_put(states, sharding)
         records = [dict(start.records)]

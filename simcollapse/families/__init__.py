@@ -7,6 +7,7 @@ in those fields (and the seed) run as one compiled program. Families without any
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -25,8 +26,7 @@ def _gaussian(name):
     from ..theory import gaussian as theory
     from . import gaussian
 
-    cls = {"gaussian": gaussian.GaussianConfig, "mvgaussian": gaussian.MvGaussianConfig}[name]
-    return Family(cls, gaussian.build, theory.for_config, gaussian.batchable, gaussian.params)
+    return Family(config_class(name), gaussian.build, theory.for_config, gaussian.batchable, gaussian.params)
 
 
 def _categorical(name):
@@ -68,6 +68,22 @@ def _linreg(name):
 _LOADERS = {"gaussian": _gaussian, "mvgaussian": _gaussian}
 _LOADERS |= {"gmm": _gmm, "kde": _kde, "linreg": _linreg}
 _LOADERS |= {"categorical": _categorical, "poisson": _counts, "bernoulli": _counts}
+
+
+# Families whose config lives in a module of `simcollapse.config`, importable without JAX: module, class.
+_CONFIGS = {
+    "gaussian": ("gaussian", "GaussianConfig"),
+    "mvgaussian": ("gaussian", "MvGaussianConfig"),
+}
+
+
+def config_class(name: str) -> type:
+    """The config class of family `name`; for the families listed in `_CONFIGS` without importing JAX, so a
+    bad value is refused before anything heavy is imported."""
+    if name in _CONFIGS:
+        module, cls = _CONFIGS[name]
+        return getattr(importlib.import_module(f"{__package__.rpartition('.')[0]}.config.{module}"), cls)
+    return get(name).config
 
 
 def names() -> list[str]:

@@ -41,7 +41,6 @@ draws M_t points (and ρ·M_t real ones) into arrays of the largest count, a sha
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, NamedTuple
 
 import jax
@@ -49,18 +48,15 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.linalg import solve_triangular
 
-from ..config import ConfigError, RunConfig, check_choice, check_int, check_number, schedule
+from ..config import schedule
+from ..config.gaussian import GaussianConfig, MvGaussianConfig
 from ..core.batch_invariant import entry_sum, ordered_sum
 from ..core.driver import Chain
-from ..samplers import random as fast_random
-from ..samplers.gamma import bartlett
+from ..samplers import bits
+from ..samplers.gamma import bartlett, log_chi2
 from ..samplers.subset import random_subset
 from .sgd import sgd
 
-SAMPLERS = ("exact", "sufficient", "infinite")
-FITTERS = ("exact", "sgd")
-POLICIES = ("replace", "accumulate", "accumulate_subsample", "fresh_real", "real_pool")
-MAX_POOL_BYTES = 4 * 2**30
 
 
 class Model(NamedTuple):
@@ -201,10 +197,11 @@ class Gaussian:
         self.n_max, self.n_max_real, self.n_max_synth = (int(x.max()) for x in self.own[:3])
         mean0 = np.broadcast_to(np.asarray(config.mean0, dtype=float), (self.d,))
         cov0 = config.covariance0()
-        self.truth = model_from_cholesky(jnp.asarray(mean0), jnp.asarray(np.linalg.cholesky(cov0)))
+        chol0 = np.linalg.cholesky(cov0)
+        self.truth = Model(np.array(mean0), chol0 / np.diagonal(chol0)[None, :], np.log(np.diagonal(chol0)))
         self.cov0 = cov0
         w, v = np.linalg.eigh(cov0)
-        self.cov0_sqrt = jnp.asarray((v * np.sqrt(w)) @ v.T)
+        self.cov0_sqrt = (v * np.sqrt(w)) @ v.T
 
     # --- data -------------------------------------------------------------------------------------
     def standard(self, key, n, n_max, factor):
@@ -214,12 +211,16 @@ class Gaussian:
         if sampler == "infinite":
             return jnp.zeros(d), (jnp.sqrt(n) if factor else n) * jnp.eye(d)
         if sampler == "sufficient":
-            k_mean, k_scatter = fast_random.split(key)
-            zbar = fast_random.normal(k_mean, (d,)) / jnp.sqrt(jnp.maximum(n, 1))
-            log_diag, unit = bartlett(k_scatter, n - 1, d)
+            if d == 1:  # one Box–Muller pair: x̄'s normal and the χ² draw's first proposal
+                z, proposal = bits.normal_pair(key, (1,))
+                log_diag, unit = 0.5 * log_chi2(key, n - 1, (1,), proposal=proposal), jnp.ones((1, 1))
+            else:
+                z = bits.normal(bits.fold(key, 0), (d,))
+                log_diag, unit = bartlett(bits.fold(key, 1), n - 1, d)
+            zbar = z / jnp.sqrt(jnp.maximum(n, 1))
             a = unit * jnp.exp(log_diag)[None, :]
             return zbar, a if factor else a @ a.T
-        z = fast_random.normal(key, (n_max, d))
+        z = bits.normal(key, (n_max, d))
         m = points_moments(z, jnp.arange(n_max) < n)
         if not factor:
             return m.mean, m.scatter
@@ -239,7 +240,7 @@ class Gaussian:
         )
 
     def draw_points(self, key, model: Model, n_max):
-        return model.mean + fast_random.normal(key, (n_max, self.d)) @ cholesky(model).T
+        return model.mean + bits.normal(key, (n_max, self.d)) @ cholesky(model).T
 
     # --- policies -----------------------------------------------------------------------------------
     def _replace(self, key, state: State, p: Params) -> State:
@@ -267,7 +268,7 @@ class Gaussian:
 
     def _accumulate_subsample(self, key, state: State, p: Params) -> State:
         m = int(self.own.sizes[0])  # constant (validated), and an array shape
-        k_draw, k_pick = fast_random.split(key)
+        k_draw, k_pick = bits.fold(key, 0), bits.fold(key, 1)
         points = jax.lax.dynamic_update_slice(
             state.pool, self.draw_points(k_draw, state.model, m), (state.t * m, jnp.zeros_like(state.t))
         )
@@ -275,7 +276,7 @@ class Gaussian:
         return State(state.t + 1, self._fit(points_moments(points[chosen], jnp.ones(m)), state.model, p), points)
 
     def _with_real(self, key, state: State, p: Params) -> State:
-        k_synth, k_real = fast_random.split(key)
+        k_synth, k_real = bits.fold(key, 0), bits.fold(key, 1)
         n_r, n_s = p.n_real[state.t], p.n_synth[state.t]
         synthetic = self.draw(k_synth, state.model, n_s, self.n_max_synth)
         if self.config.policy == "fresh_real":
@@ -349,141 +350,6 @@ class Gaussian:
 
     def chain(self) -> Chain:
         return Chain(self.init, self.step, self.observe, unbounded=("kl",))  # KL → ∞ is the limit of collapse
-
-
-METRICS_1D = ("mean", "var", "logvar", "std", "w2sq", "kl", "mean_sq_error", "second_moment")
-METRICS_ND = ("mean", "cov", "logdet", "trace", "det_ratio", "w2sq", "kl", "mean_sq_error")
-
-
-@dataclasses.dataclass(frozen=True)
-class _GaussianChainConfig(RunConfig):
-    """Fields shared by both Gaussian families (documented on `GaussianConfig`)."""
-
-    n_samples: Any = 100
-    ddof: int = 0
-    sampler: str = "sufficient"
-    policy: str = "replace"
-    real_fraction: float = 0.1
-    pool_size: int = 1000
-    mean0: Any = 0.0
-    fitter: str = "exact"
-    sgd_steps: int = 10
-    lr: float = 0.1
-
-
-@dataclasses.dataclass(frozen=True)
-class GaussianConfig(_GaussianChainConfig):
-    """1-D Gaussian chain (Nature Thm 3.1). Fields beyond the run fields:
-
-    n_samples: M_t, an integer or a schedule (see `simcollapse.config.schedule`).
-    ddof: 0 (MLE, the official code) or 1 (unbiased, the theorem).
-    sampler: exact | sufficient | infinite.   policy: replace | accumulate | accumulate_subsample |
-    fresh_real | real_pool.   real_fraction: ρ for fresh_real / real_pool.   pool_size: P for real_pool.
-    fitter: exact | sgd (gradient steps from the previous model; needs ddof 0).   sgd_steps, lr: its steps and
-    learning rate.
-    mean0, var0: the truth N(mean0, var0).   metrics: statistics recorded per generation.
-    """
-
-    family = "gaussian"
-    var0: float = 1.0
-    metrics: tuple = ("mean", "var", "logvar", "w2sq", "kl")
-
-    @property
-    def dim(self) -> int:
-        return 1
-
-    def covariance0(self) -> np.ndarray:
-        return np.array([[self.var0]])
-
-    def validate(self) -> None:
-        check_number("mean0", self.mean0)
-        check_number("var0", self.var0, low=0, low_open=True)
-        _validate_common(self, METRICS_1D)
-
-
-@dataclasses.dataclass(frozen=True)
-class MvGaussianConfig(_GaussianChainConfig):
-    """d-dimensional Gaussian chain (Wishart chain, theory.md §B.2). As `gaussian`, with
-    dim: d.   mean0: a number or d numbers.   cov0: None (identity), a number (times I) or a d×d SPD matrix."""
-
-    family = "mvgaussian"
-    dim: int = 2
-    cov0: Any = None
-    metrics: tuple = ("mean", "cov", "logdet", "trace", "w2sq", "kl", "mean_sq_error")
-
-    def covariance0(self) -> np.ndarray:
-        if self.cov0 is None:
-            return np.eye(self.dim)
-        cov = np.asarray(self.cov0, dtype=float)
-        return cov * np.eye(self.dim) if cov.ndim == 0 else cov
-
-    def validate(self) -> None:
-        check_int("dim", self.dim, 1)
-        mean0 = np.asarray(self.mean0, dtype=object)
-        if mean0.ndim == 0:
-            check_number("mean0", self.mean0)
-        elif mean0.shape != (self.dim,):
-            raise ConfigError("mean0", f"must be a number or a list of dim={self.dim} numbers, got {self.mean0!r}")
-        else:
-            for v in self.mean0:
-                check_number("mean0", v)
-        try:
-            cov = np.asarray(self.covariance0(), dtype=float)
-        except (TypeError, ValueError):
-            raise ConfigError("cov0", f"must be a number or a {self.dim}×{self.dim} matrix, got {self.cov0!r}") from None
-        if cov.shape != (self.dim, self.dim) or not np.all(np.isfinite(cov)):
-            raise ConfigError("cov0", f"must be a number or a finite {self.dim}×{self.dim} matrix, got {self.cov0!r}")
-        if not np.allclose(cov, cov.T) or np.any(np.linalg.eigvalsh(cov) <= 0):
-            raise ConfigError("cov0", "must be symmetric positive definite")
-        _validate_common(self, METRICS_ND)
-
-
-def _validate_common(c, known_metrics) -> None:
-    check_choice("ddof", c.ddof, (0, 1))
-    check_choice("sampler", c.sampler, SAMPLERS)
-    check_choice("policy", c.policy, POLICIES)
-    check_number("real_fraction", c.real_fraction, 0.0, 1.0)
-    check_choice("fitter", c.fitter, FITTERS)
-    check_int("sgd_steps", c.sgd_steps, 1)
-    check_number("lr", c.lr, low=0, low_open=True)
-    if c.fitter == "sgd" and c.ddof != 0:
-        raise ConfigError("ddof", "fitter 'sgd' maximises the likelihood, whose maximiser is the ddof-0 fit; use ddof=0")
-    check_int("pool_size", c.pool_size, 1)
-    if isinstance(c.metrics, str) or not all(m in known_metrics for m in c.metrics) or not c.metrics:
-        raise ConfigError("metrics", f"must be a non-empty list drawn from {', '.join(known_metrics)}; got {c.metrics!r}")
-    object.__setattr__(c, "metrics", tuple(c.metrics))
-    sizes = schedule(c.n_samples, c.generations)
-    d = c.dim
-    need = d + 1
-    if c.policy in ("replace", "accumulate", "accumulate_subsample") and sizes.min() < need:
-        raise ConfigError("n_samples", f"must be ≥ dim+1 = {need} so each fit is non-degenerate, got {sizes.min()}")
-    if c.policy in ("fresh_real", "real_pool"):
-        real = np.floor(c.real_fraction * sizes + 0.5).astype(int)
-        synth = sizes - real
-        if sizes.min() < need:
-            raise ConfigError("n_samples", f"must be ≥ dim+1 = {need}, got {sizes.min()}")
-        if c.sampler == "sufficient" and (np.any((real > 0) & (real < need)) or np.any((synth > 0) & (synth < need))):
-            raise ConfigError(
-                "real_fraction",
-                f"gives a real or synthetic group smaller than dim+1 = {need} samples; "
-                "the sufficient sampler needs each non-empty group ≥ dim+1 (use sampler='exact')",
-            )
-        if c.policy == "real_pool" and real.max() > c.pool_size:
-            raise ConfigError("pool_size", f"must be ≥ the real samples per generation ({real.max()}), got {c.pool_size}")
-    if c.policy == "accumulate_subsample":
-        if c.sampler != "exact":
-            raise ConfigError("sampler", "policy 'accumulate_subsample' stores the pool and needs sampler='exact'")
-        if np.any(sizes != sizes[0]):
-            raise ConfigError("n_samples", "policy 'accumulate_subsample' needs a constant n_samples")
-        size = c.chains * int(sizes[0]) * c.generations * d * 8
-        if size > MAX_POOL_BYTES:
-            raise ConfigError(
-                "chains",
-                f"accumulate_subsample stores every sample: {size / 2**30:.1f} GiB for this run "
-                f"(> {MAX_POOL_BYTES // 2**30} GiB); lower chains, generations or n_samples",
-            )
-    if c.ddof == 1 and sizes.min() < 2:
-        raise ConfigError("n_samples", "ddof=1 needs n_samples ≥ 2")
 
 
 def build(config) -> Chain:

@@ -1,44 +1,36 @@
-"""Exact gamma, chi-square and Bartlett-Wishart draws, returned in log space.
+"""Exact gamma, chi-square and Bartlett–Wishart draws, returned in log space.
 
-`log_gamma` uses the Marsaglia–Tsang (2000) squeeze-free rejection method. Its random numbers are the 64-bit
-words of one `jax.random.bits` call per key (turned into uniforms on (0, 1] and into normals by Box–Muller),
-computed bit for bit by the unrolled threefry of `simcollapse.samplers.random` (JAX's rolled CPU lowering is several
-times slower on the few words per chain drawn here). The first call yields two candidates per element; a
-`while_loop` draws two more per round only while some element has rejected both (for shape ≥ 1 a candidate is
-accepted with probability ≥ 0.95, and for χ²_{99}/2 with ≥ 0.998, so the loop is rarely entered). The first accepted candidate of an iid sequence is taken, so the law is exact.
-Shapes a < 1 use the boost G(a) = G(a+1)·U^{1/a}. Results are log G, so a χ²_1 draw near 0 never underflows.
+`log_gamma` is Marsaglia & Tsang's method ("A simple method for generating gamma variables", ACM TOMS 26(3),
+2000): with d = a − ⅓, c = 1/√(9d), propose v = (1 + c x)³ for x ~ N(0, 1) and accept when
+log u < x²/2 + d − d v + d log v (u uniform); then G = d v ~ Gamma(a). Shapes a < 1 use the boost
+G(a) = G(a + 1)·U^{1/a}. The first accepted candidate of an i.i.d. sequence is taken, so the law is exact.
+Results are log G, so a χ²₁ draw near 0 never underflows.
+
+Rejections are rare (a candidate is accepted with probability ≥ 0.95 for a ≥ 1, ≥ 0.998 for χ²₉₉/2), and no
+element pays for another's: every element draws one candidate; the elements that rejected theirs are then
+gathered (`jnp.nonzero`, a block of at most ~1/16 of the elements, a multiple of 64) and draw again, until none
+is left. Under ``vmap`` (the driver's chain axis) a batching rule (``jax.custom_batching``) applies the same
+gathering to the whole batch, so one chain's rejection costs one gathered candidate, not a candidate for every
+chain. Each element's candidates have fixed
+counters under its key (round 0: the proposal normal, unless the caller gives one; round 1: the acceptance
+uniform; round 2: the boost; round 3 + r: the r-th redraw), so which elements run beside it changes nothing.
 """
+
+from __future__ import annotations
 
 import math
 
 import jax
 import jax.numpy as jnp
 
-from . import random
+from . import bits
 
 LOG2 = math.log(2.0)
-_WORDS_PER_ROUND = 4  # two Box–Muller normals and two acceptance uniforms: two candidates
+_LANE_BLOCK = 64  # gathered blocks are multiples of this, so every element runs through the same vector loop
 
 
-def uniform_open(words):
-    """U in (0, 1] from uint64 words: (top 53 bits + 1)·2⁻⁵³, every value equally likely."""
-    return ((words >> 11).astype(jnp.float64) + 1.0) * 2.0**-53
-
-
-def box_muller(words_a, words_b):
-    """Two independent N(0, 1) arrays from two arrays of uint64 words: √(−2 log U)·(cos 2πV, sin 2πV)."""
-    radius = jnp.sqrt(-2.0 * jnp.log(uniform_open(words_a)))
-    angle = 2.0 * math.pi * uniform_open(words_b)
-    return radius * jnp.cos(angle), radius * jnp.sin(angle)
-
-
-def _candidates(words, d, c):
-    """Two Marsaglia–Tsang candidates from 4 word arrays: (accepted?, log G) for each, stacked first.
-
-    Propose v = (1 + c x)³ with x ~ N(0,1); accept if log u < x²/2 + d − d·v + d·log v; then G = d·v.
-    """
-    x = jnp.stack(box_muller(words[0], words[1]))
-    log_u = jnp.log(uniform_open(jnp.stack([words[2], words[3]])))
+def _candidate(x, log_u, d, c):
+    """(accepted?, log G) of the Marsaglia–Tsang candidate with proposal normal x and log-uniform log_u."""
     cx = 1.0 + c * x
     positive = cx > 0
     log_v = 3.0 * jnp.log(jnp.where(positive, cx, 1.0))
@@ -46,55 +38,92 @@ def _candidates(words, d, c):
     return accept, jnp.log(d) + log_v
 
 
-def _first_accepted(accept, value):
-    """(any accepted, the first accepted value) over the two stacked candidates."""
-    return accept[0] | accept[1], jnp.where(accept[0], value[0], value[1])
+def _redraw_block(size: int) -> int:
+    return _LANE_BLOCK * max(1, math.ceil(size / (16 * _LANE_BLOCK)))
 
 
-def log_gamma(key, shape_param, shape=()):
-    """log G with G ~ Gamma(shape_param, 1); `shape_param` broadcasts to `shape` (shape 0 gives −inf)."""
-    a_in = jnp.broadcast_to(jnp.asarray(shape_param, dtype=float), shape)
-    valid = a_in > 0  # Gamma(0) is the point mass at 0: log G = −inf, and no rejection loop may spin
-    a = jnp.where(valid, a_in, 1.0)
-    boost = a < 1.0
-    d = jnp.where(boost, a + 1.0, a) - 1.0 / 3.0
-    c = 1.0 / jnp.sqrt(9.0 * d)
-
-    words = random.words(key, shape, _WORDS_PER_ROUND + 1)
-    done, log_g = _first_accepted(*_candidates(words[:_WORDS_PER_ROUND], d, c))
-
-    def cond(carry):
-        return ~jnp.all(carry[1])
-
-    def body(carry):
-        round_index, done, value = carry
-        more = random.words(random.fold_in(key, round_index), shape, _WORDS_PER_ROUND)
-        accepted, candidate = _first_accepted(*_candidates(more, d, c))
-        return round_index + 1, done | accepted, jnp.where(done, value, candidate)
-
-    _, _, log_g = jax.lax.while_loop(cond, body, (1, done, log_g))
-    log_u_boost = jnp.log(uniform_open(words[_WORDS_PER_ROUND]))
-    return jnp.where(valid, log_g + jnp.where(boost, log_u_boost / a, 0.0), -jnp.inf)
+def _shape_constants(a):
+    """(valid, boosted, d, c) of Marsaglia–Tsang for shape a (a < 1 drawn as a + 1, then boosted)."""
+    valid = a > 0  # Gamma(0) is the point mass at 0: log G = −inf, and no redraw may spin
+    safe_a = jnp.where(valid, a, 1.0)
+    boost = safe_a < 1.0
+    d = jnp.where(boost, safe_a + 1.0, safe_a) - 1.0 / 3.0
+    return valid, boost, safe_a, d, 1.0 / jnp.sqrt(9.0 * d)
 
 
-def log_chi2(key, dof, shape=()):
+def _finish(hi, lo, index, a, x):
+    """log Gamma(a) of every element, given its key words, counter index and proposal normal (any shape)."""
+    shape = a.shape
+    hi, lo, index, a, x = (jnp.ravel(v) for v in (hi, lo, index, a, x))
+    size = a.shape[0]
+    valid, boost, safe_a, d, c = _shape_constants(a)
+    first = bits.words_at(bits.Key(hi[None], lo[None]), index[None], jnp.arange(1, 3, dtype=jnp.uint32)[:, None])
+    accepted, log_g = _candidate(x, jnp.log(bits.to_open_unit(first[0])), d, c)
+    block = _redraw_block(size)
+
+    def pending(carry):
+        return jnp.any(~carry[0])
+
+    def redraw(carry):
+        done, log_g, rounds = carry
+        at = jnp.nonzero(~done, size=block, fill_value=size)[0]
+        i = jnp.minimum(at, size - 1)
+        key = bits.Key(hi[i][None], lo[i][None])
+        w = bits.words_at(key, 3 * index[i][None] + jnp.arange(3, dtype=jnp.uint32)[:, None], 3 + rounds[i][None])
+        proposal, _ = bits.box_muller(w[0], w[1])
+        _, _, _, d_i, c_i = _shape_constants(a[i])
+        ok, value = _candidate(proposal, jnp.log(bits.to_open_unit(w[2])), d_i, c_i)
+        accepted_at = jnp.where(ok, at, size)
+        return (done.at[accepted_at].set(True, mode="drop"), log_g.at[accepted_at].set(value, mode="drop"),
+                rounds.at[at].add(1, mode="drop"))
+
+    _, log_g, _ = jax.lax.while_loop(pending, redraw, (accepted | ~valid, log_g, jnp.zeros(size, jnp.uint32)))
+    # The boost's uniform is drawn for every element: a branch on "any a < 1" costs more to compile than it saves.
+    log_g = log_g + jnp.where(boost, jnp.log(bits.to_open_unit(first[1])) / safe_a, 0.0)
+    return jnp.where(valid, log_g, -jnp.inf).reshape(shape)
+
+
+@jax.custom_batching.custom_vmap
+def _finish_elements(hi, lo, index, a, x):
+    return _finish(hi, lo, index, a, x)
+
+
+@_finish_elements.def_vmap
+def _finish_batch(axis_size, in_batched, hi, lo, index, a, x):
+    """The batch is one more axis of elements: gather the redraws of every chain together."""
+    args = [v if batched else jnp.broadcast_to(v, (axis_size, *jnp.shape(v)))
+            for v, batched in zip((hi, lo, index, a, x), in_batched, strict=True)]
+    shape = jnp.broadcast_shapes(*(v.shape for v in args))
+    return _finish(*(jnp.broadcast_to(v, shape) for v in args)), True
+
+
+def log_gamma(key: bits.Key, shape_param, shape=(), proposal=None):
+    """log G with G ~ Gamma(shape_param, 1), `shape_param` broadcast to `shape` (shape 0 gives −inf).
+
+    `proposal`: N(0, 1) values of `shape` for the first candidates (e.g. the spare half of a Box–Muller pair the
+    caller drew from another key or round); by default round 0 of `key`."""
+    shape = tuple(shape)
+    a = jnp.broadcast_to(jnp.asarray(shape_param, dtype=jnp.float64), shape)
+    x = bits.normal(key, shape) if proposal is None else jnp.broadcast_to(proposal, shape)
+    index = jnp.arange(math.prod(shape), dtype=jnp.uint32).reshape(shape)
+    hi, lo = (jnp.broadcast_to(w, shape) for w in key)
+    return _finish_elements(hi, lo, index, a, x)
+
+
+def log_chi2(key: bits.Key, dof, shape=(), proposal=None):
     """log χ²_dof = log 2 + log Gamma(dof/2)."""
-    return LOG2 + log_gamma(key, jnp.asarray(dof, dtype=float) / 2.0, shape)
+    return LOG2 + log_gamma(key, jnp.asarray(dof, dtype=jnp.float64) / 2.0, shape, proposal)
 
 
-def bartlett(key, dof, dim):
-    """Bartlett factor of a standard Wishart: W = A Aᵀ ~ W_dim(dof, I), dof ≥ dim.
+def bartlett(key: bits.Key, dof, dim: int):
+    """Bartlett factor of a standard Wishart: W = A Aᵀ ~ W_dim(dof, I), dof ≥ dim (Bartlett 1933).
 
-    A is lower triangular with A_ii = √χ²_{dof−i} and A_ij ~ N(0,1) for i > j
-    (Bartlett 1933). Returned as (log_diag, unit) with A = unit · diag(exp(log_diag)),
-    `unit` unit-lower-triangular, so that products of many factors stay in range.
-    In one dimension A is the single √χ²_dof and no normal is drawn.
-    """
+    A is lower triangular with A_ii = √χ²_{dof−i} and A_ij ~ N(0, 1) for i > j. Returned as (log_diag, unit)
+    with A = unit · diag(exp(log_diag)), `unit` unit lower triangular, so that products of many factors stay in
+    range. In one dimension A is the single √χ²_dof and no normal is drawn."""
     if dim == 1:
         return 0.5 * log_chi2(key, dof, (1,)), jnp.ones((1, 1))
-    k_diag, k_off = random.split(key)
-    i = jnp.arange(dim)
-    log_diag = 0.5 * log_chi2(k_diag, dof - i, (dim,))
-    below = jnp.tril(random.normal(k_off, (dim, dim)), -1)
-    unit = jnp.eye(dim) + below * jnp.exp(-log_diag)[None, :]
-    return log_diag, unit
+    log_diag = 0.5 * log_chi2(bits.fold(key, 0), dof - jnp.arange(dim), (dim,))
+    below = jnp.tril(bits.normal(bits.fold(key, 1), (dim, dim)), -1)
+    return log_diag, jnp.eye(dim) + below * jnp.exp(-log_diag)[None, :]
+

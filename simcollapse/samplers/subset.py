@@ -11,17 +11,19 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from . import bits
 
-def random_subset(key, count, size, max_size: int, slots: int):
+
+def random_subset(key: bits.Key, count, size, max_size: int, slots: int):
     """(indices (max_size,), valid (max_size,)): ``indices[valid]`` is a uniform `size`-subset of
     {0, …, count − 1}, for traced ``size ≤ max_size`` and ``count ≤ slots`` (static bounds)."""
-    keys = jax.random.split(key, max_size)
+    w = bits.words(key, (max_size,))
     count, size = jnp.asarray(count), jnp.asarray(size)
 
     def take(i, carry):
         chosen, taken = carry
         j = count - size + i
-        r = jax.random.randint(keys[i], (), 0, jnp.maximum(j, 0) + 1, dtype=count.dtype)
+        r = bits.below(w[i], jnp.maximum(j, 0) + 1)
         pick = jnp.where(taken[r], j, r)
         active = i < size
         return chosen.at[i].set(jnp.where(active, pick, 0)), taken.at[pick].set(taken[pick] | active)

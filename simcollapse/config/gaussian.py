@@ -1,0 +1,150 @@
+"""Configs of the Gaussian chains, `gaussian` (1-D) and `mvgaussian` (d dims); the chain is
+`simcollapse.families.gaussian`. Validated here, without importing JAX."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from . import ConfigError, RunConfig, check_choice, check_int, check_number, schedule
+
+SAMPLERS = ("exact", "sufficient", "infinite")
+FITTERS = ("exact", "sgd")
+POLICIES = ("replace", "accumulate", "accumulate_subsample", "fresh_real", "real_pool")
+MAX_POOL_BYTES = 4 * 2**30
+
+METRICS_1D = ("mean", "var", "logvar", "std", "w2sq", "kl", "mean_sq_error", "second_moment")
+METRICS_ND = ("mean", "cov", "logdet", "trace", "det_ratio", "w2sq", "kl", "mean_sq_error")
+
+
+@dataclasses.dataclass(frozen=True)
+class _GaussianChainConfig(RunConfig):
+    """Fields shared by both Gaussian families (documented on `GaussianConfig`)."""
+
+    n_samples: Any = 100
+    ddof: int = 0
+    sampler: str = "sufficient"
+    policy: str = "replace"
+    real_fraction: float = 0.1
+    pool_size: int = 1000
+    mean0: Any = 0.0
+    fitter: str = "exact"
+    sgd_steps: int = 10
+    lr: float = 0.1
+
+
+@dataclasses.dataclass(frozen=True)
+class GaussianConfig(_GaussianChainConfig):
+    """1-D Gaussian chain (Nature Thm 3.1). Fields beyond the run fields:
+
+    n_samples: M_t, an integer or a schedule (see `simcollapse.config.schedule`).
+    ddof: 0 (MLE, the official code) or 1 (unbiased, the theorem).
+    sampler: exact | sufficient | infinite.   policy: replace | accumulate | accumulate_subsample |
+    fresh_real | real_pool.   real_fraction: ρ for fresh_real / real_pool.   pool_size: P for real_pool.
+    fitter: exact | sgd (gradient steps from the previous model; needs ddof 0).   sgd_steps, lr: its steps and
+    learning rate.
+    mean0, var0: the truth N(mean0, var0).   metrics: statistics recorded per generation.
+    """
+
+    family = "gaussian"
+    var0: float = 1.0
+    metrics: tuple = ("mean", "var", "logvar", "w2sq", "kl")
+
+    @property
+    def dim(self) -> int:
+        return 1
+
+    def covariance0(self) -> np.ndarray:
+        return np.array([[self.var0]])
+
+    def validate(self) -> None:
+        check_number("mean0", self.mean0)
+        check_number("var0", self.var0, low=0, low_open=True)
+        _validate_common(self, METRICS_1D)
+
+
+@dataclasses.dataclass(frozen=True)
+class MvGaussianConfig(_GaussianChainConfig):
+    """d-dimensional Gaussian chain (Wishart chain, theory.md §B.2). As `gaussian`, with
+    dim: d.   mean0: a number or d numbers.   cov0: None (identity), a number (times I) or a d×d SPD matrix."""
+
+    family = "mvgaussian"
+    dim: int = 2
+    cov0: Any = None
+    metrics: tuple = ("mean", "cov", "logdet", "trace", "w2sq", "kl", "mean_sq_error")
+
+    def covariance0(self) -> np.ndarray:
+        if self.cov0 is None:
+            return np.eye(self.dim)
+        cov = np.asarray(self.cov0, dtype=float)
+        return cov * np.eye(self.dim) if cov.ndim == 0 else cov
+
+    def validate(self) -> None:
+        check_int("dim", self.dim, 1)
+        mean0 = np.asarray(self.mean0, dtype=object)
+        if mean0.ndim == 0:
+            check_number("mean0", self.mean0)
+        elif mean0.shape != (self.dim,):
+            raise ConfigError("mean0", f"must be a number or a list of dim={self.dim} numbers, got {self.mean0!r}")
+        else:
+            for v in self.mean0:
+                check_number("mean0", v)
+        try:
+            cov = np.asarray(self.covariance0(), dtype=float)
+        except (TypeError, ValueError):
+            raise ConfigError("cov0", f"must be a number or a {self.dim}×{self.dim} matrix, got {self.cov0!r}") from None
+        if cov.shape != (self.dim, self.dim) or not np.all(np.isfinite(cov)):
+            raise ConfigError("cov0", f"must be a number or a finite {self.dim}×{self.dim} matrix, got {self.cov0!r}")
+        if not np.allclose(cov, cov.T) or np.any(np.linalg.eigvalsh(cov) <= 0):
+            raise ConfigError("cov0", "must be symmetric positive definite")
+        _validate_common(self, METRICS_ND)
+
+
+def _validate_common(c, known_metrics) -> None:
+    check_choice("ddof", c.ddof, (0, 1))
+    check_choice("sampler", c.sampler, SAMPLERS)
+    check_choice("policy", c.policy, POLICIES)
+    check_number("real_fraction", c.real_fraction, 0.0, 1.0)
+    check_choice("fitter", c.fitter, FITTERS)
+    check_int("sgd_steps", c.sgd_steps, 1)
+    check_number("lr", c.lr, low=0, low_open=True)
+    if c.fitter == "sgd" and c.ddof != 0:
+        raise ConfigError("ddof", "fitter 'sgd' maximises the likelihood, whose maximiser is the ddof-0 fit; use ddof=0")
+    check_int("pool_size", c.pool_size, 1)
+    if isinstance(c.metrics, str) or not all(m in known_metrics for m in c.metrics) or not c.metrics:
+        raise ConfigError("metrics", f"must be a non-empty list drawn from {', '.join(known_metrics)}; got {c.metrics!r}")
+    object.__setattr__(c, "metrics", tuple(c.metrics))
+    sizes = schedule(c.n_samples, c.generations)
+    d = c.dim
+    need = d + 1
+    if c.policy in ("replace", "accumulate", "accumulate_subsample") and sizes.min() < need:
+        raise ConfigError("n_samples", f"must be ≥ dim+1 = {need} so each fit is non-degenerate, got {sizes.min()}")
+    if c.policy in ("fresh_real", "real_pool"):
+        real = np.floor(c.real_fraction * sizes + 0.5).astype(int)
+        synth = sizes - real
+        if sizes.min() < need:
+            raise ConfigError("n_samples", f"must be ≥ dim+1 = {need}, got {sizes.min()}")
+        if c.sampler == "sufficient" and (np.any((real > 0) & (real < need)) or np.any((synth > 0) & (synth < need))):
+            raise ConfigError(
+                "real_fraction",
+                f"gives a real or synthetic group smaller than dim+1 = {need} samples; "
+                "the sufficient sampler needs each non-empty group ≥ dim+1 (use sampler='exact')",
+            )
+        if c.policy == "real_pool" and real.max() > c.pool_size:
+            raise ConfigError("pool_size", f"must be ≥ the real samples per generation ({real.max()}), got {c.pool_size}")
+    if c.policy == "accumulate_subsample":
+        if c.sampler != "exact":
+            raise ConfigError("sampler", "policy 'accumulate_subsample' stores the pool and needs sampler='exact'")
+        if np.any(sizes != sizes[0]):
+            raise ConfigError("n_samples", "policy 'accumulate_subsample' needs a constant n_samples")
+        size = c.chains * int(sizes[0]) * c.generations * d * 8
+        if size > MAX_POOL_BYTES:
+            raise ConfigError(
+                "chains",
+                f"accumulate_subsample stores every sample: {size / 2**30:.1f} GiB for this run "
+                f"(> {MAX_POOL_BYTES // 2**30} GiB); lower chains, generations or n_samples",
+            )
+    if c.ddof == 1 and sizes.min() < 2:
+        raise ConfigError("n_samples", "ddof=1 needs n_samples ≥ 2")
