@@ -6,8 +6,12 @@ import jax
 import numpy as np
 import pytest
 
-import simcollapse  # noqa: F401  (float64 on)
 from simcollapse.testing import mc_mean_se
+
+# The tests call internal JAX functions directly, outside simcollapse's float64 entry points: run the whole test
+# process in float64, and its CPU computations in the calling thread (as the command line does).
+jax.config.update("jax_enable_x64", True)
+jax.config.update("jax_cpu_enable_async_dispatch", False)
 
 # Test files run in separate processes and share many configs: keep compiled programs on disk between them.
 jax.config.update("jax_compilation_cache_dir", os.environ.get(

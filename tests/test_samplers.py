@@ -1,5 +1,6 @@
-"""Exact gamma, chi-square and Bartlett draws (simcollapse.samplers.gamma): Kolmogorov–Smirnov against scipy; the
-unrolled threefry (simcollapse.samplers.random): jax.random's numbers bit for bit."""
+"""The random-number core (simcollapse.samplers.bits: Threefry-2x32 against its published known answers, uniforms,
+Box–Muller normals, counters) and the exact gamma, chi-square and Bartlett draws (simcollapse.samplers.gamma):
+Kolmogorov–Smirnov against scipy, redraws included, and the same numbers for a chain alone or in a batch."""
 
 import jax
 import jax.numpy as jnp
@@ -7,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simcollapse.samplers import random as fast_random
-from simcollapse.samplers.gamma import bartlett, box_muller, log_chi2, log_gamma, uniform_open
+from simcollapse.samplers import bits
+from simcollapse.samplers.gamma import bartlett, log_chi2, log_gamma
 
 N = 100_000
 P_MIN = 1e-4  # a correct sampler fails one of these checks with probability ~1e-4
@@ -22,19 +23,19 @@ def ks_pvalue(samples, cdf):
 @pytest.mark.parametrize("shape", [0.05, 0.5, 1.0, 2.5, 49.5, 1e5])
 def test_log_gamma_has_the_gamma_law(shape):
     # shapes below 1 go through the boost and the lowest ones through the rejection loop's later rounds
-    log_g = np.asarray(draw_log_gamma(jax.random.key(7), shape, (N,)))
+    log_g = np.asarray(draw_log_gamma(bits.seed_key(7), shape, (N,)))
     assert ks_pvalue(log_g, lambda y: stats.gamma(shape).cdf(np.exp(y))) > P_MIN
 
 
 def test_log_gamma_tells_shapes_apart():
     # the check above can fail: a draw with a shape 1 % off is rejected
-    log_g = np.asarray(draw_log_gamma(jax.random.key(8), 49.5 * 1.01, (N,)))
+    log_g = np.asarray(draw_log_gamma(bits.seed_key(8), 49.5 * 1.01, (N,)))
     assert ks_pvalue(np.exp(log_g), stats.gamma(49.5).cdf) < P_MIN
 
 
 def test_log_gamma_broadcasts_shapes_and_gives_minus_inf_at_zero():
     shapes = jnp.array([0.0, 0.3, 3.0, 300.0])
-    out = np.asarray(draw_log_gamma(jax.random.key(1), shapes, (4000, 4)))
+    out = np.asarray(draw_log_gamma(bits.seed_key(1), shapes, (4000, 4)))
     assert np.all(out[:, 0] == -np.inf) and np.all(np.isfinite(out[:, 1:]))
     means = np.exp(out[:, 1:]).mean(axis=0)
     se = np.sqrt(np.asarray(shapes[1:]) / 4000)  # Var Gamma(a) = a
@@ -42,24 +43,72 @@ def test_log_gamma_broadcasts_shapes_and_gives_minus_inf_at_zero():
 
 
 def test_tiny_chi2_stays_finite_in_log_space():
-    out = np.asarray(jax.jit(log_chi2, static_argnums=2)(jax.random.key(2), 1.0, (N,)))
+    out = np.asarray(jax.jit(log_chi2, static_argnums=2)(bits.seed_key(2), 1.0, (N,)))
     assert np.all(np.isfinite(out))
     assert ks_pvalue(np.exp(out), stats.chi2(1).cdf) > P_MIN
 
 
-def test_uniform_and_box_muller():
-    words = jax.random.bits(jax.random.key(3), (2, N), jnp.uint64)
-    u = np.asarray(uniform_open(words[0]))
+def _keys(seed, n):
+    """One key per chain, as the driver derives them."""
+    return bits.fold(bits.seed_key(seed), jnp.arange(n))
+
+
+def test_uniforms_and_box_muller_normals():
+    key = bits.seed_key(3)
+    u = np.asarray(jax.jit(lambda k: bits.open_uniform(k, (N,)))(key))
     assert u.min() > 0 and u.max() <= 1 and ks_pvalue(u, stats.uniform.cdf) > P_MIN
-    assert uniform_open(jnp.array([0, 2**64 - 1], jnp.uint64)).tolist() == [2.0**-53, 1.0]
-    x, y = box_muller(words[0], words[1])
+    v = np.asarray(jax.jit(lambda k: bits.uniform(k, (N,)))(key))
+    assert v.min() >= 0 and v.max() < 1 and ks_pvalue(v, stats.uniform.cdf) > P_MIN
+    ends = jnp.array([0, 2**64 - 1], jnp.uint64)
+    assert bits.to_open_unit(ends).tolist() == [1.0, 2.0**-52] and bits.to_unit(ends).tolist() == [0.0, 1 - 2.0**-52]
+    x, y = jax.jit(lambda k: bits.normal_pair(k, (N,)))(key)
     assert ks_pvalue(x, stats.norm.cdf) > P_MIN and ks_pvalue(y, stats.norm.cdf) > P_MIN
     assert abs(stats.pearsonr(np.asarray(x), np.asarray(y))[0]) < 4 / np.sqrt(N)
+    z = np.asarray(jax.jit(lambda k: bits.normal(k, (N + 1,)))(key))  # odd: the last pair's second half unused
+    assert ks_pvalue(z, stats.norm.cdf) > P_MIN
+    # tails: P(|Z| > 4) = 6.3e-5, so about 6 of 10^5; the count is Poisson
+    tail = stats.norm.sf(4) * 2 * N
+    assert abs(np.sum(np.abs(z) > 4) - tail) < 4 * np.sqrt(tail) + 1
+
+
+def test_threefry_known_answers():
+    # Threefry-2x32, 20 rounds: the known-answer vectors published with the Random123 library (Salmon et al. 2011)
+    cases = [((0, 0), (0, 0), (0x6B200159, 0x99BA4EFE)),
+             ((0xFFFFFFFF, 0xFFFFFFFF), (0xFFFFFFFF, 0xFFFFFFFF), (0x1CB996FC, 0xBB002BE7)),
+             ((0x13198A2E, 0x03707344), (0x243F6A88, 0x85A308D3), (0xC4923A9C, 0x483DF7A0))]
+    for key, counter, expected in cases:
+        words = [np.uint32(w) for w in (*key, *counter)]
+        assert tuple(int(w) for w in jax.jit(bits.threefry2x32)(*words)) == expected
+        assert tuple(int(w) for w in bits.threefry2x32(*words)) == expected  # on the host, as for chain keys
+
+
+def test_every_draw_is_addressed_by_its_counter():
+    key = bits.fold(bits.seed_key(2**40 + 9), 77)
+    whole = np.asarray(bits.words(key, (3, 4), round_=5))
+    one_by_one = np.asarray([bits.words_at(key, i, 5) for i in range(12)]).reshape(3, 4)
+    assert np.array_equal(whole, one_by_one)
+    assert not np.array_equal(whole, np.asarray(bits.words(key, (3, 4), round_=6)))
+    host = bits.fold(bits.seed_key(11), np.arange(5, dtype=np.uint32))
+    device = jax.jit(lambda i: bits.fold(bits.seed_key(11), i))(jnp.arange(5, dtype=jnp.uint32))
+    assert all(np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(host, device, strict=True))
+    with pytest.raises(ValueError, match="seed"):
+        bits.seed_key(-1)
+
+
+def test_gamma_redraws_are_the_same_for_an_element_alone_or_in_a_batch():
+    # a small shape rejects ~5 % of first candidates: their redraws are gathered across the batch, and an element's
+    # value must not depend on which others were gathered with it (vmapped rule vs one key at a time)
+    keys = _keys(21, 512)
+    batched = np.asarray(jax.jit(jax.vmap(lambda k: log_gamma(k, 1.0, (3,))))(keys))
+    single = jax.jit(lambda k: log_gamma(k, 1.0, (3,)))
+    for i in (0, 5, 200, 511):
+        assert np.array_equal(np.asarray(single(bits.Key(keys.hi[i], keys.lo[i]))), batched[i])
+    assert ks_pvalue(np.exp(batched.ravel()), stats.expon.cdf) > P_MIN
 
 
 def test_bartlett_factor_entries():
     dof, dim = 7, 3
-    log_diag, unit = jax.jit(jax.vmap(lambda k: bartlett(k, dof, dim)))(jax.random.split(jax.random.key(4), 10_000))
+    log_diag, unit = jax.jit(jax.vmap(lambda k: bartlett(k, dof, dim)))(_keys(4, 10_000))
     a = np.asarray(unit) * np.exp(np.asarray(log_diag))[:, None, :]
     for i in range(dim):
         assert ks_pvalue(a[:, i, i] ** 2, stats.chi2(dof - i).cdf) > P_MIN
@@ -69,77 +118,9 @@ def test_bartlett_factor_entries():
 
 
 def test_one_dimensional_bartlett_is_a_chi_root():
-    log_diag, unit = jax.jit(jax.vmap(lambda k: bartlett(k, 4, 1)))(jax.random.split(jax.random.key(5), 10_000))
+    log_diag, unit = jax.jit(jax.vmap(lambda k: bartlett(k, 4, 1)))(_keys(5, 10_000))
     assert np.all(np.asarray(unit) == 1.0)
     assert ks_pvalue(np.exp(2 * np.asarray(log_diag[:, 0])), stats.chi2(4).cdf) > P_MIN
-
-
-# simcollapse.samplers.random: the unrolled threefry gives jax.random's numbers bit for bit
-
-
-def _same(a, b):
-    if jnp.issubdtype(a.dtype, jax.dtypes.prng_key):
-        a, b = jax.random.key_data(a), jax.random.key_data(b)
-    return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(np.asarray(a), np.asarray(b))
-
-
-@pytest.mark.parametrize("seed", [0, 7, 2**31 + 5])
-def test_fast_random_matches_jax_random_bit_for_bit(seed):
-    key = jax.random.key(seed)
-    pairs = [
-        (lambda k: jax.random.fold_in(k, 12345), lambda k: fast_random.fold_in(k, 12345)),
-        (lambda k: jax.random.split(k), lambda k: fast_random.split(k)),
-        (lambda k: jax.random.split(k, 7), lambda k: fast_random.split(k, 7)),
-        (lambda k: jax.random.bits(k, (), jnp.uint64), lambda k: fast_random.bits(k, (), jnp.uint64)),
-        (lambda k: jax.random.bits(k, (3, 5), jnp.uint64), lambda k: fast_random.bits(k, (3, 5), jnp.uint64)),
-        (lambda k: jax.random.bits(k, (9,), jnp.uint32), lambda k: fast_random.bits(k, (9,), jnp.uint32)),
-        (lambda k: jax.random.uniform(k, (1001,), jnp.float64), lambda k: fast_random.uniform(k, (1001,))),
-        (lambda k: jax.random.normal(k, (N,), jnp.float64), lambda k: fast_random.normal(k, (N,))),
-        (lambda k: jax.random.normal(k, (4, 3), jnp.float64), lambda k: fast_random.normal(k, (4, 3))),
-    ]
-    for reference, fast in pairs:
-        assert _same(jax.jit(reference)(key), jax.jit(fast)(key))
-        # under vmap, as the driver calls them (one key per chain)
-        keys = jax.random.split(key, 3)
-        assert _same(jax.jit(jax.vmap(reference))(keys), jax.jit(jax.vmap(fast))(keys))
-
-
-def test_fast_random_words_are_the_last_axis_of_bits():
-    key = jax.random.key(11)
-    for shape in [(), (1,), (4, 3)]:
-        whole = jax.random.bits(key, shape + (5,), jnp.uint64)
-        parts = jax.jit(lambda k, shape=shape: fast_random.words(k, shape, 5))(key)
-        assert all(_same(whole[..., j], parts[j]) for j in range(5))
-
-
-def test_fast_random_folds_traced_data_and_hands_other_keys_to_jax_random():
-    keys = jax.vmap(lambda t: fast_random.fold_in(jax.random.key(3), t))(jnp.arange(5))
-    assert _same(keys, jax.vmap(lambda t: jax.random.fold_in(jax.random.key(3), t))(jnp.arange(5)))
-    for key in (jax.random.key(0, impl="rbg"), jax.random.PRNGKey(0)):  # another generator; raw uint32 key data
-        assert not fast_random.unrolled(key)
-        assert _same(fast_random.bits(key, (2,), jnp.uint64), jax.random.bits(key, (2,), jnp.uint64))
-        assert _same(fast_random.normal(key, (3,)), jax.random.normal(key, (3,), jnp.float64))
-        assert _same(fast_random.fold_in(key, 4), jax.random.fold_in(key, 4))
-        assert all(
-            _same(w, jax.random.bits(key, (2, 3), jnp.uint64)[..., j])
-            for j, w in enumerate(fast_random.words(key, (2,), 3))
-        )
-
-
-def test_gamma_draws_are_unchanged_by_the_fast_threefry():
-    # log_gamma's words are jax.random.bits(key, shape + (5,), uint64): the first candidates recomputed from them
-    key = jax.random.key(12)
-    words = jax.random.bits(key, (N, 5), jnp.uint64)
-    shape = 49.5
-    d = shape - 1.0 / 3.0
-    c = 1.0 / np.sqrt(9.0 * d)
-    x, _ = box_muller(words[:, 0], words[:, 1])
-    log_u = jnp.log(uniform_open(words[:, 2]))
-    log_v = 3.0 * jnp.log(1.0 + c * x)
-    first = np.asarray((log_u < 0.5 * x * x + d - d * jnp.exp(log_v) + d * log_v) & (1.0 + c * x > 0))
-    out = np.asarray(draw_log_gamma(key, shape, (N,)))
-    expected = np.asarray(np.log(d) + log_v)
-    np.testing.assert_allclose(out[first], expected[first], rtol=1e-14)
 
 
 def test_sufficient_chain_is_the_same_alone_or_among_1000():
@@ -161,7 +142,7 @@ def test_random_subset_is_uniform_over_all_subsets(count, size, max_size, slots)
     from simcollapse.samplers.subset import random_subset
 
     draws = 20_000
-    keys = jax.random.split(jax.random.key(5), draws)
+    keys = _keys(5, draws)
     chosen, valid = jax.jit(jax.vmap(lambda k: random_subset(k, count, size, max_size, slots)))(keys)
     subsets = [tuple(sorted(c[v])) for c, v in zip(np.asarray(chosen), np.asarray(valid))]
     every = list(itertools.combinations(range(count), size))

@@ -66,9 +66,7 @@ class Trajectory(NamedTuple):
 
 def chain_keys(seed: int, indices) -> bits.Key:
     """Key of each chain, fold(key(seed), i), as numpy uint32 words (hashed on the host: nothing compiles)."""
-    root = bits.seed_key(seed)
-    with np.errstate(over="ignore"):
-        return bits.fold(bits.Key(np.asarray(root.hi), np.asarray(root.lo)), np.asarray(indices, np.uint32))
+    return bits.fold(bits.seed_key(seed), np.asarray(indices, np.uint32))
 
 
 def recorded_generations(generations: int, record_every: int) -> np.ndarray:

@@ -53,7 +53,7 @@ from ..config.gaussian import GaussianConfig, MvGaussianConfig
 from ..core.batch_invariant import entry_sum, ordered_sum
 from ..core.driver import Chain
 from ..samplers import bits
-from ..samplers.gamma import bartlett, log_chi2
+from ..samplers.gamma import bartlett
 from ..samplers.subset import random_subset
 from .sgd import sgd
 
@@ -211,12 +211,8 @@ class Gaussian:
         if sampler == "infinite":
             return jnp.zeros(d), (jnp.sqrt(n) if factor else n) * jnp.eye(d)
         if sampler == "sufficient":
-            if d == 1:  # one Box–Muller pair: x̄'s normal and the χ² draw's first proposal
-                z, proposal = bits.normal_pair(key, (1,))
-                log_diag, unit = 0.5 * log_chi2(key, n - 1, (1,), proposal=proposal), jnp.ones((1, 1))
-            else:
-                z = bits.normal(bits.fold(key, 0), (d,))
-                log_diag, unit = bartlett(bits.fold(key, 1), n - 1, d)
+            z = bits.normal(bits.fold(key, 0), (d,))
+            log_diag, unit = bartlett(bits.fold(key, 1), n - 1, d)
             zbar = z / jnp.sqrt(jnp.maximum(n, 1))
             a = unit * jnp.exp(log_diag)[None, :]
             return zbar, a if factor else a @ a.T

@@ -17,7 +17,7 @@ step derives one sub-key per purpose with :func:`fold` (``fold(key, 0)`` for the
 hash (20 rounds; Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011) of that counter:
 
 * :func:`words`: ``shape`` uint64 words, element i (row-major) has counter (round, i);
-* :func:`uniform` on [0, 1) and :func:`open_uniform` on (0, 1]: 53 random bits each, every value equally likely;
+* :func:`uniform` on [0, 1) and :func:`open_uniform` on (0, 1]: 52 random bits each, every value equally likely;
 * :func:`normal` and :func:`normal_pair`: N(0, 1) by Box–Muller, √(−2 log U)·(cos 2πV, sin 2πV), one pair of
   normals from two words;
 * :func:`fold`: a new key, the hash of the counter (2³² − 1, data); no draw uses that counter row.
@@ -58,17 +58,18 @@ def threefry2x32(k1, k2, x1, x2):
     """The Threefry-2x32 hash (20 rounds) of the counter (x1, x2) under the key (k1, k2).
 
     uint32 arrays that broadcast together; returns the two output words. Written out round by round so that XLA
-    fuses the whole hash into one elementwise loop."""
-    ks = (k1, k2, k1 ^ k2 ^ _PARITY)
-    x1 = x1 + ks[0]
-    x2 = x2 + ks[1]
-    for i in range(5):
-        for r in _ROTATIONS[i % 2]:
-            x1 = x1 + x2
-            x2 = _rotate_left(x2, r)
-            x2 = x1 ^ x2
-        x1 = x1 + ks[(i + 1) % 3]
-        x2 = x2 + ks[(i + 2) % 3] + np.uint32(i + 1)
+    fuses the whole hash into one elementwise loop. numpy words work too (on the host); additions wrap mod 2³²."""
+    with np.errstate(over="ignore"):
+        ks = (k1, k2, k1 ^ k2 ^ _PARITY)
+        x1 = x1 + ks[0]
+        x2 = x2 + ks[1]
+        for i in range(5):
+            for r in _ROTATIONS[i % 2]:
+                x1 = x1 + x2
+                x2 = _rotate_left(x2, r)
+                x2 = x1 ^ x2
+            x1 = x1 + ks[(i + 1) % 3]
+            x2 = x2 + ks[(i + 2) % 3] + np.uint32(i + 1)
     return x1, x2
 
 
@@ -117,14 +118,23 @@ def words_at(key: Key, index, round_=0):
     return _join(*threefry2x32(key.hi, key.lo, _u32(round_), _u32(index)))
 
 
-def to_open_unit(w):
-    """U in (0, 1] from uint64 words: (top 53 bits + 1)·2⁻⁵³."""
-    return ((w >> np.uint64(11)).astype(jnp.float64) + 1.0) * 2.0**-53
+_ONE = np.uint64(0x3FF0000000000000)  # the bits of 1.0
+
+
+def _one_to_two(w):
+    """1 + (top 52 bits of w)·2⁻⁵² ∈ [1, 2), built in the mantissa: integer shifts and a bitcast, which XLA
+    vectorises (a uint64 → float64 conversion has no AVX2 instruction and would make the whole fused loop scalar)."""
+    return jax.lax.bitcast_convert_type((w >> np.uint64(12)) | _ONE, jnp.float64)
 
 
 def to_unit(w):
-    """U in [0, 1) from uint64 words: (top 53 bits)·2⁻⁵³."""
-    return (w >> np.uint64(11)).astype(jnp.float64) * 2.0**-53
+    """U in [0, 1) from uint64 words: (top 52 bits)·2⁻⁵², every value equally likely."""
+    return _one_to_two(w) - 1.0
+
+
+def to_open_unit(w):
+    """U in (0, 1] from uint64 words: 1 − (top 52 bits)·2⁻⁵² (exact), every value equally likely."""
+    return 2.0 - _one_to_two(w)
 
 
 def uniform(key: Key, shape=(), round_=0):

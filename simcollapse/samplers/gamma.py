@@ -6,14 +6,16 @@ log u < x²/2 + d − d v + d log v (u uniform); then G = d v ~ Gamma(a). Shapes
 G(a) = G(a + 1)·U^{1/a}. The first accepted candidate of an i.i.d. sequence is taken, so the law is exact.
 Results are log G, so a χ²₁ draw near 0 never underflows.
 
-Rejections are rare (a candidate is accepted with probability ≥ 0.95 for a ≥ 1, ≥ 0.998 for χ²₉₉/2), and no
-element pays for another's: every element draws one candidate; the elements that rejected theirs are then
-gathered (`jnp.nonzero`, a block of at most ~1/16 of the elements, a multiple of 64) and draw again, until none
-is left. Under ``vmap`` (the driver's chain axis) a batching rule (``jax.custom_batching``) applies the same
-gathering to the whole batch, so one chain's rejection costs one gathered candidate, not a candidate for every
-chain. Each element's candidates have fixed
-counters under its key (round 0: the proposal normal, unless the caller gives one; round 1: the acceptance
-uniform; round 2: the boost; round 3 + r: the r-th redraw), so which elements run beside it changes nothing.
+Rejections are rare (a candidate is accepted with probability ≥ 0.95 for a ≥ 1, ≥ 0.999 for χ²₉₉/2), and no
+element pays for another's. Every element draws two candidates at once, the two halves of one Box–Muller pair
+(so a redraw is needed with probability ≤ 0.0025, and ≈ 3·10⁻⁷ for χ²₉₉); the few elements that rejected both
+are then gathered (a block of at most ~1/16 of the elements, a multiple of 64) and draw again, until none is
+left. Under ``vmap`` (the driver's chain axis) a batching rule (``jax.custom_batching``) gathers over the whole
+batch, so one chain's rejection costs one gathered candidate, not a candidate for every chain (XLA's CPU
+gathers and scans cost far more per element than the draws, so the gathering must stay rare). Each element's
+numbers have fixed counters under its key (its index i in rounds 0, 1: the Box–Muller pair; 2, 3: the
+acceptance uniforms; 4: the boost; 3i, 3i + 1, 3i + 2 in round 5 + r: the r-th redraw), so which elements run
+beside it changes nothing.
 """
 
 from __future__ import annotations
@@ -51,14 +53,18 @@ def _shape_constants(a):
     return valid, boost, safe_a, d, 1.0 / jnp.sqrt(9.0 * d)
 
 
-def _finish(hi, lo, index, a, x):
-    """log Gamma(a) of every element, given its key words, counter index and proposal normal (any shape)."""
+def _finish(hi, lo, index, a):
+    """log Gamma(a) of every element, given its key words and counter index (arrays of one shape)."""
     shape = a.shape
-    hi, lo, index, a, x = (jnp.ravel(v) for v in (hi, lo, index, a, x))
+    hi, lo, index, a = (jnp.ravel(v) for v in (hi, lo, index, a))
     size = a.shape[0]
     valid, boost, safe_a, d, c = _shape_constants(a)
-    first = bits.words_at(bits.Key(hi[None], lo[None]), index[None], jnp.arange(1, 3, dtype=jnp.uint32)[:, None])
-    accepted, log_g = _candidate(x, jnp.log(bits.to_open_unit(first[0])), d, c)
+    w = bits.words_at(bits.Key(hi[None], lo[None]), index[None], jnp.arange(5, dtype=jnp.uint32)[:, None])
+    x = bits.box_muller(w[0], w[1])
+    first = _candidate(x[0], jnp.log(bits.to_open_unit(w[2])), d, c)
+    second = _candidate(x[1], jnp.log(bits.to_open_unit(w[3])), d, c)
+    accepted = first[0] | second[0]
+    log_g = jnp.where(first[0], first[1], second[1])
     block = _redraw_block(size)
 
     def pending(carry):
@@ -66,10 +72,11 @@ def _finish(hi, lo, index, a, x):
 
     def redraw(carry):
         done, log_g, rounds = carry
-        at = jnp.nonzero(~done, size=block, fill_value=size)[0]
+        # the j-th pending element is where the running count of pending ones first reaches j
+        at = jnp.searchsorted(jnp.cumsum(~done, dtype=jnp.int32), jnp.arange(1, block + 1, dtype=jnp.int32))
         i = jnp.minimum(at, size - 1)
         key = bits.Key(hi[i][None], lo[i][None])
-        w = bits.words_at(key, 3 * index[i][None] + jnp.arange(3, dtype=jnp.uint32)[:, None], 3 + rounds[i][None])
+        w = bits.words_at(key, 3 * index[i][None] + jnp.arange(3, dtype=jnp.uint32)[:, None], 5 + rounds[i][None])
         proposal, _ = bits.box_muller(w[0], w[1])
         _, _, _, d_i, c_i = _shape_constants(a[i])
         ok, value = _candidate(proposal, jnp.log(bits.to_open_unit(w[2])), d_i, c_i)
@@ -79,40 +86,36 @@ def _finish(hi, lo, index, a, x):
 
     _, log_g, _ = jax.lax.while_loop(pending, redraw, (accepted | ~valid, log_g, jnp.zeros(size, jnp.uint32)))
     # The boost's uniform is drawn for every element: a branch on "any a < 1" costs more to compile than it saves.
-    log_g = log_g + jnp.where(boost, jnp.log(bits.to_open_unit(first[1])) / safe_a, 0.0)
+    log_g = log_g + jnp.where(boost, jnp.log(bits.to_open_unit(w[4])) / safe_a, 0.0)
     return jnp.where(valid, log_g, -jnp.inf).reshape(shape)
 
 
 @jax.custom_batching.custom_vmap
-def _finish_elements(hi, lo, index, a, x):
-    return _finish(hi, lo, index, a, x)
+def _finish_elements(hi, lo, index, a):
+    return _finish(hi, lo, index, a)
 
 
 @_finish_elements.def_vmap
-def _finish_batch(axis_size, in_batched, hi, lo, index, a, x):
+def _finish_batch(axis_size, in_batched, hi, lo, index, a):
     """The batch is one more axis of elements: gather the redraws of every chain together."""
     args = [v if batched else jnp.broadcast_to(v, (axis_size, *jnp.shape(v)))
-            for v, batched in zip((hi, lo, index, a, x), in_batched, strict=True)]
+            for v, batched in zip((hi, lo, index, a), in_batched, strict=True)]
     shape = jnp.broadcast_shapes(*(v.shape for v in args))
     return _finish(*(jnp.broadcast_to(v, shape) for v in args)), True
 
 
-def log_gamma(key: bits.Key, shape_param, shape=(), proposal=None):
-    """log G with G ~ Gamma(shape_param, 1), `shape_param` broadcast to `shape` (shape 0 gives −inf).
-
-    `proposal`: N(0, 1) values of `shape` for the first candidates (e.g. the spare half of a Box–Muller pair the
-    caller drew from another key or round); by default round 0 of `key`."""
+def log_gamma(key: bits.Key, shape_param, shape=()):
+    """log G with G ~ Gamma(shape_param, 1), `shape_param` broadcast to `shape` (shape 0 gives −inf)."""
     shape = tuple(shape)
     a = jnp.broadcast_to(jnp.asarray(shape_param, dtype=jnp.float64), shape)
-    x = bits.normal(key, shape) if proposal is None else jnp.broadcast_to(proposal, shape)
     index = jnp.arange(math.prod(shape), dtype=jnp.uint32).reshape(shape)
     hi, lo = (jnp.broadcast_to(w, shape) for w in key)
-    return _finish_elements(hi, lo, index, a, x)
+    return _finish_elements(hi, lo, index, a)
 
 
-def log_chi2(key: bits.Key, dof, shape=(), proposal=None):
+def log_chi2(key: bits.Key, dof, shape=()):
     """log χ²_dof = log 2 + log Gamma(dof/2)."""
-    return LOG2 + log_gamma(key, jnp.asarray(dof, dtype=jnp.float64) / 2.0, shape, proposal)
+    return LOG2 + log_gamma(key, jnp.asarray(dof, dtype=jnp.float64) / 2.0, shape)
 
 
 def bartlett(key: bits.Key, dof, dim: int):
