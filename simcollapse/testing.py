@@ -46,8 +46,8 @@ __all__ = [
     "valid_config_values",
 ]
 
-GAUSSIAN_METRICS = ("mean", "var", "logvar", "std", "w2sq", "kl", "mean_sq_error", "second_moment")
-MVGAUSSIAN_METRICS = ("mean", "cov", "logdet", "trace", "det_ratio", "w2sq", "kl", "mean_sq_error")
+GAUSSIAN_METRICS = ("mean", "var", "logvar", "std", "w2sq", "kl", "log_kl", "mean_sq_error", "second_moment")
+MVGAUSSIAN_METRICS = ("mean", "cov", "logdet", "trace", "det_ratio", "w2sq", "kl", "log_kl", "mean_sq_error")
 
 
 def _need_hypothesis():

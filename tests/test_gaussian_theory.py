@@ -139,3 +139,45 @@ def test_hundred_thousand_generations_stay_finite(ddof):
                          record_every=50_000, metrics=["logdet", "mean"])
     logdet = simulate(config).stats["logdet"]
     assert np.all(np.isfinite(logdet)) and np.all(logdet[-1] < -1000)
+
+
+@pytest.mark.parametrize("family", ["gaussian", "mvgaussian"])
+def test_log_kl_is_the_log_of_kl(family):
+    """Where the linear KL is finite and moderate the log-space one agrees with it to 1e-12 relative (on KL,
+    i.e. |log_kl − log kl| ≤ 1e-12); at generation 0 (the truth) KL = 0 and log KL = −∞."""
+    extra = dict(dim=3, cov0=[[2.0, 0.3, 0.0], [0.3, 1.0, -0.2], [0.0, -0.2, 0.5]], mean0=[1.0, 0.0, -1.0]) \
+        if family == "mvgaussian" else dict(mean0=0.5, var0=2.0)
+    config = make_config(family, n_samples=8, ddof=1, generations=40, chains=500, seed=9, metrics=["kl", "log_kl"],
+                         **extra)
+    stats = simulate(config).stats
+    kl, log_kl = stats["kl"], stats["log_kl"]
+    assert np.all(kl[0] == 0) and np.all(log_kl[0] == -np.inf)
+    moderate = np.isfinite(kl) & (kl > 1e-3) & (kl < 1e100)
+    assert moderate[1:].mean() > 0.9
+    np.testing.assert_allclose(log_kl[moderate], np.log(kl[moderate]), rtol=0, atol=1e-12)
+
+
+def test_log_kl_stays_finite_after_kl_overflows():
+    """10⁵ generations at M = 3 (MLE): log σ² reaches about −10⁵, so σ0²/σ² overflows and the linear KL is +inf in
+    every chain, while log KL stays finite and equals its dominant term log[(σ0² + (μ − μ0)²)/σ²] − log 2 (the
+    rest, log σ² − log σ0² − 1, is a vanishing share of KL)."""
+    config = make_config("gaussian", n_samples=3, generations=100_000, chains=2, record_every=1000, seed=1,
+                         metrics=["kl", "log_kl", "logvar", "mean"])
+    stats = simulate(config).stats
+    log_kl = stats["log_kl"][1:]
+    assert np.all(np.isfinite(log_kl))
+    assert np.all(np.isinf(stats["kl"][-1])) and np.all(stats["logvar"][-1] < -5e4)
+    dominant = np.log1p(stats["mean"][1:] ** 2) - stats["logvar"][1:] - np.log(2.0)
+    late = stats["logvar"][1:] < -100
+    np.testing.assert_allclose(log_kl[late], dominant[late], rtol=1e-12)
+
+
+def test_overview_draws_log_kl_where_kl_overflows():
+    from simcollapse.plots import panels
+
+    config = make_config("gaussian", n_samples=3, generations=20, chains=2, metrics=["var", "kl", "log_kl"])
+    stats = {"var": np.ones((21, 2)), "kl": np.ones((21, 2)), "log_kl": np.zeros((21, 2))}
+    run = {"config": config, "stats": stats, "theory": {}, "generation": np.arange(21)}
+    assert panels(run) == ["var", "kl", "log_kl"]
+    stats["kl"][15:, 1] = np.inf
+    assert panels(run) == ["var", "log_kl"]

@@ -50,7 +50,7 @@ import numpy as np
 from jax.scipy.linalg import solve_triangular
 
 from ..config import ConfigError, RunConfig, check_choice, check_int, check_number, schedule
-from ..core.batch_invariant import entry_sum, ordered_sum
+from ..core.batch_invariant import entry_sum, logsumexp, ordered_sum
 from ..core.driver import Chain
 from ..samplers import random as fast_random
 from ..samplers.gamma import bartlett
@@ -322,9 +322,21 @@ class Gaussian:
         cov = covariance(model)
         # KL(truth ‖ model) = ½[tr(Σ⁻¹Σ0) + Δᵀ Σ⁻¹ Δ − d + log det Σ − log det Σ0]
         inv_scale = jnp.exp(-log_scale)[:, None]
-        x = inv_scale * solve_triangular(model.unit, cholesky(truth), lower=True, unit_diagonal=True)
-        y = inv_scale[:, 0] * solve_triangular(model.unit, diff, lower=True, unit_diagonal=True)
+        w = solve_triangular(model.unit, cholesky(truth), lower=True, unit_diagonal=True)  # U⁻¹ L0
+        v = solve_triangular(model.unit, diff, lower=True, unit_diagonal=True)  # U⁻¹ Δ
+        x, y = inv_scale * w, inv_scale[:, 0] * v
         kl = 0.5 * (entry_sum(x * x) + entry_sum(y * y) - d + logdet - logdet0)
+        # log KL from the log-scales: the quadratic terms Σ (w_ij e^{−ℓ_i})² + Σ (v_i e^{−ℓ_i})² overflow as σ → 0,
+        # so their log q is a logsumexp of 2 log|·| − 2ℓ_i; then log(e^q + r), r = log det Σ − log det Σ0 − d,
+        # as logaddexp(q, log r) for r > 0, else q + log1p(r e^{−q}) (≥ −1 since KL ≥ 0; clipped for rounding)
+        terms = jnp.concatenate([(2.0 * (jnp.log(jnp.abs(w)) - log_scale[:, None])).reshape(-1),
+                                 2.0 * (jnp.log(jnp.abs(v)) - log_scale)])
+        log_quad = logsumexp(terms)
+        rest = logdet - logdet0 - d
+        log_kl = jnp.where(
+            rest > 0, jnp.logaddexp(log_quad, jnp.log(jnp.where(rest > 0, rest, 1.0))),
+            log_quad + jnp.log1p(jnp.maximum(jnp.where(rest < 0, rest * jnp.exp(-log_quad), 0.0), -1.0)),
+        ) - np.log(2.0)
         # W2² = ‖Δ‖² + tr Σ + tr Σ0 − 2 tr (Σ0^½ Σ Σ0^½)^½   (Bures)
         trace = entry_sum(model.unit**2 * jnp.exp(2.0 * log_scale)[None, :])
         if d == 1:
@@ -333,7 +345,7 @@ class Gaussian:
             eig = jnp.linalg.eigvalsh(self.cov0_sqrt @ cov @ self.cov0_sqrt)
             bures = trace + np.trace(self.cov0) - 2.0 * entry_sum(jnp.sqrt(jnp.clip(eig, 0.0)))
         mse = entry_sum(diff * diff)
-        out = {"w2sq": mse + bures, "kl": kl, "mean_sq_error": mse}
+        out = {"w2sq": mse + bures, "kl": kl, "log_kl": log_kl, "mean_sq_error": mse}
         if self.config.family == "gaussian":
             out |= {
                 "mean": model.mean[0],
@@ -348,11 +360,11 @@ class Gaussian:
         return {name: out[name] for name in self.config.metrics}
 
     def chain(self) -> Chain:
-        return Chain(self.init, self.step, self.observe, unbounded=("kl",))  # KL → ∞ is the limit of collapse
+        return Chain(self.init, self.step, self.observe, unbounded=("kl", "log_kl"))  # KL → ∞: collapse; log 0 = −∞
 
 
-METRICS_1D = ("mean", "var", "logvar", "std", "w2sq", "kl", "mean_sq_error", "second_moment")
-METRICS_ND = ("mean", "cov", "logdet", "trace", "det_ratio", "w2sq", "kl", "mean_sq_error")
+METRICS_1D = ("mean", "var", "logvar", "std", "w2sq", "kl", "log_kl", "mean_sq_error", "second_moment")
+METRICS_ND = ("mean", "cov", "logdet", "trace", "det_ratio", "w2sq", "kl", "log_kl", "mean_sq_error")
 
 
 @dataclasses.dataclass(frozen=True)
