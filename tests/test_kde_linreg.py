@@ -7,7 +7,7 @@ import pytest
 
 from simcollapse.api import make_config, simulate, theory
 from simcollapse.config import ConfigError
-from simcollapse.families.kde import expected_var
+from simcollapse.theory.kde import expected_var
 from simcollapse.testing import assert_matches_theory
 from simcollapse.theory import linreg as lr
 

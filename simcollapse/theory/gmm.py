@@ -25,6 +25,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from .fields import IRRELEVANT, RUN_FIELDS, USED, declared
+
+# The M-step identity holds after any M-step, so nothing about how EM gets there (K′, covariance type, start,
+# iterations, tolerance) enters the curves; fit_family only matters through ddof, which EM fixes at 0.
+FIELDS = {
+    **RUN_FIELDS,
+    "components": USED, "dim": USED, "weights0": USED, "means0": USED, "covs0": USED, "n_samples": USED,
+    "ddof": USED, "reg_covar": USED, "sampler": USED,
+    "fit_components": IRRELEVANT, "fit_family": IRRELEVANT, "covariance_type": IRRELEVANT, "em_iters": IRRELEVANT,
+    "tol": IRRELEVANT, "init": IRRELEVANT, "warm_start": IRRELEVANT,
+    "quadrature_points": IRRELEVANT,  # ≥ 2 nodes per axis (validated): exact for the second moments
+}
+
 
 def expected_trace(sizes, trace0: float, dim: int, reg: float, ddof: int = 0) -> np.ndarray:
     """E tr C_n for n = 0 … len(sizes): the recursion E tr C_{t+1} = (N_t − 1)/(N_t − δ) E tr C_t + d·reg."""
@@ -34,6 +47,7 @@ def expected_trace(sizes, trace0: float, dim: int, reg: float, ddof: int = 0) ->
     return np.asarray(out)
 
 
+@declared(FIELDS)
 def for_config(config) -> dict[str, np.ndarray]:
     """``E_trace``, ``E_mix_mean`` ((n+1, d)) and ``E_mean_sq_error`` for a :class:`GMMConfig`."""
     from ..config import schedule
