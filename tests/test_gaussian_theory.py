@@ -1,4 +1,4 @@
-"""Monte Carlo against the closed forms of theory.md §B.1–B.4 (fixed seeds, 4·SE tolerances, by
+"""Monte Carlo against the closed forms of docs/theory.md §G, §W, §P (fixed seeds, 4·SE tolerances, by
 `simcollapse.testing.assert_matches_theory`)."""
 
 import numpy as np
@@ -16,7 +16,7 @@ def run(**kw):
     return simulate(config).stats, theory(config)
 
 
-def test_reference_values_of_theory_md():
+def test_reference_values():
     m10 = [10] * 20
     assert th.expected_var(m10, 0)[-1] == pytest.approx(0.9**20)
     assert th.expected_std(m10, 1)[-1] == pytest.approx(0.5744, abs=5e-5)
@@ -27,18 +27,18 @@ def test_reference_values_of_theory_md():
     assert th.expected_w2sq(m10, 0)[-1] == pytest.approx(1.5994, abs=5e-5)
     assert th.expected_mean_sq_error(m10, 0)[-1] == pytest.approx(0.8784, abs=5e-5)
     assert th.marginal_variance(m10, 1)[-1] == pytest.approx(3.0)
-    # §B.2: d=3, M=10, n=5
+    # docs/theory.md §W.1: d=3, M=10, n=5
     assert th.expected_det_ratio([10] * 5, 0, 3)[-1] == pytest.approx(0.03252, abs=5e-6)
     assert th.expected_det_ratio([10] * 5, 1, 3)[-1] == pytest.approx(0.1579, abs=5e-5)
     assert th.expected_logdet([10] * 5, 0, np.eye(3))[-1] == pytest.approx(-5.4008, abs=5e-5)
-    # §B.3 accumulate: N=10
+    # docs/theory.md §P.1 accumulate: N=10
     var0, _ = th.accumulate([10] * 5, 0)
     var1, _ = th.accumulate([10] * 5, 1)
     assert var0[5] == pytest.approx(0.8589, abs=5e-5)
     assert var1[5] == pytest.approx(0.9524, abs=5e-5)
     assert th.accumulate([10] * 3000, 0)[0][-1] == pytest.approx(th.accumulate_limit(10), abs=1e-4)
     assert th.accumulate_limit(10) == pytest.approx(0.8434, abs=5e-5)
-    # §B.4 fresh real (n_r=20, n_s=80) and a fixed pool of P=200
+    # docs/theory.md §P.2 fresh real (n_r=20, n_s=80) and a fixed pool of P=200
     for ddof, (v, m) in [(0, (0.97283, 0.02717)), (1, (1.02286, 0.02829))]:
         var, mse = th.fresh_real([100] * 400, [20] * 400, ddof)
         assert var[-1] == pytest.approx(v, abs=5e-6) and mse[-1] == pytest.approx(m, abs=5e-6)
@@ -59,7 +59,7 @@ def test_replace_chain_matches_theory(sampler, ddof):
     )
     for name in ("std", "logvar", "w2sq", "mean_sq_error"):
         assert_matches_theory(stats, expected, name, GENS)
-    for name in ("var", "second_moment", "kl"):  # heavier-tailed statistics only at small n (theory.md §B.10)
+    for name in ("var", "second_moment", "kl"):  # heavier-tailed statistics only at small n (docs/theory.md §T.2)
         assert_matches_theory(stats, expected, name, [1, 5])
     logvar = stats["logvar"][20]
     se_var = np.sqrt((np.mean((logvar - logvar.mean()) ** 4) - logvar.var() ** 2) / logvar.size)

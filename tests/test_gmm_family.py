@@ -1,4 +1,4 @@
-"""GMM-by-EM chain: the moment recursion of theory.md §B.7 by Monte Carlo, the K=1 chain against the ddof-0
+"""GMM-by-EM chain: the moment recursion of docs/theory.md §M.1 by Monte Carlo, the K=1 chain against the ddof-0
 Gaussian chain, parameter validity over a run, degenerate data, and bad configurations."""
 
 import numpy as np
@@ -16,7 +16,7 @@ def _se(x):
 
 @pytest.fixture(scope="module")
 def k2_run():
-    # theory.md §B.7: d=2, K'=2, N=200 gives E tr C at gens 1/10/30 = 1.990/1.902/1.721
+    # docs/theory.md §M.1: d=2, K'=2, N=200 gives E tr C at gens 1/10/30 = 1.990/1.902/1.721
     config = make_config("gmm", components=1, fit_components=2, dim=2, n_samples=200, generations=30,
                          chains=128, tol=1e-3, em_iters=100, seed=3)
     return config, simulate(config)
@@ -51,7 +51,7 @@ def test_suresh_bound_holds_for_the_symmetric_two_component_chain():
 
     The estimator is not the theorem's: EM fits free weights, means and per-component variances (k-means start,
     stopped at tol), not the symmetric model's approximate joint ML of (μ, σ), so the theorem does not apply as
-    such. The check is nonetheless sound, by the M-step identity (theory.md §B.7): Σ_j w_j σ_j² ≤ C_k (the fitted
+    such. The check is nonetheless sound, by the M-step identity (docs/theory.md §M.1): Σ_j w_j σ_j² ≤ C_k (the fitted
     mixture's variance), so σ̄_k ≤ √C_k by Jensen, and Markov's inequality with E C_k (``expected_trace``) gives
     P(σ̄_k > ε) ≤ E C_k / ε², which lies below Suresh's bound at the generations checked (asserted). It fails for
     a fit that keeps more spread than its data (a wrong M-step, a covariance not refitted). Measured: no chain has

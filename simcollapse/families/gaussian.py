@@ -29,7 +29,7 @@ there is no functional-expressivity error here (the ``gmm`` family with ``fit_fa
 Gaussian to a mixture). Both fitters are exact on population data (the previous model is already the maximiser),
 so functional approximation alone leaves the model unchanged: it acts only through the samples.
 
-Policies (theory.md §B.3–B.4): ``replace``; ``accumulate`` (pooled sufficient statistics of all data so
+Policies (docs/theory.md §P): ``replace``; ``accumulate`` (pooled sufficient statistics of all data so
 far); ``accumulate_subsample`` (a random M-subset of the whole pool, stored); ``fresh_real`` (a fraction ρ
 of each training set drawn fresh from the truth); ``real_pool`` (ρ·M_t points drawn without replacement
 from a fixed pool of P real points drawn once). Real counts are n_r = ⌊ρ·M_t + ½⌋.
@@ -415,7 +415,7 @@ class GaussianConfig(_GaussianChainConfig):
 
 @dataclasses.dataclass(frozen=True)
 class MvGaussianConfig(_GaussianChainConfig):
-    """d-dimensional Gaussian chain (Wishart chain, theory.md §B.2). As `gaussian`, with
+    """d-dimensional Gaussian chain (Wishart chain, docs/theory.md §W.1). As `gaussian`, with
     dim: d.   mean0: a number or d numbers.   cov0: None (identity), a number (times I) or a d×d SPD matrix."""
 
     family = "mvgaussian"

@@ -8,7 +8,7 @@
 * ``P_collapsed`` (two types, absorbing chains): P(t_collapse ≤ n), one type left by generation n;
 * ``Var_rate`` (Poisson).
 
-Sources (theory notes B.5, B.6, B.9) and when each applies (sampler ``exact`` unless said otherwise):
+Sources (docs/theory.md §C, §N) and when each applies (sampler ``exact`` unless said otherwise):
 
 * E p_n for every policy and any n_samples schedule when the sampler is linear (T = 1, no top-k / min-p):
   with smoothing α the fit is affine in the counts, so E p_{t+1} is an affine recursion in E p_t

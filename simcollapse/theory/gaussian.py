@@ -1,4 +1,4 @@
-"""Closed forms for the Gaussian chains (theory.md §B.1–B.4).
+"""Closed forms for the Gaussian chains (docs/theory.md §G, §W, §P).
 
 Conventions: `sizes[t]` = M_t, the number of points drawn from model t to fit model t+1
 (t = 0 … n−1); ddof δ ∈ {0, 1}; every curve has n+1 entries, entry 0 being the truth.
@@ -108,7 +108,7 @@ def suresh_tail_bound(n_samples, generations, eps, std0=1.0):
     return np.minimum(1.0, std0 / eps * np.exp(-k / (4.0 * n_samples - 1.0)))
 
 
-# --- d-dimensional (Wishart) chain, §B.2 --------------------------------------------------------------
+# --- d-dimensional (Wishart) chain, docs/theory.md §W.1 ---------------------------------------------------
 
 
 def expected_trace(sizes, ddof, cov0):
@@ -138,7 +138,7 @@ def expected_mean_sq_error_nd(sizes, ddof, cov0):
     return expected_mean_sq_error(sizes, ddof, np.trace(np.asarray(cov0)))
 
 
-# --- policies that keep or mix in data, §B.3–B.4 --------------------------------------------------------
+# --- policies that keep or mix in data, docs/theory.md §P -------------------------------------------------
 
 
 def accumulate(sizes, ddof, var0=1.0):

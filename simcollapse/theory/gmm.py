@@ -1,4 +1,4 @@
-"""Closed forms for the GMM-by-EM chain (theory.md §B.7).
+"""Closed forms for the GMM-by-EM chain (docs/theory.md §M).
 
 After any M-step whose responsibilities sum to 1 (whatever K′, the initialisation or EM's convergence),
 Σ_k w_k μ_k = x̄ and Σ_k w_k(Σ_k + μ_kμ_kᵀ) = (1/N)Σ x xᵀ + reg·I, so the fitted mixture's mean is the sample mean

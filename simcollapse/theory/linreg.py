@@ -1,4 +1,4 @@
-"""Closed forms for the linear-regression chain (theory.md §B.8; Dohmatob, Feng & Kempe 2024; Gerstgrasser et
+"""Closed forms for the linear-regression chain (docs/theory.md §L; Dohmatob, Feng & Kempe 2024; Gerstgrasser et
 al. 2024 §3), OLS only (ridge = 0).
 
 With ξ_i = (XᵀX)⁻¹Xᵀε_i, E[‖ξ‖² | X] = σ² tr((XᵀX)⁻¹), and for x ~ N(0, I_d), E tr((XᵀX)⁻¹) = d/(T − d − 1)
