@@ -9,7 +9,8 @@ from mixture t (mean m_t, covariance C_t):
 * E m_{t+1} = m_t: the mixture mean is a martingale, E m_n = m_0;
 * E C_{t+1} = (1 − 1/N_t) C_t + reg·I, so E tr C_n = Π_{t<n}(1 − 1/N_t) tr C_0 + d·reg·Σ_{t<n} Π_{t<s<n}(1 − 1/N_s)
   (constant N: (1 − 1/N)^n tr C_0 + d·reg·Σ_{t<n}(1 − 1/N)^t);
-* E[m mᵀ + C] grows by reg·I per generation, so E‖m_n − m_0‖² = tr C_0 + n·d·reg − E tr C_n.
+* m_{t+1} is the mean of N_t draws from mixture t, so E‖m_n − m_0‖² = Σ_{t<n} E tr C_t / N_t (for the ddof-0 fits this
+  is tr C_0 + n·d·reg − E tr C_n: E[m mᵀ + C] grows by reg·I per generation; not for the ddof-1 Gaussian fit).
 
 The ``fit_family="gaussian"`` fit with ``ddof`` δ has covariance S/(N − δ) + reg·I, so the factor (1 − 1/N_t)
 becomes (N_t − 1)/(N_t − δ) (1 for the unbiased fit).
@@ -59,13 +60,15 @@ def for_config(config) -> dict[str, np.ndarray]:
     tr0 = float(np.trace(c0))
     steps = np.arange(g + 1)
     if config.sampler == "infinite":
-        e_trace = tr0 + d * reg * steps
+        e_trace, mse = tr0 + d * reg * steps, np.zeros(g + 1)
     else:
-        e_trace = expected_trace(schedule(config.n_samples, g), tr0, d, reg, config.ddof)
+        sizes = schedule(config.n_samples, g)
+        e_trace = expected_trace(sizes, tr0, d, reg, config.ddof)
+        mse = np.concatenate([[0.0], np.cumsum(e_trace[:-1] / sizes)])
     return {
         "E_trace": e_trace,
         "E_mix_mean": np.broadcast_to(m0, (g + 1, d)).copy(),
-        "E_mean_sq_error": tr0 + d * reg * steps - e_trace,
+        "E_mean_sq_error": mse,
     }
 
 
