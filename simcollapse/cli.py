@@ -184,7 +184,8 @@ def cmd_plot(args) -> int:
 def cmd_theory(args) -> int:
     from .api import theory
 
-    curves = theory(_config(args))
+    config = _config(args)
+    curves = theory(config)
     if not curves:
         print("no closed form is known for this configuration")
         return 0
@@ -194,6 +195,9 @@ def cmd_theory(args) -> int:
     for name, curve in curves.items():
         if curve.ndim == 1:
             print(f"{name:<{width}}  " + "  ".join(f"{curve[g]:>12.6g}" for g in at))
+    missing = [m for m in getattr(config, "metrics", ()) if f"E_{m}" not in curves]
+    if missing:
+        print(f"no closed form for {', '.join(missing)} in this configuration")
     return 0
 
 

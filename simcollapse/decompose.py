@@ -20,7 +20,7 @@ possible; ``linreg`` and ``categorical`` run their own families):
   ``exact`` vs ``infinite``; expressivity = truth ½N(−2, 1) + ½N(2, 1) (two components, as in the paper's
   text, SI §4.1) vs the single N(0, 1); approximation = the biased ``ddof=0`` fit vs the unbiased ``ddof=1``.
   ``ddof`` only matters with finite samples (the population fit is the moment match either way), so
-  approximation alone changes nothing: it acts through the samples (theory.md §B.1).
+  approximation alone changes nothing: it acts through the samples (docs/theory.md §G.7).
 * ``gmm`` (truth the paper text's two components in 2-D): statistical as above; expressivity = one Gaussian
   (``fit_family="gaussian"``) vs K′ = 2 by EM; approximation = one EM iteration from a fresh k-means start
   (``warm_start=False, em_iters=1``) vs EM from the previous mixture run to its tolerance (``warm_start=True``),

@@ -2,7 +2,7 @@
 
 * ``cats``: the two-type categorical chain of Shumailov et al. (Nature 2024): 100 cats, 90 yellow and 10 blue;
   each generation the next 100 cats are drawn from the frequencies of the current ones (neutral Wright–Fisher,
-  theory notes B.5). Beside the counter is the exact probability that blue is gone by generation n,
+  docs/theory.md §C.2). Beside the counter is the exact probability that blue is gone by generation n,
   P_lost[n, blue] from ``simcollapse.theory`` (the (N+1)-state Markov chain; 0.648 at n = 50, → 0.9).
 * ``gaussian``: one chain of the 1-D Gaussian family (Nature Thm 3.1): N(μ_n, σ_n²) refitted (ddof 0) to M
   points of the previous fit, drawn over the dashed truth N(0, 1); the curve wanders (μ_n is a random walk) and

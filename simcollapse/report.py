@@ -136,6 +136,9 @@ def render(run_dir, at: list[int] | None = None) -> str:
                             body, numeric_from=1))
     else:
         parts.append('<p class="note">No closed form is known for this configuration.</p>')
+    missing = [n for n, v in sorted(run["stats"].items()) if v.ndim == 2 and np.ndim(run["theory"].get(f"E_{n}")) != 1]
+    if rows and missing:
+        parts.append(f'<p class="note">No closed form for {esc(", ".join(missing))} in this configuration.</p>')
     parts.append("<h2>Figures</h2>")
     for name, data in _figures(run):
         parts.append(f'<figure><img src="data:image/png;base64,{data}" alt="{esc(name)}">'

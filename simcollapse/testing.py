@@ -46,8 +46,8 @@ __all__ = [
     "valid_config_values",
 ]
 
-GAUSSIAN_METRICS = ("mean", "var", "logvar", "std", "w2sq", "kl", "mean_sq_error", "second_moment")
-MVGAUSSIAN_METRICS = ("mean", "cov", "logdet", "trace", "det_ratio", "w2sq", "kl", "mean_sq_error")
+GAUSSIAN_METRICS = ("mean", "var", "logvar", "std", "w2sq", "kl", "log_kl", "mean_sq_error", "second_moment")
+MVGAUSSIAN_METRICS = ("mean", "cov", "logdet", "trace", "det_ratio", "w2sq", "kl", "log_kl", "mean_sq_error")
 
 
 def _need_hypothesis():
@@ -116,6 +116,12 @@ def _gaussian_family(draw, family: str, fixed: dict, max_generations: int, max_c
         values["sampler"] = draw(s.sampled_from(("sufficient", "exact", "infinite")))
         values["n_samples"] = draw(schedules(g, min_size=d + 1, max_size=16))
     values["ddof"] = draw(s.sampled_from((0, 1)))
+    # gradient steps maximise the likelihood, so they pair with ddof 0 only
+    values["fitter"] = "exact" if fixed.get("ddof", 0) != 0 else draw(s.sampled_from(("exact", "sgd")))
+    if values["fitter"] == "sgd":
+        values["ddof"] = 0
+    values["sgd_steps"] = draw(s.integers(1, 10))
+    values["lr"] = draw(s.floats(0.01, 0.2, allow_nan=False, allow_infinity=False))
     values["real_fraction"] = draw(s.floats(0.0, 1.0, allow_nan=False))
     sizes = _schedule(fixed.get("n_samples", values["n_samples"]), g)
     real_max = int(np.floor(values["real_fraction"] * sizes + 0.5).max())

@@ -1,4 +1,4 @@
-"""Categorical family: exact samplers, Monte Carlo against the exact theory (B.5, B.6), properties, bad input.
+"""Categorical family: exact samplers, Monte Carlo against the exact theory (docs/theory.md §C), properties, bad input.
 
 Tolerances: 4 standard errors (means) or 4 binomial standard errors (probabilities); seeds are fixed.
 """
@@ -133,7 +133,7 @@ def test_multinomial_by_inversion():
 
 
 # ------------------------------------------------------------------------------------------------
-# The neutral cats chain: MC against the exact chain (B.5)
+# The neutral cats chain: MC against the exact chain (docs/theory.md §C.2)
 # ------------------------------------------------------------------------------------------------
 
 CATS_G = 1000
@@ -164,7 +164,7 @@ def test_cats_loss_by_n_and_absorption_time(cats):
     t_abs = run.stats["t_collapse"][-1]
     assert np.all(np.isfinite(t_abs))
     summary = tc.two_type_summary(config)
-    assert abs(float(summary["E_T_abs"]) - 63.454) < 5e-4  # the theory notes' reference
+    assert abs(float(summary["E_T_abs"]) - 63.454) < 5e-4  # docs/theory.md §C.2
     close_mean(t_abs, float(summary["E_T_abs"]))
     close_mean(t_abs[run.stats["p_min_group"][-1] == 1], summary["E_T_given_fix"][1])
 
@@ -197,7 +197,7 @@ def test_cats_support_entropy_and_absorbing_states(cats):
 
 
 # ------------------------------------------------------------------------------------------------
-# Zipf truth: surviving types, lost mass (B.5, B.9); chain identity
+# Zipf truth: surviving types, lost mass (docs/theory.md §C.2, §C.10); chain identity
 # ------------------------------------------------------------------------------------------------
 
 
@@ -219,13 +219,13 @@ def test_chain_is_identical_alone_or_with_others(zipf):
 
 def test_zipf_surviving_types_and_lost_mass(zipf):
     config, run, th = zipf
-    assert abs(th["E_surviving"][30] - 7.966) < 2e-3  # theory notes: 7.967 (MC 7.966)
+    assert abs(th["E_surviving"][30] - 7.966) < 2e-3  # docs/theory.md §C.2: 7.966 (MC 7.967)
     for n in (1, 5, 30):
         close_mean(run.stats["surviving"][n], th["E_surviving"][n])
         close_mean(run.stats["lost_mass"][n], th["E_lost_mass"][n])
         close_mean(run.stats["tv"][n], th["E_tv"][n])
         close_mean(run.stats["entropy"][n], th["E_entropy"][n])
-    # one generation: missing mass of N draws (B.9)
+    # one generation: missing mass of N draws (docs/theory.md §C.10)
     assert abs(th["E_lost_mass"][1] - cat.missing_mass(config.probs(), 200)) < 1e-12
     alive = run.stats["probs"] > 0
     assert not np.any(alive[1:] & ~alive[:-1])  # a lost type never returns
@@ -233,7 +233,7 @@ def test_zipf_surviving_types_and_lost_mass(zipf):
 
 
 # ------------------------------------------------------------------------------------------------
-# Temperature: infinite map and T < 1 (B.6)
+# Temperature: infinite map and T < 1 (docs/theory.md §C.7)
 # ------------------------------------------------------------------------------------------------
 
 
@@ -258,7 +258,7 @@ def test_low_temperature_fixes_the_argmax():
     config = make_config("categorical", temperature=0.8, n_samples=100, generations=60, chains=2000, seed=4)
     run = simulate(config)
     summary = tc.two_type_summary(config)
-    assert summary["P_fix"][1] < 1e-9 and abs(float(summary["E_T_abs"]) - 4.13) < 0.01  # theory notes
+    assert summary["P_fix"][1] < 1e-9 and abs(float(summary["E_T_abs"]) - 4.13) < 0.01  # docs/theory.md §C.7
     assert np.all(run.stats["p_min_group"][-1] == 0.0) and np.all(run.stats["surviving"][-1] == 1)
     close_mean(run.stats["t_collapse"][-1], float(summary["E_T_abs"]))
     th = theory(config)
@@ -268,7 +268,7 @@ def test_low_temperature_fixes_the_argmax():
 
 
 # ------------------------------------------------------------------------------------------------
-# Smoothing and a fresh real fraction: no absorption, stationary homozygosity (B.6)
+# Smoothing and a fresh real fraction: no absorption, stationary homozygosity (docs/theory.md §C.5, §C.6)
 # ------------------------------------------------------------------------------------------------
 
 
@@ -408,7 +408,7 @@ def test_theory_wiring_agrees_with_closed_forms():
         tc.marginal_chain_curves(smooth)["E_gini_simpson"], theory(smooth)["E_gini_simpson"], atol=1e-12
     )
     minp = make_config("categorical", min_p=0.05, n_samples=100, generations=5)
-    assert abs(tc.two_type_summary(minp)["P_fix"][1] - 0.0721) < 1e-4  # theory notes: 0.0721
+    assert abs(tc.two_type_summary(minp)["P_fix"][1] - 0.0721) < 1e-4  # docs/theory.md §C.8: 0.0721
 
 
 # ------------------------------------------------------------------------------------------------

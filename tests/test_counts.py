@@ -1,4 +1,4 @@
-"""Poisson and Bernoulli chains against their exact theory (Suresh et al. 2024 Thm 2; the two-type chain, B.5)."""
+"""Poisson and Bernoulli chains against their exact theory (Suresh et al. 2024 Thm 2; the two-type chain; docs/theory.md §N)."""
 
 
 import numpy as np
@@ -14,7 +14,7 @@ def test_poisson_survival_is_the_galton_watson_law():
     config = make_config("poisson", rate0=1.0, n_samples=10, generations=20, chains=20000, seed=1)
     run = simulate(config)
     th = theory(config)
-    assert abs(th["E_alive"][20] - 0.6001) < 1e-4  # theory notes: 0.6001 (MC 0.6017)
+    assert abs(th["E_alive"][20] - 0.6001) < 1e-4  # docs/theory.md §N.1: 0.6001 (MC 0.6017)
     np.testing.assert_allclose(th["E_alive"], cat.poisson_chain_survival(1.0, 10, np.arange(21)))
     for k in (1, 5, 20):
         close_prob(run.stats["alive"][k], th["E_alive"][k])

@@ -151,7 +151,7 @@ def test_fit_gmm_reaches_sklearn_optimum_on_separated_blobs():
 
 
 # --------------------------------------------------------------------------------------------------------
-# the exact M-step identity (theory B.7)
+# the exact M-step identity (docs/theory.md §M.1)
 
 
 def _random_resp(seed, n=N, k=K):

@@ -20,7 +20,7 @@ def _se(x):
 
 def test_expressivity_alone_acts_in_the_first_generation_only():
     """Population fits of one Gaussian to a two-component truth: generation 1 is the truth's moment match,
-    and every later generation returns it unchanged (theory.md §2; design.md, error sources)."""
+    and every later generation returns it unchanged (docs/theory.md §M.2)."""
     config = make_config("gmm", components=2, dim=2, fit_family="gaussian", fit_components=1, sampler="infinite",
                          reg_covar=0.0, quadrature_points=300, generations=6, chains=2, seed=4,
                          metrics=["means", "covs", "l2_to_truth"])
@@ -38,7 +38,7 @@ def test_expressivity_alone_acts_in_the_first_generation_only():
 
 def test_biased_fitter_alone_shrinks_the_expected_covariance(close_mc):
     """One Gaussian fitted to a two-component truth from N samples: E tr C_n = ((N − 1)/(N − δ))^n tr C_0, so the
-    ddof-0 fit shrinks it by (1 − 1/N) per generation and the unbiased fit keeps it (theory.md §B.7)."""
+    ddof-0 fit shrinks it by (1 − 1/N) per generation and the unbiased fit keeps it (docs/theory.md §M.2)."""
     common = dict(components=2, dim=2, fit_family="gaussian", fit_components=1, reg_covar=0.0, n_samples=10,
                   generations=10, chains=2000, seed=2, metrics=["trace"])
     for ddof in (0, 1):
@@ -79,7 +79,7 @@ def test_gradient_fitter_converges_to_the_closed_form_and_underfitting_slows_col
 
 def test_statistical_error_alone_collapses_the_log_variance(close_mc):
     """Unbiased fitter, Gaussian truth (no approximation or expressivity error): E σ² stays σ0² while
-    E log σ²_n = Σ [ψ(k/2) + ln(2/(M − 1))] < 0 (theory.md §B.1)."""
+    E log σ²_n = Σ [ψ(k/2) + ln(2/(M − 1))] < 0 (docs/theory.md §G.3)."""
     config = make_config("gaussian", n_samples=10, ddof=1, generations=20, chains=4000, seed=5,
                          metrics=["logvar"])
     logvar = simulate(config).stats["logvar"]

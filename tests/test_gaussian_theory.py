@@ -1,4 +1,4 @@
-"""Monte Carlo against the closed forms of theory.md §B.1–B.4 (fixed seeds, 4·SE tolerances, by
+"""Monte Carlo against the closed forms of docs/theory.md §G, §W, §P (fixed seeds, 4·SE tolerances, by
 `simcollapse.testing.assert_matches_theory`)."""
 
 import numpy as np
@@ -16,7 +16,7 @@ def run(**kw):
     return simulate(config).stats, theory(config)
 
 
-def test_reference_values_of_theory_md():
+def test_reference_values():
     m10 = [10] * 20
     assert th.expected_var(m10, 0)[-1] == pytest.approx(0.9**20)
     assert th.expected_std(m10, 1)[-1] == pytest.approx(0.5744, abs=5e-5)
@@ -27,18 +27,18 @@ def test_reference_values_of_theory_md():
     assert th.expected_w2sq(m10, 0)[-1] == pytest.approx(1.5994, abs=5e-5)
     assert th.expected_mean_sq_error(m10, 0)[-1] == pytest.approx(0.8784, abs=5e-5)
     assert th.marginal_variance(m10, 1)[-1] == pytest.approx(3.0)
-    # §B.2: d=3, M=10, n=5
+    # docs/theory.md §W.1: d=3, M=10, n=5
     assert th.expected_det_ratio([10] * 5, 0, 3)[-1] == pytest.approx(0.03252, abs=5e-6)
     assert th.expected_det_ratio([10] * 5, 1, 3)[-1] == pytest.approx(0.1579, abs=5e-5)
     assert th.expected_logdet([10] * 5, 0, np.eye(3))[-1] == pytest.approx(-5.4008, abs=5e-5)
-    # §B.3 accumulate: N=10
+    # docs/theory.md §P.1 accumulate: N=10
     var0, _ = th.accumulate([10] * 5, 0)
     var1, _ = th.accumulate([10] * 5, 1)
     assert var0[5] == pytest.approx(0.8589, abs=5e-5)
     assert var1[5] == pytest.approx(0.9524, abs=5e-5)
     assert th.accumulate([10] * 3000, 0)[0][-1] == pytest.approx(th.accumulate_limit(10), abs=1e-4)
     assert th.accumulate_limit(10) == pytest.approx(0.8434, abs=5e-5)
-    # §B.4 fresh real (n_r=20, n_s=80) and a fixed pool of P=200
+    # docs/theory.md §P.2 fresh real (n_r=20, n_s=80) and a fixed pool of P=200
     for ddof, (v, m) in [(0, (0.97283, 0.02717)), (1, (1.02286, 0.02829))]:
         var, mse = th.fresh_real([100] * 400, [20] * 400, ddof)
         assert var[-1] == pytest.approx(v, abs=5e-6) and mse[-1] == pytest.approx(m, abs=5e-6)
@@ -59,7 +59,7 @@ def test_replace_chain_matches_theory(sampler, ddof):
     )
     for name in ("std", "logvar", "w2sq", "mean_sq_error"):
         assert_matches_theory(stats, expected, name, GENS)
-    for name in ("var", "second_moment", "kl"):  # heavier-tailed statistics only at small n (theory.md §B.10)
+    for name in ("var", "second_moment", "kl"):  # heavier-tailed statistics only at small n (docs/theory.md §T.2)
         assert_matches_theory(stats, expected, name, [1, 5])
     logvar = stats["logvar"][20]
     se_var = np.sqrt((np.mean((logvar - logvar.mean()) ** 4) - logvar.var() ** 2) / logvar.size)
@@ -139,3 +139,45 @@ def test_hundred_thousand_generations_stay_finite(ddof):
                          record_every=50_000, metrics=["logdet", "mean"])
     logdet = simulate(config).stats["logdet"]
     assert np.all(np.isfinite(logdet)) and np.all(logdet[-1] < -1000)
+
+
+@pytest.mark.parametrize("family", ["gaussian", "mvgaussian"])
+def test_log_kl_is_the_log_of_kl(family):
+    """Where the linear KL is finite and moderate the log-space one agrees with it to 1e-12 relative (on KL,
+    i.e. |log_kl − log kl| ≤ 1e-12); at generation 0 (the truth) KL = 0 and log KL = −∞."""
+    extra = dict(dim=3, cov0=[[2.0, 0.3, 0.0], [0.3, 1.0, -0.2], [0.0, -0.2, 0.5]], mean0=[1.0, 0.0, -1.0]) \
+        if family == "mvgaussian" else dict(mean0=0.5, var0=2.0)
+    config = make_config(family, n_samples=8, ddof=1, generations=40, chains=500, seed=9, metrics=["kl", "log_kl"],
+                         **extra)
+    stats = simulate(config).stats
+    kl, log_kl = stats["kl"], stats["log_kl"]
+    assert np.all(kl[0] == 0) and np.all(log_kl[0] == -np.inf)
+    moderate = np.isfinite(kl) & (kl > 1e-3) & (kl < 1e100)
+    assert moderate[1:].mean() > 0.9
+    np.testing.assert_allclose(log_kl[moderate], np.log(kl[moderate]), rtol=0, atol=1e-12)
+
+
+def test_log_kl_stays_finite_after_kl_overflows():
+    """10⁵ generations at M = 3 (MLE): log σ² reaches about −10⁵, so σ0²/σ² overflows and the linear KL is +inf in
+    every chain, while log KL stays finite and equals its dominant term log[(σ0² + (μ − μ0)²)/σ²] − log 2 (the
+    rest, log σ² − log σ0² − 1, is a vanishing share of KL)."""
+    config = make_config("gaussian", n_samples=3, generations=100_000, chains=2, record_every=1000, seed=1,
+                         metrics=["kl", "log_kl", "logvar", "mean"])
+    stats = simulate(config).stats
+    log_kl = stats["log_kl"][1:]
+    assert np.all(np.isfinite(log_kl))
+    assert np.all(np.isinf(stats["kl"][-1])) and np.all(stats["logvar"][-1] < -5e4)
+    dominant = np.log1p(stats["mean"][1:] ** 2) - stats["logvar"][1:] - np.log(2.0)
+    late = stats["logvar"][1:] < -100
+    np.testing.assert_allclose(log_kl[late], dominant[late], rtol=1e-12)
+
+
+def test_overview_draws_log_kl_where_kl_overflows():
+    from simcollapse.plots import panels
+
+    config = make_config("gaussian", n_samples=3, generations=20, chains=2, metrics=["var", "kl", "log_kl"])
+    stats = {"var": np.ones((21, 2)), "kl": np.ones((21, 2)), "log_kl": np.zeros((21, 2))}
+    run = {"config": config, "stats": stats, "theory": {}, "generation": np.arange(21)}
+    assert panels(run) == ["var", "kl", "log_kl"]
+    stats["kl"][15:, 1] = np.inf
+    assert panels(run) == ["var", "log_kl"]

@@ -1,4 +1,4 @@
-"""GMM-by-EM chain: the moment recursion of theory.md §B.7 by Monte Carlo, the K=1 chain against the ddof-0
+"""GMM-by-EM chain: the moment recursion of docs/theory.md §M.1 by Monte Carlo, the K=1 chain against the ddof-0
 Gaussian chain, parameter validity over a run, degenerate data, and bad configurations."""
 
 import numpy as np
@@ -6,6 +6,7 @@ import pytest
 
 from simcollapse.api import make_config, simulate, theory
 from simcollapse.config import ConfigError
+from simcollapse.testing import assert_matches_theory
 from simcollapse.theory.gmm import expected_trace, suresh_tail_bound
 
 
@@ -16,7 +17,7 @@ def _se(x):
 
 @pytest.fixture(scope="module")
 def k2_run():
-    # theory.md §B.7: d=2, K'=2, N=200 gives E tr C at gens 1/10/30 = 1.990/1.902/1.721
+    # docs/theory.md §M.1: d=2, K'=2, N=200 gives E tr C at gens 1/10/30 = 1.990/1.902/1.721
     config = make_config("gmm", components=1, fit_components=2, dim=2, n_samples=200, generations=30,
                          chains=128, tol=1e-3, em_iters=100, seed=3)
     return config, simulate(config)
@@ -51,7 +52,7 @@ def test_suresh_bound_holds_for_the_symmetric_two_component_chain():
 
     The estimator is not the theorem's: EM fits free weights, means and per-component variances (k-means start,
     stopped at tol), not the symmetric model's approximate joint ML of (μ, σ), so the theorem does not apply as
-    such. The check is nonetheless sound, by the M-step identity (theory.md §B.7): Σ_j w_j σ_j² ≤ C_k (the fitted
+    such. The check is nonetheless sound, by the M-step identity (docs/theory.md §M.1): Σ_j w_j σ_j² ≤ C_k (the fitted
     mixture's variance), so σ̄_k ≤ √C_k by Jensen, and Markov's inequality with E C_k (``expected_trace``) gives
     P(σ̄_k > ε) ≤ E C_k / ε², which lies below Suresh's bound at the generations checked (asserted). It fails for
     a fit that keeps more spread than its data (a wrong M-step, a covariance not refitted). Measured: no chain has
@@ -220,3 +221,19 @@ def test_gmm_figure_from_a_run(tmp_path):
     with style():
         paths = figures(run, tmp_path)
     assert [p.name for p in paths] == ["gmm_collapse.png", "gmm_collapse.pdf"] and all(p.stat().st_size for p in paths)
+
+
+def test_mean_error_of_the_unbiased_gaussian_fit():
+    """m_{t+1} is the mean of N_t draws, so E‖m_n − m_0‖² = Σ_{t<n} E tr C_t/N_t for every fit (docs/theory.md
+    §M.1). For the ddof-1 fit E tr C_t = tr C_0 + t·d·reg does not shrink, so the ddof-0 shortcut
+    tr C_0 + n·d·reg − E tr C_n (which gave 0 here against chains at 6.3 ± 0.2) does not apply."""
+    config = make_config("gmm", fit_family="gaussian", fit_components=1, ddof=1, components=2,
+                         n_samples={"linear": [5, 1]}, reg_covar=0.1, generations=8, chains=4000, seed=1,
+                         metrics=["trace", "mean_sq_error"])
+    expected = theory(config)
+    trace = 6.0 + 0.2 * np.arange(9)  # tr C_0 = 1 + 4 + 1 (means ±2 on the first axis), + d·reg per generation
+    np.testing.assert_allclose(expected["E_trace"], trace, rtol=1e-12)
+    np.testing.assert_allclose(expected["E_mean_sq_error"][8], np.sum(trace[:8] / (5 + np.arange(8))), rtol=1e-12)
+    stats = simulate(config).stats
+    for name in ("trace", "mean_sq_error"):
+        assert_matches_theory(stats, expected, name, [1, 4, 8])

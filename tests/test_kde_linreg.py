@@ -1,4 +1,4 @@
-"""KDE and linear-regression chains against their closed forms (theory.md §B.8 and the KDE variance recursion)."""
+"""KDE and linear-regression chains against their closed forms (docs/theory.md §L and §K.1)."""
 
 import math
 
@@ -7,7 +7,7 @@ import pytest
 
 from simcollapse.api import make_config, simulate, theory
 from simcollapse.config import ConfigError
-from simcollapse.families.kde import expected_var
+from simcollapse.theory.kde import expected_var
 from simcollapse.testing import assert_matches_theory
 from simcollapse.theory import linreg as lr
 
@@ -63,7 +63,7 @@ def test_kde_bad_bandwidth(bw):
 
 
 def test_linreg_theory_table():
-    # theory.md §B.8, T=50, d=10, σ=1
+    # docs/theory.md §L.1, T=50, d=10, σ=1
     base = lr.one_generation_error(50, 10, 1.0)
     assert base == pytest.approx(0.25641, abs=1e-5)
     rep = lr.expected_test_error(10, 50, 10, 1.0, "replace")

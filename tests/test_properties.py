@@ -47,7 +47,7 @@ def test_wishart_covariances_stay_symmetric_positive_definite(d, extra, ddof, se
 
 
 def test_error_ordering_replace_subsample_accumulate():
-    """theory.md §B.3: replace ≥ accumulate-subsample ≥ accumulate in error (no closed form for the middle)."""
+    """docs/theory.md §P.4: replace ≥ accumulate-subsample ≥ accumulate in error (no closed form for the middle)."""
     kw = dict(n_samples=20, generations=30, chains=300, seed=1, sampler="exact", metrics=["w2sq"])
     errors = [simulate(make_config("gaussian", policy=p, **kw)).stats["w2sq"][30].mean()
               for p in ("replace", "accumulate_subsample", "accumulate")]

@@ -1,4 +1,4 @@
-"""Exact categorical-chain theory: reference values of the theory notes (B.5, B.6, B.9) and brute-force checks."""
+"""Exact categorical-chain theory: reference values of docs/theory.md §C and brute-force checks."""
 
 import itertools
 
@@ -22,7 +22,7 @@ def wf100():
 
 
 # ------------------------------------------------------------------------------------------------
-# B.5 reference values: cats, N = 100, blue count 10
+# docs/theory.md §C.2 reference values: cats, N = 100, blue count 10
 # ------------------------------------------------------------------------------------------------
 
 
@@ -283,7 +283,7 @@ def test_poisson_chain():
 
 
 # ------------------------------------------------------------------------------------------------
-# B.6 smoothing, real-data fraction, temperature
+# docs/theory.md §C.5–§C.7 smoothing, real-data fraction, temperature
 # ------------------------------------------------------------------------------------------------
 
 
@@ -356,7 +356,7 @@ def test_temperature_map_reference():
 
 
 # ------------------------------------------------------------------------------------------------
-# B.9 tails and truths
+# docs/theory.md §C.10 tails and truths
 # ------------------------------------------------------------------------------------------------
 
 

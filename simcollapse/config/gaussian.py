@@ -15,8 +15,8 @@ FITTERS = ("exact", "sgd")
 POLICIES = ("replace", "accumulate", "accumulate_subsample", "fresh_real", "real_pool")
 MAX_POOL_BYTES = 4 * 2**30
 
-METRICS_1D = ("mean", "var", "logvar", "std", "w2sq", "kl", "mean_sq_error", "second_moment")
-METRICS_ND = ("mean", "cov", "logdet", "trace", "det_ratio", "w2sq", "kl", "mean_sq_error")
+METRICS_1D = ("mean", "var", "logvar", "std", "w2sq", "kl", "log_kl", "mean_sq_error", "second_moment")
+METRICS_ND = ("mean", "cov", "logdet", "trace", "det_ratio", "w2sq", "kl", "log_kl", "mean_sq_error")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +67,7 @@ class GaussianConfig(_GaussianChainConfig):
 
 @dataclasses.dataclass(frozen=True)
 class MvGaussianConfig(_GaussianChainConfig):
-    """d-dimensional Gaussian chain (Wishart chain, theory.md §B.2). As `gaussian`, with
+    """d-dimensional Gaussian chain (Wishart chain, docs/theory.md §W.1). As `gaussian`, with
     dim: d.   mean0: a number or d numbers.   cov0: None (identity), a number (times I) or a d×d SPD matrix."""
 
     family = "mvgaussian"

@@ -53,9 +53,10 @@ def _gmm(name):
 
 
 def _kde(name):
+    from ..theory import kde as theory
     from . import kde
 
-    return Family(kde.KDEConfig, kde.build, kde.theory)
+    return Family(kde.KDEConfig, kde.build, theory.for_config)
 
 
 def _linreg(name):

@@ -1,6 +1,6 @@
 """Categorical chains: the cats of Shumailov et al. (Nature 2024) and every discrete truth after them.
 
-Model t+1 is fitted to N_t tokens drawn from model t (theory notes B.5, B.6, B.9). The fitter is the empirical
+Model t+1 is fitted to N_t tokens drawn from model t (docs/theory.md §C). The fitter is the empirical
 frequency with optional additive (Laplace/Dirichlet) smoothing α,
 
     p_{t+1,i} = (c_i + α) / (Σ_j c_j + K α),
@@ -376,7 +376,7 @@ MAX_POOL = 2**53
 
 @dataclasses.dataclass(frozen=True)
 class CategoricalConfig(RunConfig):
-    """Categorical chain (theory notes B.5, B.6, B.9). Fields beyond the run fields:
+    """Categorical chain (docs/theory.md §C). Fields beyond the run fields:
 
     truth: cats | uniform | zipf | zipf_mandelbrot | probs. Left out it is inferred: ``probs`` when probs0 is
         given, ``zipf`` when zipf_beta is, ``uniform`` when num_types is, else ``cats`` = (0.9 yellow, 0.1 blue).

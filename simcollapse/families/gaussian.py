@@ -29,7 +29,7 @@ there is no functional-expressivity error here (the ``gmm`` family with ``fit_fa
 Gaussian to a mixture). Both fitters are exact on population data (the previous model is already the maximiser),
 so functional approximation alone leaves the model unchanged: it acts only through the samples.
 
-Policies (theory.md §B.3–B.4): ``replace``; ``accumulate`` (pooled sufficient statistics of all data so
+Policies (docs/theory.md §P): ``replace``; ``accumulate`` (pooled sufficient statistics of all data so
 far); ``accumulate_subsample`` (a random M-subset of the whole pool, stored); ``fresh_real`` (a fraction ρ
 of each training set drawn fresh from the truth); ``real_pool`` (ρ·M_t points drawn without replacement
 from a fixed pool of P real points drawn once). Real counts are n_r = ⌊ρ·M_t + ½⌋.
@@ -50,7 +50,7 @@ from jax.scipy.linalg import solve_triangular
 
 from ..config import schedule
 from ..config.gaussian import GaussianConfig, MvGaussianConfig
-from ..core.batch_invariant import entry_sum, ordered_sum
+from ..core.batch_invariant import entry_sum, logsumexp, ordered_sum
 from ..core.driver import Chain
 from ..samplers import bits
 from ..samplers.gamma import bartlett
@@ -319,9 +319,21 @@ class Gaussian:
         cov = covariance(model)
         # KL(truth ‖ model) = ½[tr(Σ⁻¹Σ0) + Δᵀ Σ⁻¹ Δ − d + log det Σ − log det Σ0]
         inv_scale = jnp.exp(-log_scale)[:, None]
-        x = inv_scale * solve_triangular(model.unit, cholesky(truth), lower=True, unit_diagonal=True)
-        y = inv_scale[:, 0] * solve_triangular(model.unit, diff, lower=True, unit_diagonal=True)
+        w = solve_triangular(model.unit, cholesky(truth), lower=True, unit_diagonal=True)  # U⁻¹ L0
+        v = solve_triangular(model.unit, diff, lower=True, unit_diagonal=True)  # U⁻¹ Δ
+        x, y = inv_scale * w, inv_scale[:, 0] * v
         kl = 0.5 * (entry_sum(x * x) + entry_sum(y * y) - d + logdet - logdet0)
+        # log KL from the log-scales: the quadratic terms Σ (w_ij e^{−ℓ_i})² + Σ (v_i e^{−ℓ_i})² overflow as σ → 0,
+        # so their log q is a logsumexp of 2 log|·| − 2ℓ_i; then log(e^q + r), r = log det Σ − log det Σ0 − d,
+        # as logaddexp(q, log r) for r > 0, else q + log1p(r e^{−q}) (≥ −1 since KL ≥ 0; clipped for rounding)
+        terms = jnp.concatenate([(2.0 * (jnp.log(jnp.abs(w)) - log_scale[:, None])).reshape(-1),
+                                 2.0 * (jnp.log(jnp.abs(v)) - log_scale)])
+        log_quad = logsumexp(terms)
+        rest = logdet - logdet0 - d
+        log_kl = jnp.where(
+            rest > 0, jnp.logaddexp(log_quad, jnp.log(jnp.where(rest > 0, rest, 1.0))),
+            log_quad + jnp.log1p(jnp.maximum(jnp.where(rest < 0, rest * jnp.exp(-log_quad), 0.0), -1.0)),
+        ) - np.log(2.0)
         # W2² = ‖Δ‖² + tr Σ + tr Σ0 − 2 tr (Σ0^½ Σ Σ0^½)^½   (Bures)
         trace = entry_sum(model.unit**2 * jnp.exp(2.0 * log_scale)[None, :])
         if d == 1:
@@ -330,7 +342,7 @@ class Gaussian:
             eig = jnp.linalg.eigvalsh(self.cov0_sqrt @ cov @ self.cov0_sqrt)
             bures = trace + np.trace(self.cov0) - 2.0 * entry_sum(jnp.sqrt(jnp.clip(eig, 0.0)))
         mse = entry_sum(diff * diff)
-        out = {"w2sq": mse + bures, "kl": kl, "mean_sq_error": mse}
+        out = {"w2sq": mse + bures, "kl": kl, "log_kl": log_kl, "mean_sq_error": mse}
         if self.config.family == "gaussian":
             out |= {
                 "mean": model.mean[0],
@@ -345,7 +357,7 @@ class Gaussian:
         return {name: out[name] for name in self.config.metrics}
 
     def chain(self) -> Chain:
-        return Chain(self.init, self.step, self.observe, unbounded=("kl",))  # KL → ∞ is the limit of collapse
+        return Chain(self.init, self.step, self.observe, unbounded=("kl", "log_kl"))  # KL → ∞: collapse; log 0 = −∞
 
 
 def build(config) -> Chain:

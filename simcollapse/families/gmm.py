@@ -34,7 +34,7 @@ Samplers:
   Gauss–Hermite quadrature of the current mixture: a product rule for N(0, I_d) with m = min(⌊P^{1/d}⌋, 100)
   nodes per axis (P = ``quadrature_points``), exact for polynomials of degree ≤ 2m − 1 in each coordinate;
   component k contributes μ_k + L_k z at every node z with weight w_k·(node weight). The weighted training set
-  therefore has exactly the mixture's mean and covariance, and by the M-step identity (theory.md §B.7) the fitted
+  therefore has exactly the mixture's mean and covariance, and by the M-step identity (docs/theory.md §M.1) the fitted
   mixture keeps them: C_{t+1} = C_t + reg·I deterministically. The responsibilities are smooth functions, so EM
   on the quadrature is population EM up to the quadrature error (small, and deterministic: no random nodes
   whose noise a refit would copy every generation); with ``warm_start`` and K′ = K the truth is then a fixed

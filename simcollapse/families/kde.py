@@ -13,9 +13,7 @@ Metrics: ``var``, the per-dimension variance of the model, tr Cov/d (for the KDE
 plus h²); ``test_nll``, the mean negative log-likelihood of ``test_size`` held-out truth points, drawn once per
 chain at initialisation (generation 0: under the truth itself); ``bandwidth`` (h_t; 0 at generation 0).
 
-Theory (:func:`theory`, derived): given model t with per-dimension variance V_t, the ddof-0 variance of N draws
-has expectation (1 − 1/N)V_t, so with a fixed bandwidth E V_{t+1} = (1 − 1/N) E V_t + h² (V grows towards N h²).
-With a rule h² = c² σ̂² and E σ̂² = V_t, E V_{t+1} = (1 − 1/N + c²) E V_t, where c is the rule's factor.
+Theory: the variance recursion of :mod:`simcollapse.theory.kde` (docs/theory.md §K.1).
 """
 
 from __future__ import annotations
@@ -138,23 +136,6 @@ class KDEConfig(RunConfig):
         if isinstance(self.metrics, str) or not self.metrics or not all(m in METRICS for m in self.metrics):
             raise ConfigError("metrics", f"must be a non-empty list drawn from {', '.join(METRICS)}; got {self.metrics!r}")
         object.__setattr__(self, "metrics", tuple(self.metrics))
-
-
-def expected_var(n: int, generations: int, var0: float, bandwidth) -> np.ndarray:
-    """E V_t, t = 0 … generations (see the module docstring); `bandwidth` a number or a rule (with dim via rule)."""
-    out = [float(var0)]
-    for _ in range(generations):
-        out.append((1.0 - 1.0 / n) * out[-1] + bandwidth**2)
-    return np.asarray(out)
-
-
-def theory(config: KDEConfig) -> dict[str, np.ndarray]:
-    """``E_var`` for a fixed bandwidth or a rule."""
-    n, g = int(schedule(config.n_samples, config.generations)[0]), config.generations
-    if isinstance(config.bandwidth, str):
-        c2 = rule_factor(config.bandwidth, n, config.dim) ** 2
-        return {"E_var": config.var0 * (1.0 - 1.0 / n + c2) ** np.arange(g + 1)}
-    return {"E_var": expected_var(n, g, config.var0, float(config.bandwidth))}
 
 
 def build(config: KDEConfig) -> Chain:

@@ -18,6 +18,7 @@ LABELS = {
     "logvar": "log σ²_n",
     "w2sq": "W2² to the truth",
     "kl": "KL(truth ‖ model)",
+    "log_kl": "log KL(truth ‖ model)",
     "mean_sq_error": "‖μ_n − μ_0‖²",
     "second_moment": "μ²_n + σ²_n",
     "logdet": "log det Σ_n",
@@ -67,6 +68,11 @@ def _wants_log(values: np.ndarray) -> bool:
     return low > 0 and high / low > 50
 
 
+def _overflows(values: np.ndarray) -> bool:
+    """Whether a statistic (or its summaries) is ±inf after the truth, e.g. KL once σ² underflows."""
+    return bool(np.isinf(np.asarray(values[1:], dtype=float)).any())
+
+
 def draw_metric(ax, generation, values, expected=None, label=None, summary=False):
     """Median, 10–90 % band and mean over chains of one (generation, chain) array — or of its stored
     summaries (generation, 5) when `summary` — with the theory dashed."""
@@ -102,12 +108,22 @@ def summary_title(config, most: int = 7) -> str:
     return f"{config.family}: " + ", ".join(f"{k}={show(fields[k])}" for k in keep)
 
 
+def panels(run: dict) -> list[str]:
+    """The statistics the overview draws, in config order: every scalar one, except ``kl`` where it overflows
+    and ``log_kl`` (finite) is recorded to stand for it."""
+    stats = run["stats"]
+    order = list(getattr(run["config"], "metrics", ())) + sorted(stats)
+    names = [k for k in dict.fromkeys(order) if k in stats and stats[k].ndim == 2]
+    if "log_kl" in names and "kl" in names and _overflows(stats["kl"]):
+        names.remove("kl")
+    return names
+
+
 def overview(run: dict, out_dir: Path) -> Path:
     import matplotlib.pyplot as plt
 
     stats, theory, generation = run["stats"], run["theory"], run["generation"]
-    order = list(getattr(run["config"], "metrics", ())) + sorted(stats)
-    names = [k for k in dict.fromkeys(order) if k in stats and stats[k].ndim == 2]
+    names = panels(run)
     cols = min(3, len(names))
     rows = int(np.ceil(len(names) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.1 * rows), squeeze=False)

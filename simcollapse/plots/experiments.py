@@ -67,21 +67,21 @@ def statistic(run: dict, name: str):
 
 
 def _w2_mle(config):
-    """E W2² < 2σ0² under the MLE (ddof 0): σ_n → 0 while E(μ_n − μ_0)² ≤ σ0² (theory.md §B.1)."""
+    """E W2² < 2σ0² under the MLE (ddof 0): σ_n → 0 while E(μ_n − μ_0)² ≤ σ0² (docs/theory.md §G.5)."""
     if config.policy == "replace" and config.ddof == 0:
         return 2.0 * config.var0, "bound 2σ₀² (ddof 0)"
     return None
 
 
 def _gaussian_accumulate_mean(config):
-    """E(μ_n − μ_0)² ≤ (π²/6)σ0²/N when all data are kept (theory.md §B.3)."""
+    """E(μ_n − μ_0)² ≤ (π²/6)σ0²/N when all data are kept (docs/theory.md §P.1)."""
     if config.policy == "accumulate":
         return np.pi**2 / 6 * config.var0 / float(config.n_samples), "bound (π²/6)σ₀²/N"
     return None
 
 
 def _linreg_accumulate(config):
-    """E‖ŵ_n − w*‖² ≤ (π²/6)σ²d/(T−d−1) when all labels are kept (theory.md §B.8)."""
+    """E‖ŵ_n − w*‖² ≤ (π²/6)σ²d/(T−d−1) when all labels are kept (docs/theory.md §L.1)."""
     from ..theory.linreg import one_generation_error
 
     if config.policy == "accumulate" and config.ridge == 0:

@@ -1,14 +1,14 @@
 """Closed forms for the categorical (multinomial) collapse chain: neutral Wright-Fisher and its modifications.
 
-Model (theory notes B.5): p_{t+1} = counts/N with counts ~ Mult(N, p_t); generation 0 is the truth p_0.
+Model (docs/theory.md §C.1): p_{t+1} = counts/N with counts ~ Mult(N, p_t); generation 0 is the truth p_0.
 Each type's count is itself a Bin(N, X/N) Markov chain (the marginal of a multinomial is binomial), which
-makes per-type survival exactly computable for any number of types.  Sections covered:
+makes per-type survival exactly computable for any number of types.  Sections of docs/theory.md covered:
 
-* B.5  per-type loss and surviving types (exact), heterozygosity and moment eigenvalues (Ewens 2004;
+* §C.1–§C.4  per-type loss and surviving types (exact), heterozygosity and moment eigenvalues (Ewens 2004;
   Feller 1951), published bounds (Suresh et al. 2024; Seddik et al. 2024), the Poisson chain
   (Suresh et al. Thm 2), diffusion approximations (Kimura 1955; Kimura & Ohta 1969; Littler 1975).
-* B.6  smoothing, fresh real-data fraction and temperature.
-* B.9  one-generation tail loss and Good-Turing (Hutter 2021; Dohmatob et al. 2024).
+* §C.5–§C.7  smoothing, fresh real-data fraction and temperature.
+* §C.10  one-generation tail loss and Good-Turing (Hutter 2021; Dohmatob et al. 2024).
 
 Everything is numpy/scipy and deterministic.  Functions whose name ends in ``_approx`` are diffusion (or
 other) approximations, not exact results.  The two-type Markov-chain solver lives in ``markov``.
@@ -94,7 +94,7 @@ def _probs(probs) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------------------
-# Exact per-type survival (B.5): K binomial chains
+# Exact per-type survival (docs/theory.md §C.2): K binomial chains
 # ----------------------------------------------------------------------------------------------------
 
 _LOG_TOL = 40.0  # truncation: neglected probabilities are below e^{-40} ~ 4e-18
@@ -205,7 +205,7 @@ def expected_surviving(probs0, N: int, generations: int) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------------------
-# Moments of the neutral chain (B.5)
+# Moments of the neutral chain (docs/theory.md §C.1)
 # ----------------------------------------------------------------------------------------------------
 
 
@@ -230,13 +230,13 @@ def moment_eigenvalues(N: int, jmax: int | None = None) -> np.ndarray:
 
 
 def expected_product(probs_subset, N: int, n: int) -> float:
-    """E prod_{i in S} p_{n,i} = lambda_{|S|}^n prod_{i in S} p_{0,i} for distinct types S (B.5)."""
+    """E prod_{i in S} p_{n,i} = lambda_{|S|}^n prod_{i in S} p_{0,i} for distinct types S (docs/theory.md §C.1)."""
     p = _probs(probs_subset)
     return float(moment_eigenvalues(N, p.size)[p.size] ** n * np.prod(p))
 
 
 # ----------------------------------------------------------------------------------------------------
-# Smoothing (B.6): Wright-Fisher with parent-independent mutation
+# Smoothing (docs/theory.md §C.5): Wright-Fisher with parent-independent mutation
 # ----------------------------------------------------------------------------------------------------
 
 
@@ -249,7 +249,7 @@ def _smoothing_u(K: int, N: int, alpha: float) -> float:
 def smoothing_homozygosity(probs0, N: int, alpha: float, generations: int) -> np.ndarray:
     """Homozygosity F_n = E sum_i p_{n,i}^2 of the smoothed model p' = (c + alpha)/(N + K alpha), n = 0..G.
 
-    Exact recursion (derived; B.6) with u = K alpha/(N + K alpha) and F_0 = sum p_0^2:
+    Exact recursion (derived; docs/theory.md §C.5) with u = K alpha/(N + K alpha) and F_0 = sum p_0^2:
     F_{t+1} = (1-u)^2 (1 - 1/N) F_t + (1-u)^2/N + (1 - (1-u)^2)/K.
     """
     p = _probs(probs0)
@@ -265,7 +265,7 @@ def smoothing_homozygosity(probs0, N: int, alpha: float, generations: int) -> np
 
 
 def smoothing_fixed_point(K: int, N: int, alpha: float) -> float:
-    """Stationary homozygosity F* = [(1-u)^2/N + (1-(1-u)^2)/K] / [1 - (1-u)^2 (1-1/N)] (B.6).
+    """Stationary homozygosity F* = [(1-u)^2/N + (1-(1-u)^2)/K] / [1 - (1-u)^2 (1-1/N)] (docs/theory.md §C.5).
 
     Reference: K = 2, N = 100, alpha = 0.5 gives 0.66611.  For alpha = 0 it is 1 (fixation).
     """
@@ -284,7 +284,7 @@ def smoothing_stationary_variance_approx(K: int, N: int, alpha: float) -> float:
 
 
 # ----------------------------------------------------------------------------------------------------
-# Fresh real-data fraction (B.6)
+# Fresh real-data fraction (docs/theory.md §C.6)
 # ----------------------------------------------------------------------------------------------------
 
 
@@ -302,7 +302,7 @@ def real_fraction_moments(probs0, N: int, rho: float, generations: int, probs_st
 
     Each generation fits on n_r real draws from p_0 plus n_s = N - n_r synthetic draws from p_n
     (n_r = rho N rounded as in ``markov.real_fraction_counts``; the recursion uses the exact share
-    rho = n_r/N).  Exact recursions (derived; B.6), with F0 = sum p_0^2 and E_r = (1 - 1/n_r) F0 + 1/n_r:
+    rho = n_r/N).  Exact recursions (derived; docs/theory.md §C.6), with F0 = sum p_0^2 and E_r = (1 - 1/n_r) F0 + 1/n_r:
     F_{t+1} = rho^2 E_r + 2 rho (1-rho) G_t + (1-rho)^2 [(1 - 1/n_s) F_t + 1/n_s],
     G_{t+1} = rho F0 + (1-rho) G_t.
     Generation 0 is ``probs_start`` (default p_0).
@@ -355,7 +355,7 @@ def wright_island_variance_approx(probs0, N: int, rho: float) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------------------
-# Temperature (B.6): infinite-sample map
+# Temperature (docs/theory.md §C.7): infinite-sample map
 # ----------------------------------------------------------------------------------------------------
 
 
@@ -383,7 +383,7 @@ def temperature_probs(probs0, T: float, generations: int) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------------------------
-# Tails, one generation (B.9)
+# Tails, one generation (docs/theory.md §C.10)
 # ----------------------------------------------------------------------------------------------------
 
 
@@ -415,7 +415,7 @@ def good_turing_singleton_rate(probs, N: int) -> float:
 
 
 # ----------------------------------------------------------------------------------------------------
-# Poisson chain and published bounds (B.5)
+# Poisson chain and published bounds (docs/theory.md §N.1, §C.4)
 # ----------------------------------------------------------------------------------------------------
 
 
@@ -453,7 +453,7 @@ def seddik_segregating_bounds(p0: float, n: int, k: int) -> tuple[float, float]:
 
 
 # ----------------------------------------------------------------------------------------------------
-# Diffusion approximations (B.5)
+# Diffusion approximations (docs/theory.md §C.3)
 # ----------------------------------------------------------------------------------------------------
 
 

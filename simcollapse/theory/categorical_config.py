@@ -8,7 +8,7 @@
 * ``P_collapsed`` (two types, absorbing chains): P(t_collapse ≤ n), one type left by generation n;
 * ``Var_rate`` (Poisson).
 
-Sources (theory notes B.5, B.6, B.9) and when each applies (sampler ``exact`` unless said otherwise):
+Sources (docs/theory.md §C, §N) and when each applies (sampler ``exact`` unless said otherwise):
 
 * E p_n for every policy and any n_samples schedule when the sampler is linear (T = 1, no top-k / min-p):
   with smoothing α the fit is affine in the counts, so E p_{t+1} is an affine recursion in E p_t
@@ -39,6 +39,7 @@ from scipy import stats
 
 from . import categorical as cat
 from . import markov
+from .fields import IRRELEVANT, RUN_FIELDS, USED, declared
 
 __all__ = ["for_config", "marginal_chain_curves", "mean_model", "two_type_summary"]
 
@@ -47,6 +48,20 @@ MAX_WORK = 3e9  # unique types × (N+1)² × generations
 MAX_PATH = 5e7  # K × (generations+1) for deterministic paths
 
 
+FIELDS = {
+    **RUN_FIELDS,
+    # categorical
+    "truth": USED, "probs0": USED, "num_types": USED, "zipf_beta": USED, "zipf_q": USED, "n_samples": USED,
+    "alpha": USED, "temperature": USED, "top_k": USED, "min_p": USED, "sampler": USED, "policy": USED,
+    "real_fraction": USED, "minority": USED,
+    "pool_size": IRRELEVANT,  # real_pool has E_p_min_group only, and E of the pool's frequencies is p_0 for any P
+    "probs_max_types": IRRELEVANT,
+    # poisson, bernoulli
+    "rate0": USED, "p0": USED,
+}
+
+
+@declared(FIELDS)
 def for_config(config) -> dict[str, np.ndarray]:
     """Every closed-form curve for `config` (categorical, poisson or bernoulli); see the module docstring."""
     if config.family == "poisson":

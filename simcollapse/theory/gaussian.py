@@ -1,4 +1,4 @@
-"""Closed forms for the Gaussian chains (theory.md §B.1–B.4).
+"""Closed forms for the Gaussian chains (docs/theory.md §G, §W, §P).
 
 Conventions: `sizes[t]` = M_t, the number of points drawn from model t to fit model t+1
 (t = 0 … n−1); ddof δ ∈ {0, 1}; every curve has n+1 entries, entry 0 being the truth.
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.special import digamma, gammaln, polygamma
+
+from .fields import IRRELEVANT, RUN_FIELDS, USED, Needs, declared
 
 
 def _prepend(first, values):
@@ -106,7 +108,7 @@ def suresh_tail_bound(n_samples, generations, eps, std0=1.0):
     return np.minimum(1.0, std0 / eps * np.exp(-k / (4.0 * n_samples - 1.0)))
 
 
-# --- d-dimensional (Wishart) chain, §B.2 --------------------------------------------------------------
+# --- d-dimensional (Wishart) chain, docs/theory.md §W.1 ---------------------------------------------------
 
 
 def expected_trace(sizes, ddof, cov0):
@@ -136,7 +138,7 @@ def expected_mean_sq_error_nd(sizes, ddof, cov0):
     return expected_mean_sq_error(sizes, ddof, np.trace(np.asarray(cov0)))
 
 
-# --- policies that keep or mix in data, §B.3–B.4 --------------------------------------------------------
+# --- policies that keep or mix in data, docs/theory.md §P -------------------------------------------------
 
 
 def accumulate(sizes, ddof, var0=1.0):
@@ -214,9 +216,27 @@ def real_pool(sizes, n_real, ddof, pool_size, var0=1.0):
 
 # --- per-config curves ------------------------------------------------------------------------------------
 
+def _sgd_moves_nothing(config) -> bool:
+    """With the infinite sampler every training set has the previous model's own moments, where the gradient of
+    the likelihood is 0: the sgd fitter then keeps the model, exactly like the closed-form fit (docs/theory.md §G.7)."""
+    return config.sampler == "infinite"
 
+
+FIELDS = {
+    **RUN_FIELDS,
+    "n_samples": USED, "ddof": USED, "sampler": USED, "policy": USED, "real_fraction": USED, "pool_size": USED,
+    "mean0": USED, "var0": USED, "dim": USED, "cov0": USED,
+    # the curves are derived for the closed-form fit; gradient steps under-fit, so only the symmetry result
+    # E μ_n = μ0 survives them (docs/theory.md §G.7)
+    "fitter": Needs(("exact",), keep=("E_mean",), exempt=_sgd_moves_nothing),
+    "sgd_steps": IRRELEVANT, "lr": IRRELEVANT,
+}
+
+
+@declared(FIELDS)
 def for_config(config) -> dict[str, np.ndarray]:
-    """Every closed-form expectation that exists for this Gaussian config, keyed ``E_<metric>``."""
+    """Every closed-form expectation that exists for this Gaussian config, keyed ``E_<metric>`` (docs/theory.md
+    §G.7 lists which hold for which settings)."""
     from ..config import schedule
 
     g = config.generations
@@ -224,19 +244,21 @@ def for_config(config) -> dict[str, np.ndarray]:
     ddof, policy, sampler = config.ddof, config.policy, config.sampler
     cov0 = config.covariance0()
     d = cov0.shape[0]
+    one_d = config.family == "gaussian"  # the metric names: var, logvar, … (1-D) or trace, logdet, … (mvgaussian)
     mean0 = np.broadcast_to(np.asarray(config.mean0, float), (d,))
     ones = np.ones(g + 1)
-    if sampler == "infinite" and policy != "accumulate_subsample" and policy != "real_pool":
+    if sampler == "infinite" and policy != "real_pool":  # the model never moves (accumulate_subsample needs exact)
         out = {"E_mean_sq_error": 0 * ones, "E_w2sq": 0 * ones, "E_kl": 0 * ones}
-        if d == 1:
-            out |= {"E_var": cov0[0, 0] * ones, "E_logvar": np.log(cov0[0, 0]) * ones, "E_std": np.sqrt(cov0[0, 0]) * ones}
+        if one_d:
+            out |= {"E_var": cov0[0, 0] * ones, "E_logvar": np.log(cov0[0, 0]) * ones, "E_std": np.sqrt(cov0[0, 0]) * ones,
+                    "E_second_moment": (mean0[0] ** 2 + cov0[0, 0]) * ones}
         else:
             out |= {"E_trace": np.trace(cov0) * ones, "E_logdet": np.linalg.slogdet(cov0)[1] * ones,
                     "E_det_ratio": ones}
-        return _with_mean(out, mean0, d, ones)
+        return _with_mean(out, mean0, one_d, ones)
 
     out: dict[str, np.ndarray] = {}
-    if policy == "replace" and d == 1:
+    if policy == "replace" and one_d:
         var0 = cov0[0, 0]
         out = {
             "E_var": expected_var(sizes, ddof, var0),
@@ -256,7 +278,7 @@ def for_config(config) -> dict[str, np.ndarray]:
             "E_logdet": expected_logdet(sizes, ddof, cov0),
             "E_mean_sq_error": expected_mean_sq_error_nd(sizes, ddof, cov0),
         }
-    elif d == 1 and policy in ("accumulate", "fresh_real", "real_pool"):
+    elif one_d and policy in ("accumulate", "fresh_real", "real_pool") and sampler != "infinite":
         var0 = cov0[0, 0]
         n_real = np.floor(config.real_fraction * sizes + 0.5)
         if policy == "accumulate":
@@ -264,15 +286,14 @@ def for_config(config) -> dict[str, np.ndarray]:
         elif policy == "fresh_real":
             var, mse = fresh_real(sizes, n_real, ddof, var0)
         else:
-            if sampler == "infinite":
-                return _with_mean(out, mean0, d, ones)
             var, mse = real_pool(sizes, n_real, ddof, config.pool_size, var0)
         out = {"E_var": var, "E_mean_sq_error": mse, "E_second_moment": mean0[0] ** 2 + var + mse}
-    return _with_mean(out, mean0, d, ones)
+    return _with_mean(out, mean0, one_d, ones)
 
 
-def _with_mean(out, mean0, d, ones):
-    """The fitted mean is a martingale under every policy: E μ_n = μ0."""
-    if d == 1:
+def _with_mean(out, mean0, one_d, ones):
+    """E μ_n = μ0 under every policy, sampler and fitter: the chain is equivariant under the reflection
+    x ↦ 2μ0 − x, so the law of μ_n is symmetric about μ0 (docs/theory.md §G.7)."""
+    if one_d:
         out["E_mean"] = mean0[0] * ones
     return out

@@ -1,4 +1,4 @@
-"""Closed forms for the GMM-by-EM chain (theory.md §B.7).
+"""Closed forms for the GMM-by-EM chain (docs/theory.md §M).
 
 After any M-step whose responsibilities sum to 1 (whatever K′, the initialisation or EM's convergence),
 Σ_k w_k μ_k = x̄ and Σ_k w_k(Σ_k + μ_kμ_kᵀ) = (1/N)Σ x xᵀ + reg·I, so the fitted mixture's mean is the sample mean
@@ -9,7 +9,8 @@ from mixture t (mean m_t, covariance C_t):
 * E m_{t+1} = m_t: the mixture mean is a martingale, E m_n = m_0;
 * E C_{t+1} = (1 − 1/N_t) C_t + reg·I, so E tr C_n = Π_{t<n}(1 − 1/N_t) tr C_0 + d·reg·Σ_{t<n} Π_{t<s<n}(1 − 1/N_s)
   (constant N: (1 − 1/N)^n tr C_0 + d·reg·Σ_{t<n}(1 − 1/N)^t);
-* E[m mᵀ + C] grows by reg·I per generation, so E‖m_n − m_0‖² = tr C_0 + n·d·reg − E tr C_n.
+* m_{t+1} is the mean of N_t draws from mixture t, so E‖m_n − m_0‖² = Σ_{t<n} E tr C_t / N_t (for the ddof-0 fits this
+  is tr C_0 + n·d·reg − E tr C_n: E[m mᵀ + C] grows by reg·I per generation; not for the ddof-1 Gaussian fit).
 
 The ``fit_family="gaussian"`` fit with ``ddof`` δ has covariance S/(N − δ) + reg·I, so the factor (1 − 1/N_t)
 becomes (N_t − 1)/(N_t − δ) (1 for the unbiased fit).
@@ -25,6 +26,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from .fields import IRRELEVANT, RUN_FIELDS, USED, declared
+
+# The M-step identity holds after any M-step, so nothing about how EM gets there (K′, covariance type, start,
+# iterations, tolerance) enters the curves; fit_family only matters through ddof, which EM fixes at 0.
+FIELDS = {
+    **RUN_FIELDS,
+    "components": USED, "dim": USED, "weights0": USED, "means0": USED, "covs0": USED, "n_samples": USED,
+    "ddof": USED, "reg_covar": USED, "sampler": USED,
+    "fit_components": IRRELEVANT, "fit_family": IRRELEVANT, "covariance_type": IRRELEVANT, "em_iters": IRRELEVANT,
+    "tol": IRRELEVANT, "init": IRRELEVANT, "warm_start": IRRELEVANT,
+    "quadrature_points": IRRELEVANT,  # ≥ 2 nodes per axis (validated): exact for the second moments
+}
+
 
 def expected_trace(sizes, trace0: float, dim: int, reg: float, ddof: int = 0) -> np.ndarray:
     """E tr C_n for n = 0 … len(sizes): the recursion E tr C_{t+1} = (N_t − 1)/(N_t − δ) E tr C_t + d·reg."""
@@ -34,6 +48,7 @@ def expected_trace(sizes, trace0: float, dim: int, reg: float, ddof: int = 0) ->
     return np.asarray(out)
 
 
+@declared(FIELDS)
 def for_config(config) -> dict[str, np.ndarray]:
     """``E_trace``, ``E_mix_mean`` ((n+1, d)) and ``E_mean_sq_error`` for a :class:`GMMConfig`."""
     from ..config import schedule
@@ -45,13 +60,15 @@ def for_config(config) -> dict[str, np.ndarray]:
     tr0 = float(np.trace(c0))
     steps = np.arange(g + 1)
     if config.sampler == "infinite":
-        e_trace = tr0 + d * reg * steps
+        e_trace, mse = tr0 + d * reg * steps, np.zeros(g + 1)
     else:
-        e_trace = expected_trace(schedule(config.n_samples, g), tr0, d, reg, config.ddof)
+        sizes = schedule(config.n_samples, g)
+        e_trace = expected_trace(sizes, tr0, d, reg, config.ddof)
+        mse = np.concatenate([[0.0], np.cumsum(e_trace[:-1] / sizes)])
     return {
         "E_trace": e_trace,
         "E_mix_mean": np.broadcast_to(m0, (g + 1, d)).copy(),
-        "E_mean_sq_error": tr0 + d * reg * steps - e_trace,
+        "E_mean_sq_error": mse,
     }
 
 

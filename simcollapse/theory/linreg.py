@@ -1,4 +1,4 @@
-"""Closed forms for the linear-regression chain (theory.md §B.8; Dohmatob, Feng & Kempe 2024; Gerstgrasser et
+"""Closed forms for the linear-regression chain (docs/theory.md §L; Dohmatob, Feng & Kempe 2024; Gerstgrasser et
 al. 2024 §3), OLS only (ridge = 0).
 
 With ξ_i = (XᵀX)⁻¹Xᵀε_i, E[‖ξ‖² | X] = σ² tr((XᵀX)⁻¹), and for x ~ N(0, I_d), E tr((XᵀX)⁻¹) = d/(T − d − 1)
@@ -23,6 +23,17 @@ sampler (σ → 0) it is constant from generation 1: the expressivity error acts
 from __future__ import annotations
 
 import numpy as np
+
+from .fields import IRRELEVANT, RUN_FIELDS, USED, Needs, declared
+
+FIELDS = {
+    **RUN_FIELDS,
+    "design_size": USED, "dim": USED, "noise": USED, "policy": USED, "w_star": USED, "sampler": USED, "fit_dim": USED,
+    # derived for least squares only: a ridge or gradient steps bias every generation's fit (docs/theory.md §L.1)
+    "ridge": Needs((0.0,)),
+    "fitter": Needs(("exact",)),
+    "sgd_steps": IRRELEVANT, "lr": IRRELEVANT, "warm_start": IRRELEVANT,
+}
 
 
 def generation_factor(generations: int, policy: str) -> np.ndarray:
@@ -58,11 +69,10 @@ def expected_test_error_omitted(generations: int, design_size: int, fit_dim: int
     return error
 
 
+@declared(FIELDS)
 def for_config(config) -> dict[str, np.ndarray]:
-    """``E_test_error`` for OLS by the closed form (none for ridge > 0 or gradient steps: biased fitters). The
-    infinite sampler is σ = 0."""
-    if config.ridge != 0 or config.fitter != "exact":
-        return {}
+    """``E_test_error`` for OLS by the closed form (none for ridge > 0 or gradient steps: biased fitters, see
+    `FIELDS`). The infinite sampler is σ = 0."""
     noise = config.noise if config.sampler == "exact" else 0.0
     omitted = config.truth()[config.fitted_dim:]
     return {"E_test_error": expected_test_error_omitted(config.generations, config.design_size, config.fitted_dim,

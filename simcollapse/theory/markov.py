@@ -6,8 +6,8 @@ is drawn from the model, so the chain has transition matrix
 
     P_ij = Binom(j; N, f(i/N))                         (Feller 1951; Ewens 2004, ch. 1-3)
 
-With ``f`` the identity this is the neutral haploid Wright-Fisher chain (B.5 of the theory notes).  Other
-maps give the modifications of B.6 (smoothing, temperature, min-p, top-k); a fresh real-data fraction is a
+With ``f`` the identity this is the neutral haploid Wright-Fisher chain (docs/theory.md §C.1).  Other
+maps give the modifications of docs/theory.md §C.5–§C.8 (smoothing, temperature, min-p, top-k); a fresh real-data fraction is a
 convolution of two binomials (``real_fraction_transition_matrix``).
 
 From a transition matrix (any finite stochastic matrix whose absorbing states, if any, are 0 and N) the
@@ -60,7 +60,7 @@ __all__ = [
 
 
 def identity_map() -> FitMap:
-    """Maximum-likelihood fit, f(p) = p: the neutral Wright-Fisher chain (B.5)."""
+    """Maximum-likelihood fit, f(p) = p: the neutral Wright-Fisher chain (docs/theory.md §C.1)."""
     return lambda p: np.asarray(p, dtype=float)
 
 
@@ -83,7 +83,7 @@ def temperature_map(T: float) -> FitMap:
     """Sampling at temperature T from the fitted two-type model: f(p) = p^{1/T} / (p^{1/T} + (1-p)^{1/T}).
 
     Computed on the logit scale, logit f(p) = logit(p) / T, so it is exact at p = 0 and 1 (which stay
-    absorbing).  T < 1 sharpens towards the majority type, T > 1 flattens towards 1/2 (B.6).
+    absorbing).  T < 1 sharpens towards the majority type, T > 1 flattens towards 1/2 (docs/theory.md §C.7).
     """
     if T <= 0:
         raise ValueError("T must be > 0")
@@ -156,7 +156,7 @@ def real_fraction_counts(N: int, rho: float) -> tuple[int, int]:
 
 
 def real_fraction_transition_matrix(N: int, rho: float, p0: float, fit: FitMap | None = None) -> np.ndarray:
-    """Transition matrix with a fresh real-data fraction (B.6).
+    """Transition matrix with a fresh real-data fraction (docs/theory.md §C.6).
 
     Each generation draws n_r real points from the truth (tracked-type probability ``p0``) and
     n_s = N - n_r synthetic points from the current model f(i/N); see ``real_fraction_counts`` for the
