@@ -135,15 +135,14 @@ def _simulate_into(out, config, args, *, start, checkpoint_every, chain_indices=
     from .core import checkpoint, results
 
     chunk = getattr(args, "chunk", None)
-    if checkpoint_every is not None:
-        chunk = max(1, checkpoint_every // config.record_every)
-    latest = start
+    latest, saved = start, (0 if start is None else start.generation)
 
     def on_chunk(position):
-        nonlocal latest
+        nonlocal latest, saved
         latest = position
-        if checkpoint_every is not None:
+        if checkpoint_every is not None and position.generation - saved >= checkpoint_every:
             checkpoint.save(out, position, config, checkpoint_every)
+            saved = position.generation
 
     begin = time.perf_counter()
     try:

@@ -1,4 +1,4 @@
-"""The one driver: `lax.scan` over generations, `vmap` over chains, `jit` once per chunk shape.
+"""The one driver: a loop over generations, `vmap` over chains, `jit` once per run.
 
 A family supplies a :class:`Chain` of three pure functions (BlackJAX-style):
 
@@ -15,13 +15,15 @@ g·n + j, each point with its own seed and params.
 Keys (``samplers.bits``): chain i uses ``fold(key(seed), i)`` and its generation t ``fold(chain_key, t)``
 (generation 0, the truth, is ``init``'s), so a trajectory depends only on (seed, chain index, config), never on
 how many chains or points run beside it or on chunking. Chain keys are hashed on the host (the same Threefry
-in numpy), so a run compiles exactly two programs: the start (init and generation 0's statistics) and the
-chunk of generations.
+in numpy), and the generations a call runs are traced values, so a run compiles exactly two programs: the
+start (init and generation 0's statistics) and the call that advances the chains. Calls are sized to take
+about a second (`CALL_SECONDS`), so the progress bar moves and Ctrl-C is answered within about that.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import NamedTuple
@@ -107,22 +109,35 @@ def _start(chain: Chain, keys, points, extra):
     return states, _observe(chain, states, points, extra)
 
 
-@partial(jax.jit, static_argnums=(0, 6, 7))
-def _advance(chain: Chain, keys, states, points, extra, t0, n_records: int, block: int):
-    """Run n_records blocks of `block` generations from generation t0; observe after each block."""
+@partial(jax.jit, static_argnums=(0, 9))
+def _advance(chain: Chain, keys, states, points, extra, t0, t_end, record_every, generations, rows: int):
+    """Generations t0 + 1 … t_end (traced, so every call of a run is one program), observing after each recorded
+    generation (a multiple of `record_every`, or the last of the run) into row k of a buffer of `rows` + 1 rows.
+
+    The loop runs in segments that end at the next recorded generation or at t_end; each segment ends with an
+    observation written at row k, and k advances only if that generation is recorded, so a call may stop at any
+    generation (time-sized calls, a checkpoint anywhere) and its unrecorded last observation is overwritten or
+    ignored. Returns the states, the buffer (lanes, rows + 1, ...) and the number of rows recorded."""
 
     def one_chain(key, state, point):
         # The lane's params are selected inside the loops: selected once outside, a schedule over generations
         # would be copied into every lane (lanes × generations numbers, growing with the run's length).
-        def record(state, r):
-            def generation(j, state):
-                t = t0 + r * block + j + 1
-                return chain.step(bits.fold(key, t), state, *_select(extra, point))
+        def generation(t, state):
+            return chain.step(bits.fold(key, t), state, *_select(extra, point))
 
-            state = jax.lax.fori_loop(0, block, generation, state)
-            return state, chain.observe(state, *_select(extra, point))
+        def segment(carry):
+            t, state, buffer, k = carry
+            stop = jnp.minimum((t // record_every + 1) * record_every, t_end)
+            state = jax.lax.fori_loop(t + 1, stop + 1, generation, state)
+            observed = chain.observe(state, *_select(extra, point))
+            buffer = jax.tree.map(lambda b, o: jax.lax.dynamic_update_index_in_dim(b, o, k, 0), buffer, observed)
+            recorded = (stop % record_every == 0) | (stop == generations)
+            return stop, state, buffer, k + recorded.astype(k.dtype)
 
-        return jax.lax.scan(record, state, jnp.arange(n_records))
+        template = jax.eval_shape(lambda s: chain.observe(s, *_select(extra, point)), state)
+        buffer = jax.tree.map(lambda x: jnp.zeros((rows + 1, *x.shape), x.dtype), template)
+        _, state, buffer, k = jax.lax.while_loop(lambda c: c[0] < t_end, segment, (t0, state, buffer, jnp.int32(0)))
+        return state, buffer, k
 
     return _over_chains(chain, one_chain)(keys, states, points)
 
@@ -144,16 +159,27 @@ def _fit_lanes(leaf, lanes: int):
     return jnp.asarray(leaf[:lanes])
 
 
-def plan_chunks(generations: int, record_every: int, start: int, chunk: int | None) -> list[tuple[int, int]]:
-    """(records, generations per record) of each compiled call from generation `start` (a record boundary)."""
-    full_blocks, remainder = divmod(generations - start, record_every)
-    plan = []
-    if full_blocks:
-        size = chunk or max(1, math.ceil(full_blocks / 20))
-        plan += [(min(size, full_blocks - s), record_every) for s in range(0, full_blocks, size)]
-    if remainder:
-        plan.append((1, remainder))
-    return plan
+CALL_SECONDS = 1.0  # aim of each compiled call's duration: progress and Ctrl-C answer within about this
+_GROWTH = 4  # a call runs at most this many times the previous one's generations
+
+
+class _Pacer:
+    """Where each compiled call stops: after `chunk` recorded generations when given, else after about
+    CALL_SECONDS of work (from the previous call's speed; the first call, compiling, runs one generation), and
+    never past `rows` recorded generations (the size of the call's buffer)."""
+
+    def __init__(self, recorded: np.ndarray, rows: int, chunk: int | None):
+        self.recorded, self.rows, self.chunk, self.steps = recorded, rows, chunk, 1
+
+    def stop(self, t: int) -> int:
+        recorded = self.recorded
+        done = int(np.searchsorted(recorded, t, side="right"))  # recorded generations ≤ t
+        last = int(recorded[min(done + (self.chunk or self.rows) - 1, len(recorded) - 1)])
+        return last if self.chunk else min(last, t + self.steps)
+
+    def update(self, steps: int, seconds: float) -> None:
+        pace = steps * CALL_SECONDS / max(seconds, 1e-6)
+        self.steps = max(1, min(int(pace), _GROWTH * steps))
 
 
 def check_finite(rows: dict[str, np.ndarray], generations: np.ndarray, chains: np.ndarray, unbounded=(),
@@ -203,14 +229,15 @@ def run(
 ) -> Trajectory:
     """Run `chains` chains (or those listed in `chain_indices`) for `generations` generations.
 
-    Generations run in chunks of `chunk` recorded generations (default: about 20 chunks), so only the
-    carried state (O(parameters) per chain) lives between chunks and a progress bar can advance. After each
+    Generations run in chunks, each one compiled call of about a second's work (or of `chunk` recorded
+    generations when given), so only the carried state (O(parameters) per chain) lives between chunks and a
+    progress bar can advance. A chunk may end at any generation. After each
     chunk the new rows are checked (:func:`check_finite`; row 0 is the truth, where "no fit yet" may be NaN)
     and `on_chunk` receives the :class:`Position`; a run given ``start=`` that position continues exactly
     where it stood, on any number of devices. With several local devices the chain axis is sharded over
     them; the results are bit-identical to one device. With ``summary=True`` each
-    chunk is reduced to its mean, sd and quantiles over chains (``core.summary``) as it arrives, and chunks
-    hold at most ~2²¹ recorded numbers (16 MB), so memory stays flat in chains × generations.
+    chunk is reduced to its mean, sd and quantiles over chains (``core.summary``) as it arrives; chunks hold at
+    most ~2²¹ recorded numbers (16 MB), so memory stays flat in chains × generations.
     `params` (the chain's batchable values, see the module docstring) is given to every chain.
     """
     wanted = np.arange(chains) if chain_indices is None else np.asarray(chain_indices)
@@ -265,19 +292,17 @@ def _generations(chain, seeds, params, wanted, *, generations, record_every, chu
 
     recorded = recorded_generations(generations, record_every)
     keep = summarize if summary else (lambda rows: rows)
-    if summary and chunk is None:
-        per_record = sum(math.prod(x.shape) for x in jax.tree.leaves(
-            jax.eval_shape(partial(_start, chain), keys, points, extra)[1]))
-        chunk = max(1, 2**21 // per_record)
+    per_record = sum(math.prod(x.shape) for x in jax.tree.leaves(
+        jax.eval_shape(partial(_start, chain), keys, points, extra)[1]))
+    # recorded rows per call: at most ~2²¹ numbers (16 MB) of buffer, and `chunk` when given
+    rows = max(1, min(chunk or len(recorded), 2**21 // max(per_record, 1), len(recorded) - 1))
     if start is None:
         t = 0
         states, observed = _start(chain, keys, points, extra)
         first = per_point({name: np.asarray(x)[None] for name, x in observed.items()})
-        records = [{name: keep(x) for name, x in rows.items()} for rows in first]
+        records = [{name: keep(x) for name, x in rows_.items()} for rows_ in first]
     else:
         t = start.generation
-        if t % record_every and t != generations:
-            raise ValueError(f"a run can only continue from a recorded generation, not {t}")
         template = jax.eval_shape(partial(_start, chain), keys, points, extra)[0]
         leaves = [_fit_lanes(x, len(keys.hi)) for x in jax.tree.leaves(start.states)]
         states = jax.tree.unflatten(jax.tree.structure(template), leaves)
@@ -289,22 +314,27 @@ def _generations(chain, seeds, params, wanted, *, generations, record_every, chu
         from tqdm.auto import tqdm
 
         bar = tqdm(total=generations, initial=t, unit="gen", desc="generations")
+    pacer = _Pacer(recorded, rows, chunk)
     try:
-        for n_records, block in plan_chunks(generations, record_every, t, chunk):
-            states, rows = _advance(chain, keys, states, points, extra, t, n_records, block)
-            # Rows go to the host chunk by chunk (this also waits for the chunk, so only one computation is
-            # ever in flight); scan stacks them on axis 1 under vmap: (lanes, records, ...) -> (records, ...).
-            rows = per_point({name: np.swapaxes(np.asarray(x), 0, 1) for name, x in rows.items()})
+        while t < generations:
+            stop = pacer.stop(t)
+            began = time.perf_counter()
+            states, buffer, k = _advance(chain, keys, states, points, extra, t, stop, record_every, generations, rows)
+            # Rows go to the host call by call (this also waits for the call, so only one computation is ever in
+            # flight): (lanes, rows + 1, ...) -> (k, lanes, ...), k the same for every lane.
+            k = int(np.asarray(k)[0])
+            new_rows = per_point({name: np.swapaxes(np.asarray(x)[:, :k], 0, 1) for name, x in buffer.items()})
+            pacer.update(stop - t, time.perf_counter() - began)
             done = len(next(iter(records[0].values())))
-            for g, new in enumerate(rows):
-                check_finite(new, recorded[done:], wanted, chain.unbounded, g if len(rows) > 1 else None)
+            for g, new in enumerate(new_rows):
+                check_finite(new, recorded[done:], wanted, chain.unbounded, g if len(new_rows) > 1 else None)
             records = [{name: np.concatenate([point[name], keep(new[name])]) for name in point}
-                       for point, new in zip(records, rows, strict=True)]
-            t += n_records * block
+                       for point, new in zip(records, new_rows, strict=True)]
+            if bar is not None:
+                bar.update(stop - t)
+            t = stop
             if on_chunk is not None:
                 on_chunk(Position(t, jax.tree.map(np.asarray, states), records[0]))
-            if bar is not None:
-                bar.update(n_records * block)
     finally:
         if bar is not None:
             bar.close()
