@@ -32,7 +32,9 @@ __all__ = ["BernoulliConfig", "Counts", "PoissonConfig", "build"]
 
 # One scalar draw per chain, vmapped over many chains: the cheap inversion steps are used up to this mean (a
 # constant, never a function of the number of chains, so a chain's trajectory does not depend on how many run).
-SMALL_MEAN = 10.0
+# Measured on 2·10⁴ chains, Bin(100, p): inversion only (the ratio-of-uniforms left out, n/2 < 64) 8 ms a
+# generation against 18 ms with the ratio-of-uniforms above mean 10.
+SMALL_MEAN = 64.0
 
 
 class State(NamedTuple):
