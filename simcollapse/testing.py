@@ -234,7 +234,7 @@ def _linreg_fields(draw, values: dict) -> None:
 
 
 def _categorical_fields(draw, values: dict) -> None:
-    from .families import categorical
+    from .config import categorical
 
     s, g = st, values["generations"]
     truth = draw(s.sampled_from(categorical.TRUTHS))
@@ -261,7 +261,7 @@ def _categorical_fields(draw, values: dict) -> None:
 
 
 def _counts_fields(draw, values: dict, family: str) -> None:
-    from .families import counts
+    from .config import counts
 
     s = st
     if family == "poisson":

@@ -1,15 +1,13 @@
-"""Categorical family: exact samplers, Monte Carlo against the exact theory (docs/theory.md §C), properties, bad input.
+"""Categorical family: Monte Carlo against the exact theory (docs/theory.md §C), properties, bad input.
 
 Tolerances: 4 standard errors (means) or 4 binomial standard errors (probabilities); seeds are fixed.
 """
 
 import math
 
-import jax
 import numpy as np
 import pytest
 from conftest import close_mean, close_prob
-from scipy import stats
 
 from simcollapse.api import make_config, simulate, theory
 from simcollapse.config import ConfigError
@@ -18,109 +16,12 @@ from simcollapse.theory import categorical as cat
 from simcollapse.theory import categorical_config as tc
 
 
-def chi_square_pvalue(x, pmf):
-    """Pearson χ² p-value of integer samples x against pmf on 0..len(pmf)−1 (cells with expectation < 5 pooled)."""
-    obs = np.bincount(np.asarray(x, dtype=int), minlength=pmf.size)[: pmf.size].astype(float)
-    exp = pmf * len(x)
-    order = np.argsort(exp)
-    o, e, pooled_o, pooled_e = [], [], 0.0, 0.0
-    for i in order:
-        if exp[i] < 5:
-            pooled_o, pooled_e = pooled_o + obs[i], pooled_e + exp[i]
-        else:
-            o.append(obs[i])
-            e.append(exp[i])
-    if pooled_e > 0:
-        o.append(pooled_o)
-        e.append(pooled_e)
-    o, e = np.array(o), np.array(e)
-    return stats.chi2.sf(np.sum((o - e) ** 2 / e), o.size - 1)
-
-
 # ------------------------------------------------------------------------------------------------
-# Exact samplers
+# The exact draw of the counts (the samplers' laws: tests/test_discrete_samplers.py)
 # ------------------------------------------------------------------------------------------------
 
-BINOMIAL_CASES = [(1, 0.3), (7, 0.6), (20, 0.1), (20, 0.5), (50, 0.199), (100, 0.9), (1000, 0.3), (10**6, 2e-6)]
-HYPERGEOMETRIC_CASES = [(20, 30, 100), (50, 5, 100), (90, 95, 100), (60, 70, 150), (100, 3000, 10000), (500, 400, 1000)]
 
-
-def test_binomial_chi_square():
-    m = 100_000
-    n = np.repeat([float(c[0]) for c in BINOMIAL_CASES], m)
-    p = np.repeat([c[1] for c in BINOMIAL_CASES], m)
-    x = np.asarray(jax.jit(fam.binomial)(jax.random.key(11), n, p)).reshape(len(BINOMIAL_CASES), m)
-    for (nn, pp), row in zip(BINOMIAL_CASES, x):
-        assert np.all(row == np.round(row)) and row.min() >= 0 and row.max() <= nn
-        lo, hi = int(stats.binom.ppf(1e-12, nn, pp)), int(stats.binom.isf(1e-12, nn, pp)) + 1
-        pmf = stats.binom.pmf(np.arange(lo, hi + 1), nn, pp)
-        assert chi_square_pvalue(row - lo, pmf / pmf.sum()) > 1e-4, (nn, pp)
-
-
-@pytest.mark.slow
-def test_hypergeometric_chi_square():
-    m = 100_000
-    cols = [np.repeat([float(c[i]) for c in HYPERGEOMETRIC_CASES], m) for i in range(3)]
-    x = np.asarray(jax.jit(fam.hypergeometric)(jax.random.key(12), *cols)).reshape(len(HYPERGEOMETRIC_CASES), m)
-    for (n, g, t), row in zip(HYPERGEOMETRIC_CASES, x):
-        support = np.arange(n + 1)
-        assert chi_square_pvalue(row, stats.hypergeom.pmf(support, t, g, n)) > 1e-4, (n, g, t)
-
-
-@pytest.mark.parametrize("kind", ["binomial", "hypergeometric"])
-def test_ratio_of_uniforms_hat_covers_the_law(kind):
-    """Exactness condition of the ratio-of-uniforms sampler: √(pmf(k)/pmf(mode))·|x − a| ≤ s/2 on [k, k+1)."""
-    d1, d2 = fam._D1, fam._D2
-    if kind == "binomial":
-        laws = [stats.binom(n, p) for n in (20, 21, 40, 100, 1000, 10**5) for p in (0.5, 0.3, 0.1, 0.01) if n * p >= 10]
-    else:
-        laws = [stats.hypergeom(t, g, n) for t in (40, 100, 1000, 10**5) for g in (t // 2, t // 5, t // 20)
-                for n in (t // 2, t // 4, t // 10) if n * g / t >= 10]
-    assert len(laws) > 8
-    for law in laws:
-        mean, var = law.mean(), law.var()
-        a, s = mean + 0.5, d1 * math.sqrt(var + 0.5) + d2
-        k = np.arange(int(law.ppf(1e-15)), int(law.isf(1e-15)) + 2)
-        h = np.exp(law.logpmf(k) - law.logpmf(k).max())
-        reach = np.maximum(np.abs(k - a), np.abs(k + 1 - a))
-        assert np.max(np.sqrt(h) * reach) <= s / 2, law.args
-
-
-@pytest.mark.slow
-def test_multinomial_and_multivariate_hypergeometric():
-    K, m = 300, 4000  # two levels of the nested draw (branching 18)
-    assert fam._layout(K) == (2, 18) and fam._layout(2) == (1, 2) and fam._layout(65536) == (2, 256)
-    p = cat.zipf(1.1, K)
-    keys = jax.random.split(jax.random.key(3), m)
-    counts = np.asarray(jax.jit(jax.vmap(lambda k: fam.multinomial(k, 500.0, p)))(keys))
-    assert np.all(counts.sum(axis=1) == 500) and np.all(counts[:, p == 0] == 0)
-    for i in (0, 1, 7, 150, 299):  # each marginal is Bin(500, p_i)
-        close_mean(counts[:, i], 500 * p[i])
-    close_prob(counts[:, 0] + counts[:, 1] >= 200, stats.binom.sf(199, 500, p[0] + p[1]))
-
-    pool = np.floor(1e4 * p) + (np.arange(K) % 3)
-    draw = np.asarray(jax.jit(jax.vmap(lambda k: fam.multivariate_hypergeometric(k, 700.0, pool)))(keys))
-    assert np.all(draw.sum(axis=1) == 700) and np.all(draw <= pool)
-    for i in (0, 5, 299):
-        law = stats.hypergeom(pool.sum(), pool[i], 700)
-        close_mean(draw[:, i], law.mean())
-    # the whole pool: every item taken
-    whole = np.asarray(fam.multivariate_hypergeometric(jax.random.key(0), pool.sum(), pool))
-    np.testing.assert_array_equal(whole, pool)
-
-
-def test_multinomial_by_inversion():
-    K, m = 300, 4000
-    p = cat.zipf(1.1, K)
-    p[[3, K - 1]] = 0.0  # types of probability 0, the last one included, are never drawn
-    keys = jax.random.split(jax.random.key(5), m)
-    counts = np.asarray(jax.jit(jax.vmap(lambda k: fam.multinomial_by_inversion(k, 500.0, p, 800)))(keys))
-    assert np.all(counts.sum(axis=1) == 500) and np.all(counts[:, p == 0] == 0)
-    q = p / p.sum()
-    for i in (0, 1, 7, 150):  # each marginal is Bin(500, q_i)
-        close_mean(counts[:, i], 500 * q[i])
-    close_prob(counts[:, 0] + counts[:, 1] >= 200, stats.binom.sf(199, 500, q[0] + q[1]))
-    # the chain picks it where it is the faster exact draw, and only there
+def test_chain_draws_by_inversion_where_it_is_faster():
     big = make_config("categorical", zipf_beta=1.0, num_types=50_000, n_samples=100_000, metrics=["surviving"])
     assert fam.Categorical(big).by_inversion
     assert not fam.Categorical(make_config("categorical", probs0=[0.9, 0.1], n_samples=100)).by_inversion

@@ -33,7 +33,7 @@ def _categorical(name):
     from ..theory import categorical_config as theory
     from . import categorical
 
-    return Family(categorical.CategoricalConfig, categorical.build, theory.for_config, categorical.batchable,
+    return Family(config_class(name), categorical.build, theory.for_config, categorical.batchable,
                   categorical.params)
 
 
@@ -41,8 +41,7 @@ def _counts(name):
     from ..theory import categorical_config as theory
     from . import counts
 
-    cls = {"poisson": counts.PoissonConfig, "bernoulli": counts.BernoulliConfig}[name]
-    return Family(cls, counts.build, theory.for_config)
+    return Family(config_class(name), counts.build, theory.for_config)
 
 
 def _gmm(name):
@@ -75,6 +74,9 @@ _LOADERS |= {"categorical": _categorical, "poisson": _counts, "bernoulli": _coun
 _CONFIGS = {
     "gaussian": ("gaussian", "GaussianConfig"),
     "mvgaussian": ("gaussian", "MvGaussianConfig"),
+    "categorical": ("categorical", "CategoricalConfig"),
+    "poisson": ("counts", "PoissonConfig"),
+    "bernoulli": ("counts", "BernoulliConfig"),
 }
 
 

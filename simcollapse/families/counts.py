@@ -16,21 +16,25 @@ Metrics: poisson ``rate`` (Λ), ``alive`` (1 if Λ > 0); bernoulli ``p``, ``lost
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from ..config import ConfigError, RunConfig, check_choice, check_number, schedule
+from ..config.counts import BernoulliConfig, PoissonConfig
 from ..core.driver import Chain
-from .categorical import binomial
+from ..samplers import bits
+from ..samplers.binomial import binomial
+from ..samplers.poisson import poisson
 
-SAMPLERS = ("exact", "infinite")
-POLICIES = ("replace", "accumulate")
-POISSON_METRICS = ("rate", "alive")
-BERNOULLI_METRICS = ("p", "lost", "fixed", "het")
-MAX_POOL = 2.0**53
+__all__ = ["BernoulliConfig", "Counts", "PoissonConfig", "build"]
+
+# One scalar draw per chain, vmapped over many chains: the cheap inversion steps are used up to this mean (a
+# constant, never a function of the number of chains, so a chain's trajectory does not depend on how many run).
+# Measured on 2·10⁴ chains, Bin(100, p): inversion only (the ratio-of-uniforms left out, n/2 < 64) 8 ms a
+# generation against 18 ms with the ratio-of-uniforms above mean 10.
+SMALL_MEAN = 64.0
 
 
 class State(NamedTuple):
@@ -39,85 +43,35 @@ class State(NamedTuple):
     pooled: jax.Array  # sum of all samples so far (accumulate)
 
 
-def _validate(c, known) -> None:
-    sizes = schedule(c.n_samples, c.generations)
-    if sizes.min() < 1:
-        raise ConfigError("n_samples", f"must be ≥ 1 in every generation, got {sizes.min()}")
-    check_choice("sampler", c.sampler, SAMPLERS)
-    check_choice("policy", c.policy, POLICIES)
-    if c.policy == "accumulate" and float(sizes.sum(dtype=float)) >= MAX_POOL:
-        raise ConfigError("n_samples", "the pooled sample size would exceed 2^53")
-    if isinstance(c.metrics, str) or not c.metrics or not all(m in known for m in c.metrics):
-        raise ConfigError("metrics", f"must be a non-empty list drawn from {', '.join(known)}; got {c.metrics!r}")
-    object.__setattr__(c, "metrics", tuple(c.metrics))
-
-
-@dataclasses.dataclass(frozen=True)
-class PoissonConfig(RunConfig):
-    """Poisson rate chain. rate0: λ_0 ≥ 0.  n_samples: n_t (integer or schedule).  sampler: exact | infinite.
-    policy: replace | accumulate.  metrics: from rate, alive."""
-
-    family = "poisson"
-    rate0: float = 1.0
-    n_samples: Any = 10
-    sampler: str = "exact"
-    policy: str = "replace"
-    metrics: tuple = POISSON_METRICS
-
-    def validate(self) -> None:
-        check_number("rate0", self.rate0, low=0.0)
-        _validate(self, POISSON_METRICS)
-
-    def sizes(self):
-        return schedule(self.n_samples, self.generations)
-
-
-@dataclasses.dataclass(frozen=True)
-class BernoulliConfig(RunConfig):
-    """Bernoulli chain. p0: in [0, 1].  n_samples: n_t (integer or schedule).  sampler: exact | infinite.
-    policy: replace | accumulate.  metrics: from p, lost, fixed, het."""
-
-    family = "bernoulli"
-    p0: float = 0.1
-    n_samples: Any = 100
-    sampler: str = "exact"
-    policy: str = "replace"
-    metrics: tuple = BERNOULLI_METRICS
-
-    def validate(self) -> None:
-        check_number("p0", self.p0, 0.0, 1.0)
-        _validate(self, BERNOULLI_METRICS)
-
-    def sizes(self):
-        return schedule(self.n_samples, self.generations)
-
-
 class Counts:
     """Chain pieces of a poisson or bernoulli config."""
 
     def __init__(self, config):
         self.config = config
         sizes = config.sizes()
-        self.sizes = jnp.asarray(sizes, float)
-        self.pooled_sizes = jnp.cumsum(self.sizes)
+        # host arrays: the chain's functions are traced in float64 (the driver's), whatever the caller's default
+        self.sizes = np.asarray(sizes, float)
+        self.pooled_sizes = np.cumsum(self.sizes)
+        self.n_max = float(sizes.max())
         self.poisson = config.family == "poisson"
         self.param0 = float(config.rate0 if self.poisson else config.p0)
 
-    def init(self, key) -> State:
-        return State(jnp.asarray(0, jnp.int32), jnp.asarray(self.param0), jnp.asarray(0.0))
+    def init(self, key: bits.Key) -> State:
+        # strongly typed, as the step's: a weakly typed carry would compile the generation loop twice
+        return State(jnp.asarray(0, jnp.int32), jnp.asarray(self.param0, jnp.float64), jnp.asarray(0.0, jnp.float64))
 
-    def step(self, key, state: State) -> State:
+    def step(self, key: bits.Key, state: State) -> State:
         if self.config.sampler == "infinite":
             return State(state.t + 1, state.param, state.pooled)
-        n = self.sizes[state.t]
+        n = jnp.asarray(self.sizes)[state.t]
         if self.poisson:
-            x = jax.random.poisson(key, n * state.param).astype(float)
+            x = poisson(key, n * state.param, SMALL_MEAN)
         else:
-            x = binomial(key, n, state.param)
+            x = binomial(key, n, state.param, SMALL_MEAN, self.n_max)
         if self.config.policy == "replace":
             return State(state.t + 1, x / n, state.pooled)
         pooled = state.pooled + x
-        return State(state.t + 1, pooled / self.pooled_sizes[state.t], pooled)
+        return State(state.t + 1, pooled / jnp.asarray(self.pooled_sizes)[state.t], pooled)
 
     def observe(self, state: State) -> dict:
         v = state.param

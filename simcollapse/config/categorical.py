@@ -1,0 +1,189 @@
+"""Config of the categorical chain (the cats of Shumailov et al., Nature 2024, and every discrete truth after
+them); the chain is `simcollapse.families.categorical`. Validated here, without importing JAX."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from . import ConfigError, RunConfig, _is_int, check_choice, check_int, check_number, schedule
+
+TRUTHS = ("cats", "uniform", "zipf", "zipf_mandelbrot", "probs")
+SAMPLERS = ("exact", "infinite")
+POLICIES = ("replace", "accumulate", "accumulate_subsample", "fresh_real", "real_pool")
+METRICS = ("probs", "entropy", "gini_simpson", "surviving", "lost_mass", "tv", "kl", "p_min_group", "t_collapse")
+PROBS_TOL = 1e-6
+MAX_TYPES = 10**7
+MAX_POOL = 2**53
+
+
+@dataclasses.dataclass(frozen=True)
+class CategoricalConfig(RunConfig):
+    """Categorical chain (docs/theory.md §C). Fields beyond the run fields:
+
+    truth: cats | uniform | zipf | zipf_mandelbrot | probs. Left out it is inferred: ``probs`` when probs0 is
+        given, ``zipf`` when zipf_beta is, ``uniform`` when num_types is, else ``cats`` = (0.9 yellow, 0.1 blue).
+    probs0: the truth as a list of K probabilities (≥ 0, summing to 1 within 1e-6, then renormalised);
+        giving it sets truth = "probs".
+    num_types: K for uniform / zipf / zipf_mandelbrot (resolved to K for every truth).
+    zipf_beta: β of p_i ∝ (i + zipf_q)^{−β}, i = 1..K.   zipf_q: the Mandelbrot offset (> −1).
+    n_samples: N_t, an integer or a schedule (see `simcollapse.config.schedule`).
+    alpha: additive smoothing α ≥ 0.
+    temperature: T > 0.   top_k: None (off) or k ≥ 1.   min_p: in [0, 1), 0 = off.
+    sampler: exact | infinite.
+    policy: replace | accumulate | accumulate_subsample | fresh_real | real_pool.
+    real_fraction: ρ for fresh_real / real_pool.   pool_size: P for real_pool.
+    minority: type indices whose total mass is ``p_min_group`` (default: the last type).
+    metrics: recorded statistics, from ``METRICS``.
+    probs_max_types: ``probs`` is recorded only when K is at most this.
+    """
+
+    family = "categorical"
+    truth: Any = None
+    probs0: Any = None
+    num_types: Any = None
+    zipf_beta: Any = None
+    zipf_q: float = 0.0
+    n_samples: Any = 100
+    alpha: float = 0.0
+    temperature: float = 1.0
+    top_k: Any = None
+    min_p: float = 0.0
+    sampler: str = "exact"
+    policy: str = "replace"
+    real_fraction: float = 0.1
+    pool_size: int = 1000
+    minority: Any = None
+    metrics: tuple = METRICS
+    probs_max_types: int = 1000
+
+    def validate(self) -> None:
+        set_ = lambda name, value: object.__setattr__(self, name, value)
+        truth = self.truth
+        if self.probs0 is not None:
+            if truth not in (None, "cats", "probs"):
+                raise ConfigError("truth", f"probs0 is given, so truth must be 'probs' (or left out); got {truth!r}")
+            truth = "probs"
+        elif truth is None:
+            truth = "zipf" if self.zipf_beta is not None else "uniform" if self.num_types is not None else "cats"
+        check_choice("truth", truth, TRUTHS)
+        set_("truth", truth)
+        if truth == "probs":
+            p = _check_probs(self.probs0)
+            set_("probs0", [float(x) for x in p])
+            if self.num_types is not None and self.num_types != p.size:
+                raise ConfigError("num_types", f"must equal len(probs0) = {p.size}, got {self.num_types!r}")
+            set_("num_types", int(p.size))
+        elif truth == "cats":
+            if self.num_types not in (None, 2):
+                raise ConfigError("num_types", f"truth 'cats' has 2 types, got {self.num_types!r}")
+            set_("num_types", 2)
+        else:
+            if self.num_types is None:
+                raise ConfigError("num_types", f"truth {truth!r} needs num_types (the number of types K)")
+            set_("num_types", check_int("num_types", self.num_types, 1))
+            if self.num_types > MAX_TYPES:
+                raise ConfigError("num_types", f"must be ≤ {MAX_TYPES}, got {self.num_types}")
+            if truth in ("zipf", "zipf_mandelbrot"):
+                if self.zipf_beta is None:
+                    raise ConfigError("zipf_beta", f"truth {truth!r} needs zipf_beta (the exponent β ≥ 0)")
+                set_("zipf_beta", check_number("zipf_beta", self.zipf_beta, low=0.0))
+        check_number("zipf_q", self.zipf_q, low=-1.0, low_open=True)
+        K = self.num_types
+
+        sizes = schedule(self.n_samples, self.generations)
+        if sizes.min() < 1:
+            raise ConfigError("n_samples", f"must be ≥ 1 in every generation, got {sizes.min()}")
+        check_number("alpha", self.alpha, low=0.0)
+        check_number("temperature", self.temperature, low=0.0, low_open=True)
+        if self.top_k is not None:
+            check_int("top_k", self.top_k, 1)
+        check_number("min_p", self.min_p, 0.0, 1.0, high_open=True)
+        check_choice("sampler", self.sampler, SAMPLERS)
+        check_choice("policy", self.policy, POLICIES)
+        check_number("real_fraction", self.real_fraction, 0.0, 1.0)
+        check_int("pool_size", self.pool_size, 1)
+        check_int("probs_max_types", self.probs_max_types, 0)
+        if self.policy == "real_pool":
+            n_real = np.floor(self.real_fraction * sizes + 0.5)
+            if n_real.max() > self.pool_size:
+                raise ConfigError(
+                    "pool_size", f"must be ≥ the real tokens per generation ({int(n_real.max())}), got {self.pool_size}"
+                )
+        if self.policy in ("accumulate", "accumulate_subsample") and float(np.sum(sizes, dtype=float)) >= MAX_POOL:
+            raise ConfigError("n_samples", "the pooled counts would exceed 2^53 tokens (float64 integers)")
+
+        minority = [K - 1] if self.minority is None else self.minority
+        if isinstance(minority, (int, np.integer)) and not isinstance(minority, bool):
+            minority = [minority]
+        if (
+            not isinstance(minority, (list, tuple))
+            or not minority
+            or not all(_is_int(i) and 0 <= i < K for i in minority)
+            or len(set(minority)) != len(minority)
+        ):
+            raise ConfigError("minority", f"must be a non-empty list of distinct type indices in [0, {K}), got {minority!r}")
+        set_("minority", tuple(int(i) for i in minority))
+        if isinstance(self.metrics, str) or not self.metrics or not all(m in METRICS for m in self.metrics):
+            raise ConfigError("metrics", f"must be a non-empty list drawn from {', '.join(METRICS)}; got {self.metrics!r}")
+        set_("metrics", tuple(self.metrics))
+
+    # --- derived ------------------------------------------------------------------------------------
+    def probs(self) -> np.ndarray:
+        """The truth p_0 as a float64 array of length K."""
+        from ..theory import categorical as theory
+
+        if self.truth == "probs":
+            p = np.asarray(self.probs0, dtype=float)
+            return p / p.sum()
+        if self.truth == "cats":
+            return theory.cats()
+        if self.truth == "uniform":
+            return theory.uniform(self.num_types)
+        q = 0.0 if self.truth == "zipf" else self.zipf_q
+        return theory.zipf_mandelbrot(self.zipf_beta, q, self.num_types)
+
+    def sizes(self) -> np.ndarray:
+        return schedule(self.n_samples, self.generations)
+
+    def real_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """(n_real, n_synthetic) per generation; n_real = ⌊ρ N_t + ½⌋ under fresh_real / real_pool, else 0."""
+        sizes = self.sizes()
+        real = np.floor(self.real_fraction * sizes + 0.5).astype(np.int64)
+        if self.policy not in ("fresh_real", "real_pool"):
+            real = np.zeros_like(real)
+        return real, sizes - real
+
+    def records_probs(self) -> bool:
+        """Whether ``probs`` is recorded (it is requested and K ≤ probs_max_types)."""
+        return "probs" in self.metrics and self.num_types <= self.probs_max_types
+
+    @property
+    def neutral_sampler(self) -> bool:
+        """No temperature, top-k or min-p: the sampling law is the model itself."""
+        return (
+            self.temperature == 1.0
+            and (self.top_k is None or self.top_k >= self.num_types)
+            and self.min_p == 0.0
+        )
+
+
+def _check_probs(values) -> np.ndarray:
+    try:
+        p = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ConfigError("probs0", f"must be a list of probabilities, got {values!r}") from None
+    if p.ndim != 1 or p.size == 0:
+        raise ConfigError("probs0", f"must be a non-empty flat list of probabilities, got {values!r}")
+    if p.size > MAX_TYPES:
+        raise ConfigError("probs0", f"must have at most {MAX_TYPES} entries, got {p.size}")
+    if not np.all(np.isfinite(p)):
+        raise ConfigError("probs0", "must hold finite numbers (no NaN or inf)")
+    if np.any(p < 0):
+        raise ConfigError("probs0", f"must be ≥ 0; entry {int(np.argmin(p))} is {p.min()}")
+    total = float(p.sum())
+    if abs(total - 1.0) > PROBS_TOL:
+        raise ConfigError("probs0", f"must sum to 1 (within {PROBS_TOL}); sums to {total!r}")
+    return p

@@ -1,0 +1,68 @@
+"""Configs of the one-parameter count chains, ``poisson`` and ``bernoulli``; the chains are
+`simcollapse.families.counts`. Validated here, without importing JAX."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from . import ConfigError, RunConfig, check_choice, check_number, schedule
+
+SAMPLERS = ("exact", "infinite")
+POLICIES = ("replace", "accumulate")
+POISSON_METRICS = ("rate", "alive")
+BERNOULLI_METRICS = ("p", "lost", "fixed", "het")
+MAX_POOL = 2.0**53
+
+
+def _validate(c, known) -> None:
+    sizes = schedule(c.n_samples, c.generations)
+    if sizes.min() < 1:
+        raise ConfigError("n_samples", f"must be ≥ 1 in every generation, got {sizes.min()}")
+    check_choice("sampler", c.sampler, SAMPLERS)
+    check_choice("policy", c.policy, POLICIES)
+    if c.policy == "accumulate" and float(sizes.sum(dtype=float)) >= MAX_POOL:
+        raise ConfigError("n_samples", "the pooled sample size would exceed 2^53")
+    if isinstance(c.metrics, str) or not c.metrics or not all(m in known for m in c.metrics):
+        raise ConfigError("metrics", f"must be a non-empty list drawn from {', '.join(known)}; got {c.metrics!r}")
+    object.__setattr__(c, "metrics", tuple(c.metrics))
+
+
+@dataclasses.dataclass(frozen=True)
+class PoissonConfig(RunConfig):
+    """Poisson rate chain. rate0: λ_0 ≥ 0.  n_samples: n_t (integer or schedule).  sampler: exact | infinite.
+    policy: replace | accumulate.  metrics: from rate, alive."""
+
+    family = "poisson"
+    rate0: float = 1.0
+    n_samples: Any = 10
+    sampler: str = "exact"
+    policy: str = "replace"
+    metrics: tuple = POISSON_METRICS
+
+    def validate(self) -> None:
+        check_number("rate0", self.rate0, low=0.0)
+        _validate(self, POISSON_METRICS)
+
+    def sizes(self):
+        return schedule(self.n_samples, self.generations)
+
+
+@dataclasses.dataclass(frozen=True)
+class BernoulliConfig(RunConfig):
+    """Bernoulli chain. p0: in [0, 1].  n_samples: n_t (integer or schedule).  sampler: exact | infinite.
+    policy: replace | accumulate.  metrics: from p, lost, fixed, het."""
+
+    family = "bernoulli"
+    p0: float = 0.1
+    n_samples: Any = 100
+    sampler: str = "exact"
+    policy: str = "replace"
+    metrics: tuple = BERNOULLI_METRICS
+
+    def validate(self) -> None:
+        check_number("p0", self.p0, 0.0, 1.0)
+        _validate(self, BERNOULLI_METRICS)
+
+    def sizes(self):
+        return schedule(self.n_samples, self.generations)
