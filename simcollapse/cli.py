@@ -16,8 +16,9 @@ import json
 import sys
 import time
 
-from . import families
+from . import families, neural
 from .config import ConfigError
+from .neural import NEURAL
 
 
 def parse_sets(pairs: list[str]) -> dict:
@@ -39,46 +40,19 @@ def _config(args):
     return make_config(args.family, **parse_sets(args.set))
 
 
-NEURAL = ("lm", "vae")
-
 # Further subcommands: each module defines `add_parser(subparsers)`, which adds its parser and sets `func`.
 COMMAND_MODULES: tuple[str, ...] = ("report", "demo", "reproduce", "decompose", "sweep")
-
-
-def neural_config(family: str, sets: dict, out: str = "out", progress: bool = True):
-    """The validated config of a neural family, which trains one model per generation (no chains): OPT (`lm`)
-    and the VAE; a bad field raises :class:`ConfigError`."""
-    if family == "lm":
-        from .lm.loop import LMLoopConfig as Config
-    else:
-        from .vae import VAEConfig as Config
-    try:
-        return Config.from_dict({**sets, "out": out, "progress": progress})
-    except (ValueError, TypeError) as err:
-        raise ConfigError(family, str(err)) from None
-
-
-def run_neural(family: str, sets: dict, out: str, progress: bool) -> None:
-    """Train the neural family's generations into `out` (see :func:`neural_config`)."""
-    if family == "lm":
-        from .lm.loop import run_lm as runner
-    else:
-        from .vae import run_vae as runner
-    config = neural_config(family, sets, out, progress)
-    try:
-        runner(config)
-    except FileNotFoundError as err:  # a missing checkpoint, tokenizer or corpus file: a user error
-        raise ConfigError(family, str(err)) from None
 
 
 def cmd_run(args) -> int:
     from .core import results
 
     if args.family in NEURAL:
+        config = neural.from_sets(args.family, parse_sets(args.set), args.out, progress=not args.quiet)
         results.prepare_dir(args.out)
-        run_neural(args.family, parse_sets(args.set), args.out, not args.quiet)
+        neural.train(config)
         print(f"wrote {args.out}")
-        return 0
+        return _plot(args.out, args)
     if args.checkpoint_every is not None and args.checkpoint_every < 1:
         raise ConfigError("--checkpoint-every", f"must be ≥ 1 generation, got {args.checkpoint_every}")
     config = _config(args)

@@ -109,22 +109,22 @@ def _decomposition(family: str, values: dict) -> list[dict]:
 
 def check(experiment: Experiment) -> None:
     """Validate every run's config before anything runs (a bad field raises :class:`ConfigError`)."""
+    from . import neural
     from .api import make_config
-    from .cli import NEURAL, neural_config
 
     for run in experiment.runs:
-        if experiment.family in NEURAL:
-            neural_config(experiment.family, run.values)
+        if experiment.family in neural.NEURAL:
+            neural.from_sets(experiment.family, run.values, "out")
         else:
             make_config(experiment.family, **run.values)
 
 
 def run_one(family: str, values: dict, out: Path) -> None:
     """Simulate (or, for a neural family, train) one run and save its results directory."""
-    from .cli import NEURAL, run_neural
+    from . import neural
 
-    if family in NEURAL:
-        run_neural(family, values, str(out), progress=False)
+    if family in neural.NEURAL:
+        neural.train(neural.from_sets(family, values, str(out), progress=False))
         return
     from .api import make_config, simulate, theory
     from .core import results
