@@ -170,15 +170,32 @@ def cmd_theory(args) -> int:
     return 0
 
 
+class FamilyHelp(argparse.Action):
+    """``-h/--help``: the command's help and, when it follows FAMILY, that family's config keys."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from .keys import describe
+
+        family = getattr(namespace, "family", None)
+        parser.print_help()
+        print("\n" + (describe(family) if family else f"{parser.prog} FAMILY --help lists that family's config keys."))
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="simcollapse", description="Simulate model collapse, with theory beside it.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_config(p, extra=()):
+        p.add_argument("-h", "--help", action=FamilyHelp, help="show this help (after FAMILY: its config keys) and exit")
         p.add_argument("family", choices=families.names() + list(extra), help="model family")
-        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config field (JSON value)")
+        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="config field (JSON value); FAMILY --help lists the keys")
 
-    run = sub.add_parser("run", help="simulate chains and write config.json, stats.npz, theory.npz")
+    run = sub.add_parser("run", help="simulate chains and write config.json, stats.npz, theory.npz", add_help=False)
     with_config(run, NEURAL)
     run.add_argument("--out", required=True, help="output directory")
     run.add_argument("--chunk", type=int, default=None, help="recorded generations per compiled chunk")
@@ -203,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--out", default=None, help="directory for the figures (default: the run directory)")
     plot.set_defaults(func=cmd_plot)
 
-    th = sub.add_parser("theory", help="print the closed-form expectations of a config")
+    th = sub.add_parser("theory", help="print the closed-form expectations of a config", add_help=False)
     with_config(th)
     th.add_argument("--at", type=int, nargs="+", default=None, help="generations to print")
     th.set_defaults(func=cmd_theory)
