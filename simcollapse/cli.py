@@ -45,18 +45,20 @@ COMMAND_MODULES: tuple[str, ...] = ("report", "demo", "reproduce", "decompose", 
 
 
 def cmd_run(args) -> int:
-    from .core import results
+    from .core import outputs, results
 
     if args.family in NEURAL:
         config = neural.from_sets(args.family, parse_sets(args.set), args.out, progress=not args.quiet)
-        results.prepare_dir(args.out)
+        if neural.claim(args.out, config, args.overwrite):
+            print(f"resuming the unfinished run in {args.out} from its last finished generation", file=sys.stderr)
         neural.train(config)
         print(f"wrote {args.out}")
         return _plot(args.out, args)
     if args.checkpoint_every is not None and args.checkpoint_every < 1:
         raise ConfigError("--checkpoint-every", f"must be ≥ 1 generation, got {args.checkpoint_every}")
     config = _config(args)
-    out = results.prepare_dir(args.out)
+    # the processes of a multi-host run share `out`: each skips the others' parts
+    out = outputs.claim(args.out, args.overwrite, skip_parts=args.coordinator is not None)
     if args.coordinator is not None:
         if args.checkpoint_every is not None:
             raise ConfigError("--checkpoint-every", "is not supported with --coordinator (checkpoint each host's run instead)")
@@ -197,7 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="simulate chains and write config.json, stats.npz, theory.npz", add_help=False)
     with_config(run, NEURAL)
-    run.add_argument("--out", required=True, help="output directory")
+    run.add_argument("--out", required=True, help="output directory (refused if it holds results, see --overwrite)")
+    run.add_argument("--overwrite", action="store_true",
+                     help="replace the results in --out: first remove the files simcollapse wrote there")
     run.add_argument("--chunk", type=int, default=None, help="recorded generations per compiled chunk")
     run.add_argument("--plot", action="store_true", help="also draw the figures")
     run.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -8,6 +8,8 @@ install without the extra they need; :func:`require_extra` then names the extra 
 from __future__ import annotations
 
 import importlib
+import json
+from pathlib import Path
 
 from .config import ConfigError
 
@@ -39,6 +41,28 @@ def from_sets(family: str, sets: dict, out: str, progress: bool = True):
         if name in sets:
             raise ConfigError(name, "is given by the command's --out and --quiet, not by --set")
     return make_config(family, {**sets, "out": out, "progress": progress})
+
+
+def claim(out, config, overwrite: bool = False) -> bool:
+    """Prepare `out` for training `config` (see :func:`simcollapse.core.outputs.claim`); True when it continues an
+    unfinished lm run there instead: one with config.json but no stats.npz, with the same settings."""
+    from .core import outputs
+    from .core.results import jsonable
+
+    out = Path(out)
+    if not overwrite and config.family == "lm" and (out / "config.json").is_file() and not (out / "stats.npz").exists():
+        try:
+            saved = json.loads((out / "config.json").read_text())
+        except (OSError, ValueError):
+            saved = None
+        ignore = {"_provenance", *CLI_FIELDS}
+        if saved is not None and {k: v for k, v in saved.items() if k not in ignore} == {
+                k: v for k, v in jsonable(config.to_dict()).items() if k not in ignore}:
+            return True
+        raise ConfigError("--out", f"{str(out)!r} holds an unfinished lm run with other settings; rerun it with the "
+                                   "same --set to resume it, or give --overwrite to replace it")
+    outputs.claim(out, overwrite)
+    return False
 
 
 def _required_modules(config) -> tuple[str, ...]:

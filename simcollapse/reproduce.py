@@ -133,18 +133,20 @@ def run_one(family: str, values: dict, out: Path) -> None:
     results.save(out, config, simulate(config), theory(config))
 
 
-def reproduce(name: str, scale: str = "small", out=None, progress: bool = False, sets: dict | None = None) -> list[Path]:
+def reproduce(name: str, scale: str = "small", out=None, progress: bool = False, sets: dict | None = None,
+              overwrite: bool = False) -> list[Path]:
     """Run every run of experiment `name` at `scale` into ``out/<run>/`` and draw its figures into `out`;
-    `sets` overrides fields of every run (e.g. the local checkpoint and corpus of the OPT experiment).
+    `sets` overrides fields of every run (e.g. the local checkpoint and corpus of the OPT experiment). An `out`
+    holding results is refused unless `overwrite` (:func:`simcollapse.core.outputs.claim`).
 
     Returns the figure files written (PNG and PDF).
     """
-    from .core import results
+    from .core import outputs
     from .plots import experiments as figures
 
     experiment = load(name, scale, sets)
     check(experiment)
-    out = results.prepare_dir(out or Path("out") / name)
+    out = outputs.claim(out or Path("out") / name, overwrite)
     run_dirs = []
     for run in experiment.runs:
         start = time.perf_counter()
@@ -174,7 +176,8 @@ def cmd_reproduce(args) -> int:
     from .cli import parse_sets
 
     start = time.perf_counter()
-    for path in reproduce(args.name, args.scale, args.out, progress=not args.quiet, sets=parse_sets(args.set)):
+    for path in reproduce(args.name, args.scale, args.out, progress=not args.quiet, sets=parse_sets(args.set),
+                          overwrite=args.overwrite):
         print(f"wrote {path}")
     print(f"{args.name} ({args.scale}) in {time.perf_counter() - start:.1f} s")
     return 0
@@ -186,6 +189,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--list", action="store_true", help="list the experiments with their small-scale cost")
     p.add_argument("--scale", default="small", help="small (≤ 2 minutes on a laptop) or paper (the paper's sizes)")
     p.add_argument("--out", default=None, help="output directory (default: out/NAME)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the results in --out: first remove the files simcollapse wrote there")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="field of every run (JSON value), e.g. the OPT experiment's model_dir and data_dir")
     p.add_argument("--quiet", action="store_true", help="no per-run timings")

@@ -54,7 +54,7 @@ def prepare_dir(out) -> Path:
     return out
 
 
-def _atomic(path: Path, write) -> Path:
+def atomic_write(path: Path, write) -> Path:
     """Call ``write(file)`` on a temporary file beside `path`, then rename it to `path`."""
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as f:
@@ -68,19 +68,19 @@ def write_config(out, config) -> Path:
     out = prepare_dir(out)
     payload = {**jsonable(config.to_dict()), "_provenance": provenance()}
     text = json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
-    return _atomic(out / "config.json", lambda f: f.write(text.encode()))
+    return atomic_write(out / "config.json", lambda f: f.write(text.encode()))
 
 
 def save_stats(out, generation, stats: dict) -> Path:
     """``stats.npz``: the recorded generation indices and one array per statistic."""
-    return _atomic(prepare_dir(out) / "stats.npz", lambda f: np.savez(f, generation=generation, **stats))
+    return atomic_write(prepare_dir(out) / "stats.npz", lambda f: np.savez(f, generation=generation, **stats))
 
 
 def save(out, config, trajectory, theory: dict) -> Path:
     out = prepare_dir(out)
     write_config(out, config)
     if theory:
-        _atomic(out / "theory.npz", lambda f: np.savez(f, **theory))
+        atomic_write(out / "theory.npz", lambda f: np.savez(f, **theory))
     save_stats(out, trajectory.generation, trajectory.stats)  # last: a directory with stats.npz is finished
     return out
 
