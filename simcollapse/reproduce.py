@@ -1,10 +1,11 @@
-"""``simcollapse reproduce NAME``: run one experiment of ``experiments/`` at a scale and draw its figures.
+"""``simcollapse reproduce NAME``: run one experiment of ``simcollapse/experiments/`` at a scale and draw its figures.
 
     simcollapse reproduce --list
     simcollapse reproduce gaussian_collapse --scale small --out out/gaussian_collapse
     simcollapse reproduce opt --scale paper --set model_dir=ckpt/opt-125m --set data_dir=data/wikitext-2-raw
 
-An experiment is a TOML file ``experiments/NAME.toml`` with
+An experiment is a TOML file ``simcollapse/experiments/NAME.toml`` (package data, installed with
+simcollapse) with
 
 * ``title``, ``summary`` (one line, shown by ``--list``), ``about`` (a paragraph for the gallery);
 * ``family`` (a simulation family, or a neural one: ``lm`` trains OPT (:mod:`simcollapse.lm.loop`), ``vae``
@@ -32,7 +33,7 @@ from pathlib import Path
 from .config import ConfigError
 
 SCALES = ("small", "paper")
-EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
+EXPERIMENTS_DIR = Path(__file__).resolve().parent / "experiments"  # package data: installed with simcollapse
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,7 +185,7 @@ def cmd_reproduce(args) -> int:
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("reproduce", help="run one of the paper's experiments (experiments/) and draw its figures")
+    p = subparsers.add_parser("reproduce", help="run one of the paper's experiments (see --list) and draw its figures")
     p.add_argument("name", nargs="?", default=None, help="experiment name (see --list)")
     p.add_argument("--list", action="store_true", help="list the experiments with their small-scale cost")
     p.add_argument("--scale", default="small", help="small (≤ 2 minutes on a laptop) or paper (the paper's sizes)")
