@@ -284,7 +284,7 @@ def _run(chain, seeds, params, wanted, *, generations, record_every, chunk, prog
 
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from ..progress import tqdm
 
         bar = tqdm(total=generations, initial=t, unit="gen", desc="generations")
     try:

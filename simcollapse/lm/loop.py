@@ -187,7 +187,7 @@ def generate_continuations(
     The last batch is filled up with copies of its first row so that every call has the same shape.
     """
     import jax.numpy as jnp
-    from tqdm.auto import tqdm
+    from simcollapse.progress import tqdm
 
     from simcollapse.lm.generate import generate
 
