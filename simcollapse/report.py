@@ -6,6 +6,9 @@ for each statistic s the mean over C chains ± its standard error SE = sd/√C (
 E_s where a closed form is known, and the difference z = (mean − theory)/SE in SE units (|z| ≲ 2 for most rows
 when the simulation matches the theory; SE 0 and no z where all chains agree, as at generation 0; chains whose
 value is not finite are left out and counted). Numbers have four significant digits, SEs two.
+
+``report DIR`` on a directory of runs (a ``reproduce`` or ``sweep`` output) writes each run's ``report.html`` and
+an ``index.html`` linking them.
 """
 
 from __future__ import annotations
@@ -173,11 +176,57 @@ def render(run_dir, at: list[int] | None = None) -> str:
     return "\n".join(parts) + "\n"
 
 
+def run_directories(directory) -> list[Path]:
+    """The run directories directly inside `directory` (those holding a config.json), by name: the runs of a
+    ``simcollapse reproduce`` or ``sweep`` output."""
+    return sorted(p for p in Path(directory).iterdir() if (p / "config.json").is_file())
+
+
+def render_index(directory, run_dirs: list[Path]) -> str:
+    """An HTML page linking the ``report.html`` of each run in `run_dirs` (inside `directory`), with the figures
+    (PNG) that lie in `directory` itself, e.g. those of a ``simcollapse reproduce`` experiment."""
+    from .core import results
+
+    directory, esc = Path(directory), html.escape
+    body = []
+    for run_dir in run_dirs:
+        config = results.load_config(run_dir)
+        link = f'<a href="{esc(run_dir.name)}/report.html">{esc(run_dir.name)}</a>'
+        body.append(f"<tr><td>{link}</td><td>{esc(config.family)}</td><td class=\"num\">{config.chains}</td>"
+                    f'<td class="num">{config.generations}</td></tr>')
+    head = "".join(f"<th>{h}</th>" for h in ("run", "family", "chains", "generations"))
+    figures = [f'<figure><img src="{esc(p.name)}" alt="{esc(p.name)}"><figcaption>{esc(p.name)}</figcaption></figure>'
+               for p in sorted(directory.glob("*.png"))]
+    return "\n".join([
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>simcollapse runs: {esc(directory.name)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>simcollapse runs: {esc(directory.name)}</h1>",
+        f'<p class="note">{len(run_dirs)} run directories; each name links to its report.</p>',
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>",
+        *(["<h2>Figures</h2>"] + figures if figures else []),
+        "</body></html>",
+    ]) + "\n"
+
+
 def cmd_report(args) -> int:
-    out = Path(args.out) if args.out else Path(args.run_dir) / "report.html"
+    directory = Path(args.run_dir)
+    runs = run_directories(directory) if directory.is_dir() and not (directory / "config.json").exists() else []
+    if runs:  # a directory of runs: one report each and an index page
+        if args.out:
+            raise ConfigError("--out", f"{str(directory)!r} holds several runs: their reports and index.html are "
+                                       "written inside it; leave --out out")
+        for run_dir in runs:
+            (run_dir / "report.html").write_text(render(run_dir, args.at), encoding="utf-8")
+            print(f"wrote {run_dir / 'report.html'}")
+        (directory / "index.html").write_text(render_index(directory, runs), encoding="utf-8")
+        print(f"wrote {directory / 'index.html'}")
+        return 0
+    out = Path(args.out) if args.out else directory / "report.html"
     if out.is_dir():
         raise ConfigError("--out", f"{str(out)!r} is a directory; give a file name")
-    page = render(args.run_dir, args.at)
+    page = render(directory, args.at)
     out.write_text(page, encoding="utf-8")
     print(f"wrote {out}")
     return 0
@@ -188,9 +237,11 @@ def add_parser(subparsers) -> None:
         "report",
         help="write one self-contained HTML page for a run directory",
         description="Write one self-contained HTML page for a run directory: its figures (inline), the resolved "
-        "config, provenance, and simulated against theory values with their standard errors.",
+        "config, provenance, and simulated against theory values with their standard errors. Given a directory "
+        "of runs (the --out of simcollapse reproduce or sweep), write each run's report.html and an index.html "
+        "linking them.",
     )
-    parser.add_argument("run_dir", help="a run directory (the --out of simcollapse run)")
+    parser.add_argument("run_dir", help="a run directory (the --out of simcollapse run), or a directory of them")
     parser.add_argument("--out", default=None, help="HTML file to write (default: RUN_DIR/report.html)")
     parser.add_argument("--at", type=int, nargs="+", default=None, metavar="G",
                         help="recorded generations to tabulate (default: five spread over the run)")

@@ -143,3 +143,22 @@ def test_table_follows_the_figure_order_and_shows_no_spread_as_zero(runs, pages)
     row0 = re.search(r"<tr><td>var</td><td class=\"num\">0</td>(.*?)</tr>", table).group(1)
     # mean, SE, theory, z at the truth: var = 1 in every chain
     assert re.findall(r"<td class=\"num\">([^<]*)</td>", row0)[:4] == ["1.000", "0", "1.000", "—"]
+
+
+def test_a_directory_of_runs_gets_an_index_of_their_reports(runs, capsys):
+    """`report DIR` on a reproduce output (run folders and the experiment's figures): each run's report and an
+    index page linking them."""
+    import html
+    import matplotlib.image
+
+    root = next(iter(runs.values())).parent
+    matplotlib.image.imsave(root / "experiment_curves.png", np.random.default_rng(0).random((20, 20, 3)))
+    assert main(["report", str(root)]) == 0
+    index = (root / "index.html").read_text(encoding="utf-8")
+    for name, run_dir in runs.items():
+        assert (run_dir / "report.html").is_file()
+        assert f'<a href="{html.escape(name)}/report.html">' in index
+    assert '<img src="experiment_curves.png"' in index and "<td>categorical</td>" in index
+    capsys.readouterr()
+    assert main(["report", str(root), "--out", str(root / "x.html")]) == 2
+    assert "leave --out out" in capsys.readouterr().err
