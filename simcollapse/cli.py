@@ -49,6 +49,7 @@ def cmd_run(args) -> int:
 
     if args.family in NEURAL:
         config = neural.from_sets(args.family, parse_sets(args.set), args.out, progress=not args.quiet)
+        neural.require_extra(config)  # before --overwrite removes anything
         if neural.claim(args.out, config, args.overwrite):
             print(f"resuming the unfinished run in {args.out} from its last finished generation", file=sys.stderr)
         neural.train(config)

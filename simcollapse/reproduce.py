@@ -142,11 +142,14 @@ def reproduce(name: str, scale: str = "small", out=None, progress: bool = False,
 
     Returns the figure files written (PNG and PDF).
     """
+    from . import neural
     from .core import outputs
     from .plots import experiments as figures
 
     experiment = load(name, scale, sets)
     check(experiment)
+    if experiment.family in neural.NEURAL:  # before --overwrite removes anything
+        neural.require_extra(neural.from_sets(experiment.family, experiment.runs[0].values, "out"))
     out = outputs.claim(out or Path("out") / name, overwrite)
     run_dirs = []
     for run in experiment.runs:

@@ -36,10 +36,14 @@ def test_config_errors_name_the_field_also_without_flax(family, sets, field, tmp
 def test_a_missing_extra_names_the_pip_command(family, tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "flax", None)
     sets = ["--set", "toy=true"] if family == "lm" else []
-    code, err = _run(["run", family, *sets, "--out", str(tmp_path / "n"), "--quiet"], capsys)
+    old = tmp_path / "n"
+    old.mkdir()
+    (old / "stats.npz").write_bytes(b"an earlier run")
+    code, err = _run(["run", family, *sets, "--out", str(old), "--quiet", "--overwrite"], capsys)
     assert code == 2 and "\n" not in err, err
     assert err.startswith("simcollapse: error: family: ") and "flax" in err
     assert f"pip install 'simcollapse[{family}]'" in err
+    assert (old / "stats.npz").is_file()  # nothing removed for a run that cannot start
 
 
 TINY = {
