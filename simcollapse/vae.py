@@ -303,6 +303,7 @@ def train_vae(cfg: VAEConfig, n_train: int, out_dim: int, seed: int, data=None, 
     samples of that VAE's decoder (``n_train`` per epoch). Returns ``(params, per-epoch losses)``."""
     import jax
     import jax.numpy as jnp
+
     from .progress import tqdm
 
     synthetic = prev_params is not None

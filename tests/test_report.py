@@ -149,6 +149,7 @@ def test_a_directory_of_runs_gets_an_index_of_their_reports(runs, capsys):
     """`report DIR` on a reproduce output (run folders and the experiment's figures): each run's report and an
     index page linking them."""
     import html
+
     import matplotlib.image
 
     root = next(iter(runs.values())).parent

@@ -28,9 +28,8 @@ def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.Argument
 
 def reference() -> str:
     """Markdown: the top-level help, then one section per subcommand with its full help."""
-    from simcollapse.cli import build_parser
-
     from simcollapse import families
+    from simcollapse.cli import build_parser
     from simcollapse.keys import describe
     from simcollapse.neural import NEURAL
 

@@ -187,9 +187,9 @@ def generate_continuations(
     The last batch is filled up with copies of its first row so that every call has the same shape.
     """
     import jax.numpy as jnp
-    from simcollapse.progress import tqdm
 
     from simcollapse.lm.generate import generate
+    from simcollapse.progress import tqdm
 
     blocks = np.asarray(blocks, np.int32)
     n, t = blocks.shape
@@ -231,6 +231,7 @@ def _write_json(path: Path, obj) -> None:
 
 def run_lm(cfg: LMLoopConfig) -> list[dict]:
     """Run (or resume) the loop; returns one metrics dict per generation (also written to ``cfg.out``)."""
+    from simcollapse.core import results
     from simcollapse.lm.checkpoint import load_pretrained, save_pretrained
     from simcollapse.lm.data import check_lengths, find_split_files, load_blocks
     from simcollapse.lm.evaluate import (
@@ -240,7 +241,6 @@ def run_lm(cfg: LMLoopConfig) -> list[dict]:
         sequence_perplexities,
         text_stats,
     )
-    from simcollapse.core import results
     from simcollapse.lm.train import train
 
     out = Path(cfg.out)
