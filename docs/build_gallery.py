@@ -56,7 +56,7 @@ def main(argv=None) -> int:
             old.unlink()
         start = time.perf_counter()
         try:
-            paths = reproduce.reproduce(name, "small", Path(args.work) / name)
+            paths = reproduce.reproduce(name, "small", Path(args.work) / name, overwrite=True)
         except Exception as err:  # build the other sections, then fail
             print(f"{name}: FAILED: {err!r}", flush=True)
             failed.append(name)

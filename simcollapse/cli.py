@@ -17,8 +17,9 @@ import os
 import sys
 import time
 
-from . import families
+from . import families, neural
 from .config import ConfigError
+from .neural import NEURAL
 
 
 def parse_sets(pairs: list[str]) -> dict:
@@ -40,50 +41,26 @@ def _config(args):
     return make_config(args.family, **parse_sets(args.set))
 
 
-NEURAL = ("lm", "vae")
-
 # Further subcommands: each module defines `add_parser(subparsers)`, which adds its parser and sets `func`.
 COMMAND_MODULES: tuple[str, ...] = ("report", "demo", "reproduce", "decompose", "sweep")
 
 
-def neural_config(family: str, sets: dict, out: str = "out", progress: bool = True):
-    """The validated config of a neural family, which trains one model per generation (no chains): OPT (`lm`)
-    and the VAE; a bad field raises :class:`ConfigError`."""
-    if family == "lm":
-        from .lm.loop import LMLoopConfig as Config
-    else:
-        from .vae import VAEConfig as Config
-    try:
-        return Config.from_dict({**sets, "out": out, "progress": progress})
-    except (ValueError, TypeError) as err:
-        raise ConfigError(family, str(err)) from None
-
-
-def run_neural(family: str, sets: dict, out: str, progress: bool) -> None:
-    """Train the neural family's generations into `out` (see :func:`neural_config`)."""
-    if family == "lm":
-        from .lm.loop import run_lm as runner
-    else:
-        from .vae import run_vae as runner
-    config = neural_config(family, sets, out, progress)
-    try:
-        runner(config)
-    except FileNotFoundError as err:  # a missing checkpoint, tokenizer or corpus file: a user error
-        raise ConfigError(family, str(err)) from None
-
-
 def cmd_run(args) -> int:
-    from .core import results
+    from .core import outputs, results
 
     if args.family in NEURAL:
-        results.prepare_dir(args.out)
-        run_neural(args.family, parse_sets(args.set), args.out, not args.quiet)
+        config = neural.from_sets(args.family, parse_sets(args.set), args.out, progress=not args.quiet)
+        neural.require_extra(config)  # before --overwrite removes anything
+        if neural.claim(args.out, config, args.overwrite):
+            print(f"resuming the unfinished run in {args.out} from its last finished generation", file=sys.stderr)
+        neural.train(config)
         print(f"wrote {args.out}")
-        return 0
+        return _plot(args.out, args)
     if args.checkpoint_every is not None and args.checkpoint_every < 1:
         raise ConfigError("--checkpoint-every", f"must be ≥ 1 generation, got {args.checkpoint_every}")
     config = _config(args)
-    out = results.prepare_dir(args.out)
+    # the processes of a multi-host run share `out`: each skips the others' parts
+    out = outputs.claim(args.out, args.overwrite, skip_parts=args.coordinator is not None)
     if args.coordinator is not None:
         if args.checkpoint_every is not None:
             raise ConfigError("--checkpoint-every", "is not supported with --coordinator (checkpoint each host's run instead)")
@@ -200,6 +177,21 @@ def cmd_theory(args) -> int:
     return 0
 
 
+class FamilyHelp(argparse.Action):
+    """``-h/--help``: the command's help and, when it follows FAMILY, that family's config keys."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from .keys import describe
+
+        family = getattr(namespace, "family", None)
+        parser.print_help()
+        print("\n" + (describe(family) if family else f"{parser.prog} FAMILY --help lists that family's config keys."))
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="simcollapse", description="Simulate model collapse, with theory beside it.")
     parser.add_argument("--no-cache", action="store_true",
@@ -207,12 +199,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_config(p, extra=()):
+        p.add_argument("-h", "--help", action=FamilyHelp, help="show this help (after FAMILY: its config keys) and exit")
         p.add_argument("family", choices=families.names() + list(extra), help="model family")
-        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config field (JSON value)")
+        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="config field (JSON value); FAMILY --help lists the keys")
 
-    run = sub.add_parser("run", help="simulate chains and write config.json, stats.npz, theory.npz")
+    run = sub.add_parser("run", help="simulate chains and write config.json, stats.npz, theory.npz", add_help=False)
     with_config(run, NEURAL)
-    run.add_argument("--out", required=True, help="output directory")
+    run.add_argument("--out", required=True, help="output directory (refused if it holds results, see --overwrite)")
+    run.add_argument("--overwrite", action="store_true",
+                     help="replace the results in --out: first remove the files simcollapse wrote there")
     run.add_argument("--chunk", type=int, default=None, help="recorded generations per compiled chunk")
     run.add_argument("--plot", action="store_true", help="also draw the figures")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -235,7 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--out", default=None, help="directory for the figures (default: the run directory)")
     plot.set_defaults(func=cmd_plot)
 
-    th = sub.add_parser("theory", help="print the closed-form expectations of a config")
+    th = sub.add_parser("theory", help="print the closed-form expectations of a config", add_help=False)
     with_config(th)
     th.add_argument("--at", type=int, nargs="+", default=None, help="generations to print")
     th.set_defaults(func=cmd_theory)

@@ -237,12 +237,12 @@ def figure(rows: list[Row], metric: str, title: str, out: Path) -> list[Path]:
 
 def cmd_decompose(args) -> int:
     from .cli import parse_sets
-    from .core.results import prepare_dir
+    from .core.outputs import claim
 
     sets = parse_sets(args.set)
     configs(args.family, sets)  # validate every combination and the metric before anything compiles
     metric = check_metric(args.family, args.metric)
-    out = prepare_dir(args.out)
+    out = claim(args.out, args.overwrite)
     start = time.perf_counter()
     rows = decompose(args.family, sets, metric, progress=not args.quiet)
     elapsed = time.perf_counter() - start
@@ -264,6 +264,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("family", choices=sorted(FAMILIES), help="decomposition (see the module docstring)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="base config field (JSON value)")
     p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the results in --out: first remove the files simcollapse wrote there")
     p.add_argument("--metric", default=None,
                    help="scalar statistic to compare (default: l2_to_truth, test_error or tv)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

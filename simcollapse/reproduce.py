@@ -1,10 +1,11 @@
-"""``simcollapse reproduce NAME``: run one experiment of ``experiments/`` at a scale and draw its figures.
+"""``simcollapse reproduce NAME``: run one experiment of ``simcollapse/experiments/`` at a scale and draw its figures.
 
     simcollapse reproduce --list
     simcollapse reproduce gaussian_collapse --scale small --out out/gaussian_collapse
     simcollapse reproduce opt --scale paper --set model_dir=ckpt/opt-125m --set data_dir=data/wikitext-2-raw
 
-An experiment is a TOML file ``experiments/NAME.toml`` with
+An experiment is a TOML file ``simcollapse/experiments/NAME.toml`` (package data, installed with
+simcollapse) with
 
 * ``title``, ``summary`` (one line, shown by ``--list``), ``about`` (a paragraph for the gallery);
 * ``family`` (a simulation family, or a neural one: ``lm`` trains OPT (:mod:`simcollapse.lm.loop`), ``vae``
@@ -32,7 +33,7 @@ from pathlib import Path
 from .config import ConfigError
 
 SCALES = ("small", "paper")
-EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
+EXPERIMENTS_DIR = Path(__file__).resolve().parent / "experiments"  # package data: installed with simcollapse
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,22 +110,22 @@ def _decomposition(family: str, values: dict) -> list[dict]:
 
 def check(experiment: Experiment) -> None:
     """Validate every run's config before anything runs (a bad field raises :class:`ConfigError`)."""
+    from . import neural
     from .api import make_config
-    from .cli import NEURAL, neural_config
 
     for run in experiment.runs:
-        if experiment.family in NEURAL:
-            neural_config(experiment.family, run.values)
+        if experiment.family in neural.NEURAL:
+            neural.from_sets(experiment.family, run.values, "out")
         else:
             make_config(experiment.family, **run.values)
 
 
 def run_one(family: str, values: dict, out: Path) -> None:
     """Simulate (or, for a neural family, train) one run and save its results directory."""
-    from .cli import NEURAL, run_neural
+    from . import neural
 
-    if family in NEURAL:
-        run_neural(family, values, str(out), progress=False)
+    if family in neural.NEURAL:
+        neural.train(neural.from_sets(family, values, str(out), progress=False))
         return
     from .api import make_config, simulate, theory
     from .core import results
@@ -133,18 +134,23 @@ def run_one(family: str, values: dict, out: Path) -> None:
     results.save(out, config, simulate(config), theory(config))
 
 
-def reproduce(name: str, scale: str = "small", out=None, progress: bool = False, sets: dict | None = None) -> list[Path]:
+def reproduce(name: str, scale: str = "small", out=None, progress: bool = False, sets: dict | None = None,
+              overwrite: bool = False) -> list[Path]:
     """Run every run of experiment `name` at `scale` into ``out/<run>/`` and draw its figures into `out`;
-    `sets` overrides fields of every run (e.g. the local checkpoint and corpus of the OPT experiment).
+    `sets` overrides fields of every run (e.g. the local checkpoint and corpus of the OPT experiment). An `out`
+    holding results is refused unless `overwrite` (:func:`simcollapse.core.outputs.claim`).
 
     Returns the figure files written (PNG and PDF).
     """
-    from .core import results
+    from . import neural
+    from .core import outputs
     from .plots import experiments as figures
 
     experiment = load(name, scale, sets)
     check(experiment)
-    out = results.prepare_dir(out or Path("out") / name)
+    if experiment.family in neural.NEURAL:  # before --overwrite removes anything
+        neural.require_extra(neural.from_sets(experiment.family, experiment.runs[0].values, "out"))
+    out = outputs.claim(out or Path("out") / name, overwrite)
     run_dirs = []
     for run in experiment.runs:
         start = time.perf_counter()
@@ -174,18 +180,21 @@ def cmd_reproduce(args) -> int:
     from .cli import parse_sets
 
     start = time.perf_counter()
-    for path in reproduce(args.name, args.scale, args.out, progress=not args.quiet, sets=parse_sets(args.set)):
+    for path in reproduce(args.name, args.scale, args.out, progress=not args.quiet, sets=parse_sets(args.set),
+                          overwrite=args.overwrite):
         print(f"wrote {path}")
     print(f"{args.name} ({args.scale}) in {time.perf_counter() - start:.1f} s")
     return 0
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("reproduce", help="run one of the paper's experiments (experiments/) and draw its figures")
+    p = subparsers.add_parser("reproduce", help="run one of the paper's experiments (see --list) and draw its figures")
     p.add_argument("name", nargs="?", default=None, help="experiment name (see --list)")
     p.add_argument("--list", action="store_true", help="list the experiments with their small-scale cost")
     p.add_argument("--scale", default="small", help="small (≤ 2 minutes on a laptop) or paper (the paper's sizes)")
     p.add_argument("--out", default=None, help="output directory (default: out/NAME)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the results in --out: first remove the files simcollapse wrote there")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="field of every run (JSON value), e.g. the OPT experiment's model_dir and data_dir")
     p.add_argument("--quiet", action="store_true", help="no per-run timings")

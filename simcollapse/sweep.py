@@ -140,16 +140,17 @@ def simulate_points(configs, batch: bool = True, progress: bool = False) -> list
 
 
 def run_sweep(family: str, base: dict, grid: dict[str, list], out, seeds: int | None = None,
-              progress: bool = False, batch: bool = True) -> dict:
-    """Run the grid and write the point directories, ``sweep.npz`` and ``summary.csv`` under `out`.
+              progress: bool = False, batch: bool = True, overwrite: bool = False) -> dict:
+    """Run the grid and write the point directories, ``sweep.npz`` and ``summary.csv`` under `out` (refused if it
+    holds results, unless `overwrite`: :func:`simcollapse.core.outputs.claim`).
 
     `batch=False` runs every point as its own program. Returns the arrays written to ``sweep.npz``.
     """
     from .api import theory
-    from .core import results
+    from .core import outputs, results
 
     grid, configs = sweep_configs(family, base, grid, seeds)
-    out = results.prepare_dir(out)
+    out = outputs.claim(out, overwrite)
     keys = list(grid)
     points = grid_points(grid)
     runs = simulate_points(configs, batch, progress)
@@ -171,7 +172,7 @@ def run_sweep(family: str, base: dict, grid: dict[str, list], out, seeds: int | 
     for name in set().union(*curves):
         if all(name in c for c in curves):
             stacked[f"theory_{name}"] = _stack([np.asarray(c[name], dtype=float) for c in curves], np.nan)
-    np.savez(out / "sweep.npz", **stacked)
+    results.atomic_write(out / "sweep.npz", lambda f: np.savez(f, **stacked))
     write_summary(out / "summary.csv", keys, points, configs, runs, curves)
     return stacked
 
@@ -221,7 +222,7 @@ def cmd_sweep(args) -> int:
     if args.family not in families.names():
         raise ConfigError("family", f"sweeps run the chain families {', '.join(families.names())}")
     stacked = run_sweep(args.family, parse_sets(args.set), parse_grid(args.grid), args.out, seeds=args.seeds,
-                        progress=not args.quiet, batch=not args.no_batch)
+                        progress=not args.quiet, batch=not args.no_batch, overwrite=args.overwrite)
     points = len(stacked["grid_values"])
     print(f"wrote {points} runs, sweep.npz and summary.csv to {args.out}")
     return 0
@@ -243,6 +244,8 @@ def add_parser(subparsers) -> None:
                         help="also run seeds s, s+1, …, s+N−1 (s from --set seed, default 0) as the last grid axis")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="fixed config field (JSON value)")
     parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the results in --out: first remove the files simcollapse wrote there")
     parser.add_argument("--no-batch", action="store_true",
                         help="run every point as its own compiled program (same results; less memory at once)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")

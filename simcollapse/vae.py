@@ -19,10 +19,13 @@ import functools
 import gzip
 import json
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
-__all__ = ["VAEConfig", "eval_latents", "latent_std", "load_digits_data", "load_mnist", "plot_vae", "run_vae"]
+from .config import ConfigError, check_choice, check_int, check_number, unknown_key
+
+__all__ = ["STATISTICS", "VAEConfig", "eval_latents", "latent_std", "load_digits_data", "load_mnist", "plot_vae", "run_vae"]
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -132,11 +135,40 @@ def __getattr__(name):  # ``simcollapse.vae.VAE`` without importing flax at pack
     raise AttributeError(name)
 
 
+# stats.npz of a run: name -> key path into a generation's metrics (see `core.results.metric_stats`)
+STATISTICS = {
+    "latent_std": ("latent_std", "mean_dim"),
+    "latent_std_pooled": ("latent_std", "pooled"),
+    "latent_std_real": ("latent_std_real", "mean_dim"),
+    "test_recon_bce": ("test", "recon_bce"),
+    "test_neg_elbo": ("test", "neg_elbo"),
+    "sample_pixel_std": ("sample_pixel_std",),
+    "train_loss": ("train_loss", -1),
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class VAEConfig:
-    """``data``: "digits" (offline default) or "mnist" (``data_path`` to an .npz or IDX directory)."""
+    """Settings of the VAE chain.
 
-    generations: int = 5  # generations after generation 0
+    generations: generations after generation 0.
+    epochs: training epochs per generation.
+    latent: latent dimension.   hidden: width of the encoder's and decoder's hidden layers.
+    batch_size: training batch size.   lr: Adam's learning rate.
+    seed: seeds the initial weights, the batches and the latent draws.
+    data: digits | mnist: scikit-learn's 8x8 digits (offline) or MNIST from data_path.
+    data_path: an MNIST .npz file (x_train, x_test) or a directory of IDX files (data = "mnist").
+    n_eval: decoder samples for the latent-std metric.
+    grid: decoder samples per generation in the figure.
+    out: the output directory.   progress: show progress bars.
+    """
+
+    family: ClassVar[str] = "vae"
+    chains: ClassVar[int] = 1  # one model per generation
+    summary: ClassVar[bool] = False
+    metrics: ClassVar[tuple] = tuple(STATISTICS)  # the statistics in stats.npz, in figure order
+
+    generations: int = 5
     epochs: int = 30
     latent: int = 20
     hidden: int = 256
@@ -145,31 +177,32 @@ class VAEConfig:
     seed: int = 0
     data: str = "digits"
     data_path: str | None = None
-    n_eval: int = 2000  # decoder samples for the latent-std metric
-    grid: int = 10  # samples per generation in the figure
+    n_eval: int = 2000
+    grid: int = 10
     out: str = "out/vae"
     progress: bool = True
 
     @classmethod
     def from_dict(cls, d: dict) -> VAEConfig:
-        """Build from ``{field: value}``; an unknown field raises ``ValueError`` naming it."""
-        return _from_dict(cls, d)
+        """Build from ``{field: value}``; an unknown field raises ConfigError."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        for key in d:
+            if key not in names:
+                raise unknown_key(key, names, cls.family)
+        return cls(**d)
+
+    def to_dict(self) -> dict:
+        return {"family": self.family, **dataclasses.asdict(self)}
 
     def __post_init__(self):
-        if self.data not in ("digits", "mnist"):
-            raise ValueError(f"data must be 'digits' or 'mnist', got {self.data!r}")
+        check_int("generations", self.generations, 0)
+        for name in ("epochs", "latent", "hidden", "batch_size", "n_eval", "grid"):
+            check_int(name, getattr(self, name), 1)
+        check_int("seed", self.seed, 0)
+        check_number("lr", self.lr, low=0.0, low_open=True)
+        check_choice("data", self.data, ("digits", "mnist"))
         if self.data == "mnist" and not self.data_path:
-            raise ValueError("data='mnist' needs data_path (an .npz file or a directory of IDX files)")
-        if self.generations < 0 or self.epochs < 1 or self.latent < 1 or self.batch_size < 1:
-            raise ValueError("need generations >= 0, epochs >= 1, latent >= 1, batch_size >= 1")
-
-
-def _from_dict(cls, d: dict):
-    names = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(d) - set(names))
-    if unknown:
-        raise ValueError(f"unknown {cls.__name__} setting(s) {unknown}; known: {names}")
-    return cls(**d)
+            raise ConfigError("data_path", "is required with data='mnist' (an .npz file or a directory of IDX files)")
 
 
 def _bce(logits, x):
@@ -270,7 +303,8 @@ def train_vae(cfg: VAEConfig, n_train: int, out_dim: int, seed: int, data=None, 
     samples of that VAE's decoder (``n_train`` per epoch). Returns ``(params, per-epoch losses)``."""
     import jax
     import jax.numpy as jnp
-    from tqdm.auto import tqdm
+
+    from .progress import tqdm
 
     synthetic = prev_params is not None
     if not synthetic and data is None:
@@ -383,18 +417,23 @@ def plot_vae(grids: list, image_shape, metrics: list, path) -> Path:
 
 
 def run_vae(cfg: VAEConfig | None = None, return_params: bool = False):
-    """Train generations 0..``cfg.generations``; write ``metrics.json``, ``samples.npz`` and
-    ``vae_collapse.png`` to ``cfg.out``. Returns the metrics list (and the parameters if asked)."""
+    """Train generations 0..``cfg.generations``; write ``config.json``, ``metrics.json``, ``samples.npz``,
+    ``vae_collapse.png`` and ``stats.npz`` (``STATISTICS``, shape (generations+1, 1)) to ``cfg.out``. Returns the metrics list (and the parameters if asked)."""
+
+    from .core import results
 
     cfg = cfg or VAEConfig()
     if cfg.data == "digits":
         train_x, test_x, shape = load_digits_data(seed=cfg.seed)
     else:
-        train_x, test_x, shape = load_mnist(cfg.data_path)
+        try:
+            train_x, test_x, shape = load_mnist(cfg.data_path)
+        except (OSError, KeyError, ValueError) as err:  # a missing or malformed file: name the field
+            raise ConfigError("data_path", str(err).strip("'\"")) from None
     d = train_x.shape[1]
     z_grid, z_eval = eval_latents(cfg)
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
+    results.write_config(out, cfg)
 
     metrics, grids, all_params = [], [], []
     prev = gen0 = None
@@ -427,4 +466,6 @@ def run_vae(cfg: VAEConfig | None = None, return_params: bool = False):
     )
     np.savez_compressed(out / "samples.npz", grids=np.stack(grids), image_shape=np.asarray(shape))
     plot_vae(grids, shape, metrics, out / "vae_collapse.png")
+    # written last: a run directory with stats.npz is finished (`simcollapse plot` and `report` read it)
+    results.save_stats(out, np.arange(len(metrics)), results.metric_stats(metrics, STATISTICS))
     return (metrics, all_params) if return_params else metrics

@@ -114,3 +114,15 @@ def test_config_json_is_the_whole_resolved_config_and_reloads_exactly(family, tm
     assert {"simcollapse", "jax", "numpy", "python"} <= set(saved["_provenance"])
     assert saved["_provenance"]["float"] == "float64"
     assert results.load_config(tmp_path) == config
+
+
+@pytest.mark.parametrize("family,sets,bound", [
+    ("gaussian", {"n_samples": 1}, "≥ 2 so"),
+    ("gaussian", {"n_samples": 1, "policy": "fresh_real"}, "≥ 2,"),
+    ("mvgaussian", {"dim": 3, "n_samples": 3}, "≥ dim+1 = 4"),
+])
+def test_the_sample_size_bound_is_worded_for_the_family(family, sets, bound):
+    with pytest.raises(ConfigError, match="n_samples") as info:
+        make_config(family, **sets)
+    assert bound in info.value.message
+    assert ("dim" in info.value.message) == (family == "mvgaussian")

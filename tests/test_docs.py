@@ -1,6 +1,7 @@
 """The documentation site builds with ``mkdocs build --strict`` (broken links or missing images fail it), every
 family has a page, and the CLI reference holds every subcommand's help."""
 
+import html
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,7 @@ pytest.importorskip("mkdocs")
 
 from simcollapse import families
 from simcollapse.cli import NEURAL, build_parser
+from simcollapse.keys import family_keys
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,6 +48,10 @@ def test_cli_reference_holds_every_subcommand(site):
         for action in parser._actions:
             if action.help and action.help != "==SUPPRESS==":
                 assert action.option_strings[0] in page if action.option_strings else action.dest in page
+    for name in families.names() + list(NEURAL):  # the config keys, generated from the config classes
+        assert f"config keys of {name}" in page
+        for key in family_keys(name):
+            assert f"  {key.name} ({html.escape(key.type)}, default" in page, (name, key.name)
 
 
 def test_broken_link_fails_the_build(tmp_path):

@@ -14,6 +14,7 @@ pytest.importorskip("tokenizers")
 import jax.numpy as jnp
 
 import simcollapse  # noqa: F401
+from simcollapse.config import ConfigError
 from simcollapse.lm import checkpoint as ck
 from simcollapse.lm import toy
 from simcollapse.lm.data import check_lengths, find_split_files, load_blocks, read_lines, tokenize_blocks
@@ -63,9 +64,9 @@ def test_clear_errors(world, tmp_path):
         find_split_files(tmp_path / "nope")
     with pytest.raises(ValueError, match="max_position_embeddings=40"):
         check_lengths(cfg, 32, 16)
-    with pytest.raises(FileNotFoundError, match="model directory"):
+    with pytest.raises(ConfigError, match="model_dir: model directory"):
         run_lm(LMLoopConfig(model_dir=str(tmp_path / "missing"), data_dir=str(data), out=str(tmp_path / "o")))
-    with pytest.raises(FileNotFoundError, match="wiki.test.raw"):
+    with pytest.raises(ConfigError, match="data_dir: .*wiki.test.raw"):
         run_lm(
             LMLoopConfig(
                 model_dir=str(model),
@@ -75,20 +76,24 @@ def test_clear_errors(world, tmp_path):
                 new_tokens=NEW,
             )
         )
-    with pytest.raises(ValueError, match="max_position_embeddings"):
+    with pytest.raises(ConfigError, match="block: .*max_position_embeddings"):
         run_lm(
             LMLoopConfig(
                 model_dir=str(model), data_dir=str(data), block=32, new_tokens=16, out=str(tmp_path / "o")
             )
         )
-    with pytest.raises(ValueError, match="real_fraction"):
+    with pytest.raises(ConfigError, match="real_fraction: must be ≤ 1"):
         LMLoopConfig(model_dir="m", data_dir="d", real_fraction=1.5)
-    with pytest.raises(ValueError, match="model_dir is required"):
+    with pytest.raises(ConfigError, match="real_fraction: > 0 mixes"):
+        LMLoopConfig(model_dir="m", data_dir="d", real_fraction=0.1, block=16, new_tokens=8)
+    with pytest.raises(ConfigError, match="model_dir: is required"):
         LMLoopConfig(data_dir="d")
-    with pytest.raises(ValueError, match="toy=true builds its own"):
+    with pytest.raises(ConfigError, match="model_dir: must be left out with toy=true"):
         LMLoopConfig(model_dir="m", toy=True)
-    with pytest.raises(ValueError, match="nmu_beams"):
+    with pytest.raises(ConfigError, match="nmu_beams: unknown key .* did you mean 'num_beams'"):
         LMLoopConfig.from_dict({"model_dir": "m", "data_dir": "d", "nmu_beams": 5})
+    with pytest.raises(ConfigError, match="generations: must be ≥ 0"):
+        LMLoopConfig(toy=True, generations=-1)
     assert LMLoopConfig.from_dict({"model_dir": "m", "data_dir": "d", "generations": 3}).generations == 3
 
 

@@ -270,3 +270,20 @@ def test_kl_mc_mixtures_1d_within_four_standard_errors_of_quadrature():
     est = mx.kl_divergence_mc(jax.random.key(2), P1, Q1, 20_000)
     assert abs(float(est.value) - exact) < 4 * float(est.stderr)
     assert float(est.stderr) < 0.05 * exact
+
+
+def test_equal_mixtures_are_at_distance_zero_not_at_the_root_of_rounding():
+    """The fit that equals the truth up to rounding (decompose's no-error row) is at L2 distance 0: before, the
+    three overlap terms cancelled to ~1e-18 of noise and its square root showed as ~1e-9."""
+    truth = GMMParams(np.ones(1), np.zeros((1, 1)), np.ones((1, 1, 1)))
+    for scale in (1 + 2**-52, 1 - 2**-53, 1 + 2**-50):  # the covariance one rounding step or a few away
+        fit = GMMParams(np.ones(1), np.full((1, 1), 1e-17), np.full((1, 1, 1), scale))
+        assert float(mx.l2_distance(fit, truth)) == 0.0
+    near = GMMParams(np.ones(1), np.full((1, 1), 1e-4), np.ones((1, 1, 1)))  # a real distance is kept
+    assert float(mx.l2_distance_sq(near, truth)) == pytest.approx(1e-8 / (4 * np.sqrt(np.pi)), rel=1e-3)
+
+    from simcollapse.api import make_config, simulate
+
+    none = make_config("gmm", dim=1, fit_family="gaussian", fit_components=1, reg_covar=0.0, n_samples=100,
+                       sampler="infinite", components=1, ddof=1, generations=3, chains=2, metrics=["l2_to_truth"])
+    assert np.all(simulate(none).stats["l2_to_truth"] == 0.0)  # was 1.05e-8 at generation 2

@@ -11,7 +11,8 @@ import pytest
 from simcollapse.api import make_config, simulate, theory
 from simcollapse.cli import main
 from simcollapse.core import results
-from simcollapse.report import comparison_rows, default_generations, render
+from simcollapse.plots import scalar_statistics
+from simcollapse.report import comparison_rows, default_generations, format_number, render
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -121,3 +122,44 @@ def test_browser_check_can_fail(pages, tmp_path):
     widths, problems, _ = _load_in_chromium(page, tmp_path)
     assert widths == [0] and problems
 
+
+
+@pytest.mark.parametrize("value,digits,text", [
+    (1.97606e06, 4, "1.976 × 10⁶"), (1976.06, 4, "1,976"), (0.0123456, 4, "0.01235"), (9.99996, 4, "10.00"),
+    (-3.14159, 4, "-3.142"), (2.5e-7, 2, "2.5 × 10⁻⁷"), (0.0, 2, "0"), (float("nan"), 4, "—"),
+])
+def test_numbers_have_significant_digits_not_raw_floats(value, digits, text):
+    assert format_number(value, digits) == text
+
+
+def test_table_follows_the_figure_order_and_shows_no_spread_as_zero(runs, pages):
+    run = results.load(runs["gaussian <b>&amp;"])
+    rows = comparison_rows(run, [0, 12])
+    assert list(dict.fromkeys(r["statistic"] for r in rows)) == scalar_statistics(run)
+    assert scalar_statistics(run)[:5] == ["mean", "var", "logvar", "w2sq", "kl"]  # the config's metrics first
+    assert all(r["se"] == 0.0 and np.isnan(r["z"]) for r in rows if r["generation"] == 0)  # every chain is the truth
+    table = pages["gaussian <b>&amp;"].split("<table>")[1].split("</table>")[0]
+    assert not re.search(r"\de[+-]\d", table), "a raw float in the table"
+    row0 = re.search(r"<tr><td>var</td><td class=\"num\">0</td>(.*?)</tr>", table).group(1)
+    # mean, SE, theory, z at the truth: var = 1 in every chain
+    assert re.findall(r"<td class=\"num\">([^<]*)</td>", row0)[:4] == ["1.000", "0", "1.000", "—"]
+
+
+def test_a_directory_of_runs_gets_an_index_of_their_reports(runs, capsys):
+    """`report DIR` on a reproduce output (run folders and the experiment's figures): each run's report and an
+    index page linking them."""
+    import html
+
+    import matplotlib.image
+
+    root = next(iter(runs.values())).parent
+    matplotlib.image.imsave(root / "experiment_curves.png", np.random.default_rng(0).random((20, 20, 3)))
+    assert main(["report", str(root)]) == 0
+    index = (root / "index.html").read_text(encoding="utf-8")
+    for name, run_dir in runs.items():
+        assert (run_dir / "report.html").is_file()
+        assert f'<a href="{html.escape(name)}/report.html">' in index
+    assert '<img src="experiment_curves.png"' in index and "<td>categorical</td>" in index
+    capsys.readouterr()
+    assert main(["report", str(root), "--out", str(root / "x.html")]) == 2
+    assert "leave --out out" in capsys.readouterr().err

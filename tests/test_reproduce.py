@@ -56,7 +56,7 @@ def test_every_run_config_is_valid(name, scale):
 
 def test_the_opt_paper_scale_asks_for_local_files(tmp_path, capsys):
     assert main(["reproduce", "opt", "--scale", "paper", "--out", str(tmp_path / "opt")]) == 2
-    assert "model_dir is required" in capsys.readouterr().err
+    assert "model_dir: is required" in capsys.readouterr().err
     assert not (tmp_path / "opt").exists()  # checked before anything runs
 
 

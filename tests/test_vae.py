@@ -10,6 +10,7 @@ pytest.importorskip("optax")
 pytest.importorskip("sklearn")
 
 import simcollapse  # noqa: F401
+from simcollapse.config import ConfigError
 from simcollapse.vae import (
     VAEConfig,
     decoder_samples,
@@ -63,11 +64,13 @@ def test_mnist_files(tmp_path):
     with pytest.raises(FileNotFoundError, match="t10k-images-idx3-ubyte"):
         (idx / "t10k-images-idx3-ubyte").unlink()
         load_mnist(idx)
-    with pytest.raises(ValueError, match="data_path"):
+    with pytest.raises(ConfigError, match="data_path: is required"):
         VAEConfig(data="mnist")
 
 
 def test_config_from_dict():
     assert VAEConfig.from_dict({"generations": 2}).generations == 2
-    with pytest.raises(ValueError, match="bogus"):
+    with pytest.raises(ConfigError, match="bogus: unknown key"):
         VAEConfig.from_dict({"bogus": 1})
+    with pytest.raises(ConfigError, match="epochs: must be ≥ 1"):
+        VAEConfig.from_dict({"epochs": 0})

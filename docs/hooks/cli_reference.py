@@ -1,7 +1,8 @@
 """MkDocs hook: the CLI reference page is generated from ``simcollapse.cli.build_parser()``.
 
 ``docs/cli.md`` holds the marker ``<!-- cli-reference -->``; at build time it is replaced by the help text of
-the ``simcollapse`` parser and of every subcommand, so the reference is never written twice. The gallery page
+the ``simcollapse`` parser and of every subcommand, then by every family's config keys (``simcollapse.keys``,
+what ``simcollapse run FAMILY --help`` prints), so the reference is never written twice. The gallery page
 joins the nav when ``docs/gallery.md`` exists.
 """
 
@@ -27,12 +28,19 @@ def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.Argument
 
 def reference() -> str:
     """Markdown: the top-level help, then one section per subcommand with its full help."""
+    from simcollapse import families
     from simcollapse.cli import build_parser
+    from simcollapse.keys import describe
+    from simcollapse.neural import NEURAL
 
     parser = build_parser()
     sections = [_help_block(parser)]
     for name, sub in _subcommands(parser).items():
         sections.append(f"## `simcollapse {name}`\n\n{_help_block(sub)}")
+    sections.append("## Config keys\n\nThe `--set KEY=VALUE` keys of each family, with their types, defaults and "
+                    "allowed values, as `simcollapse run FAMILY --help` prints them.")
+    for family in families.names() + list(NEURAL):
+        sections.append(f"### `{family}`\n\n```text\n{describe(family, WIDTH)}\n```")
     return "\n\n".join(sections) + "\n"
 
 

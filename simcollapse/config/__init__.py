@@ -7,6 +7,7 @@ Bad input raises :class:`ConfigError`, which names the field and the allowed val
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 from typing import Any, ClassVar
 
@@ -120,12 +121,17 @@ class RunConfig:
         return from_dict(self.family, {**dataclasses.asdict(self), **changes}, type(self))
 
 
+def unknown_key(key: str, known, family: str) -> ConfigError:
+    """The error for a key that `family` does not have: the closest known key if one is near, else all of them."""
+    close = difflib.get_close_matches(key, sorted(known), n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(sorted(known))}"
+    return ConfigError(key, f"unknown key for family {family!r}; {hint} (`simcollapse run {family} --help` lists them)")
+
+
 def from_dict(family: str, values: dict[str, Any], cls: type[RunConfig]) -> RunConfig:
-    """Build a config, rejecting unknown keys with the list of known ones."""
+    """Build a config, rejecting unknown keys (see :func:`unknown_key`)."""
     known = {f.name for f in dataclasses.fields(cls)}
     for key in values:
-        if key == "family":
-            continue
-        if key not in known:
-            raise ConfigError(key, f"unknown key for family {family!r}; known keys: {', '.join(sorted(known))}")
+        if key != "family" and key not in known:
+            raise unknown_key(key, known, family)
     return cls(**{k: v for k, v in values.items() if k != "family"})

@@ -119,18 +119,19 @@ def _validate_common(c, known_metrics) -> None:
     sizes = schedule(c.n_samples, c.generations)
     d = c.dim
     need = d + 1
+    bound = f"dim+1 = {need}" if c.family == "mvgaussian" else str(need)  # the 1-D family has no dim key
     if c.policy in ("replace", "accumulate", "accumulate_subsample") and sizes.min() < need:
-        raise ConfigError("n_samples", f"must be ≥ dim+1 = {need} so each fit is non-degenerate, got {sizes.min()}")
+        raise ConfigError("n_samples", f"must be ≥ {bound} so each fit is non-degenerate, got {sizes.min()}")
     if c.policy in ("fresh_real", "real_pool"):
         real = np.floor(c.real_fraction * sizes + 0.5).astype(int)
         synth = sizes - real
         if sizes.min() < need:
-            raise ConfigError("n_samples", f"must be ≥ dim+1 = {need}, got {sizes.min()}")
+            raise ConfigError("n_samples", f"must be ≥ {bound}, got {sizes.min()}")
         if c.sampler == "sufficient" and (np.any((real > 0) & (real < need)) or np.any((synth > 0) & (synth < need))):
             raise ConfigError(
                 "real_fraction",
-                f"gives a real or synthetic group smaller than dim+1 = {need} samples; "
-                "the sufficient sampler needs each non-empty group ≥ dim+1 (use sampler='exact')",
+                f"gives a real or synthetic group smaller than {bound} samples; "
+                f"the sufficient sampler needs each non-empty group ≥ {bound} (use sampler='exact')",
             )
         if c.policy == "real_pool" and real.max() > c.pool_size:
             raise ConfigError("pool_size", f"must be ≥ the real samples per generation ({real.max()}), got {c.pool_size}")

@@ -311,7 +311,7 @@ def _generations(chain, seeds, params, wanted, *, generations, record_every, chu
 
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from ..progress import tqdm
 
         bar = tqdm(total=generations, initial=t, unit="gen", desc="generations")
     pacer = _Pacer(recorded, rows, chunk)

@@ -10,12 +10,14 @@ pretrained checkpoint (``init="pretrained"``, the default) or from the previous 
 
 Output directory layout (``out``)::
 
-    config.json              the LMLoopConfig
+    config.json              the LMLoopConfig (``family`` "lm") and the provenance, as every run directory
     gen_00/                  the generation's checkpoint (config.json, model.safetensors, tokenizer)
     gen_00/train_blocks.npy  its training data (int32, (n, T))
     gen_00/seq_ppl.npy       per-sequence perplexity of that data under the generation-0 model
     gen_00/metrics.json      written last: a generation with this file is finished and skipped on resume
     metrics.json             all generations' metrics;  lm_collapse.png  the figure
+    stats.npz                written last: ``STATISTICS`` per generation, shape (generations+1, 1) (one
+                             model per generation), read by ``simcollapse plot`` and ``simcollapse report``
     toy/                     with ``toy=true``: the toy model and corpus of :mod:`simcollapse.lm.toy`
 
 A run interrupted inside a generation restarts that generation (reusing its generated training data
@@ -28,30 +30,69 @@ import dataclasses
 import json
 import math
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
-__all__ = ["LMLoopConfig", "generate_continuations", "next_training_set", "run_lm"]
+from ..config import ConfigError, check_choice, check_int, check_number, unknown_key
+
+__all__ = ["STATISTICS", "LMLoopConfig", "generate_continuations", "next_training_set", "run_lm"]
 
 DEFAULT_PROMPT = (
     "Some of the most notable buildings of the period were designed by architects who had trained in"
 )
 
 
+# stats.npz of a run: name -> key path into a generation's metrics (see `core.results.metric_stats`)
+STATISTICS = {
+    "test_ppl": ("test", "ppl_batch"),
+    "test_ppl_token": ("test", "ppl_token"),
+    "validation_ppl": ("validation", "ppl_batch"),
+    "seq_ppl_median": ("seq_ppl_under_gen0", "median"),
+    "seq_ppl_p95": ("seq_ppl_under_gen0", "p95"),
+    "distinct_2": ("data_text", "distinct_2"),
+    "repetition_4": ("data_text", "repetition_4"),
+    "best_epoch": ("best_epoch",),
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class LMLoopConfig:
     """Settings of the recursive loop (defaults: the paper's setting (b), batch size of the runme script).
 
-    ``toy=true`` replaces ``model_dir``/``data_dir`` by a random tiny OPT and a grammar corpus built under
-    ``out/toy`` (:mod:`simcollapse.lm.toy`). ``max_train_blocks``/``max_eval_blocks`` cap the data for quick runs; ``gen_batch_size`` the
-    prompts per beam-search call (default ``batch_size``); ``eval_batch_size`` likewise.
+    model_dir: a local OPT checkpoint directory (config.json, weights, tokenizer).
+    data_dir: a directory holding wikitext-2 raw (wiki.train.raw, wiki.valid.raw, wiki.test.raw).
+    toy: true replaces model_dir and data_dir by a random tiny OPT and a grammar corpus built under out/toy
+        (:mod:`simcollapse.lm.toy`).
+    generations: fine-tuned generations after generation 0.
+    epochs: fine-tuning epochs per generation.
+    real_fraction: the share of each later generation's training rows that are original blocks (paper: 0 or 0.1).
+    num_beams: beams of the search that writes the next generation's data.
+    new_tokens: tokens generated per continuation.
+    block: tokens per training block.
+    repetition_penalty: null (off) or > 0 (the official code's setting: 3.0).
+    batch_size: fine-tuning batch size.
+    gen_batch_size: prompts per beam-search call (null: batch_size).
+    eval_batch_size: blocks per evaluation batch (null: batch_size).
+    lr, final_lr: AdamW's learning rate and the end of its cosine decay.
+    weight_decay: AdamW's weight decay.
+    seed: seeds the training order and the choice of kept real rows.
+    init: pretrained | previous: the weights each generation starts from.
+    max_train_blocks, max_eval_blocks: cap the training and evaluation blocks for quick runs (null: all).
+    prompt: a text every generation continues, kept in metrics.json as an example ("" for none).
+    out: the output directory.   progress: show progress bars.
     """
+
+    family: ClassVar[str] = "lm"
+    chains: ClassVar[int] = 1  # one model per generation
+    summary: ClassVar[bool] = False
+    metrics: ClassVar[tuple] = tuple(STATISTICS)  # the statistics in stats.npz, in figure order
 
     model_dir: str = ""
     data_dir: str = ""
     toy: bool = False
     out: str = "out/lm"
-    generations: int = 10  # generations after generation 0
+    generations: int = 10
     epochs: int = 5
     real_fraction: float = 0.0
     num_beams: int = 5
@@ -73,34 +114,47 @@ class LMLoopConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> LMLoopConfig:
-        """Build from ``{field: value}`` (e.g. parsed ``--set`` pairs); an unknown field raises
-        ``ValueError`` naming it."""
-        names = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(d) - set(names))
-        if unknown:
-            raise ValueError(f"unknown LMLoopConfig setting(s) {unknown}; known: {names}")
+        """Build from ``{field: value}`` (e.g. parsed ``--set`` pairs); an unknown field raises ConfigError."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        for key in d:
+            if key not in names:
+                raise unknown_key(key, names, cls.family)
         return cls(**d)
 
+    def to_dict(self) -> dict:
+        return {"family": self.family, **dataclasses.asdict(self)}
+
     def __post_init__(self):
+        if self.toy is not True and self.toy is not False:
+            raise ConfigError("toy", f"must be true or false, got {self.toy!r}")
         if self.toy:
-            if self.model_dir or self.data_dir:
-                raise ValueError("toy=true builds its own model and corpus: leave model_dir and data_dir out")
+            for name in ("model_dir", "data_dir"):
+                if getattr(self, name):
+                    raise ConfigError(name, "must be left out with toy=true, which builds its own model and corpus")
         elif not self.model_dir:
-            raise ValueError("model_dir is required (a local OPT checkpoint directory)")
+            raise ConfigError("model_dir", "is required (a local OPT checkpoint directory), or set toy=true")
         elif not self.data_dir:
-            raise ValueError(
-                "data_dir is required (a directory with wiki.train.raw, wiki.valid.raw, wiki.test.raw)"
-            )
-        if self.generations < 0:
-            raise ValueError(f"generations must be >= 0, got {self.generations}")
-        if not 0.0 <= self.real_fraction <= 1.0:
-            raise ValueError(f"real_fraction must be in [0, 1], got {self.real_fraction}")
-        if self.init not in ("pretrained", "previous"):
-            raise ValueError(f"init must be 'pretrained' or 'previous', got {self.init!r}")
-        if self.num_beams < 1 or self.new_tokens < 1 or self.block < 2:
-            raise ValueError("need num_beams >= 1, new_tokens >= 1 and block >= 2")
-        if self.repetition_penalty is not None and self.repetition_penalty <= 0:
-            raise ValueError(f"repetition_penalty must be > 0, got {self.repetition_penalty}")
+            raise ConfigError("data_dir", "is required (a directory with wiki.train.raw, wiki.valid.raw, wiki.test.raw)")
+        check_int("generations", self.generations, 0)
+        for name in ("epochs", "num_beams", "new_tokens", "batch_size"):
+            check_int(name, getattr(self, name), 1)
+        check_int("block", self.block, 2)
+        check_int("seed", self.seed, 0)
+        for name in ("gen_batch_size", "eval_batch_size", "max_train_blocks", "max_eval_blocks"):
+            if getattr(self, name) is not None:
+                check_int(name, getattr(self, name), 1)
+        check_number("real_fraction", self.real_fraction, 0.0, 1.0)
+        check_number("lr", self.lr, low=0.0, low_open=True)
+        check_number("final_lr", self.final_lr, low=0.0)
+        check_number("weight_decay", self.weight_decay, low=0.0)
+        if self.repetition_penalty is not None:
+            check_number("repetition_penalty", self.repetition_penalty, low=0.0, low_open=True)
+        check_choice("init", self.init, ("pretrained", "previous"))
+        if self.new_tokens != self.block and self.real_fraction > 0:
+            raise ConfigError("real_fraction", f"> 0 mixes real blocks ({self.block} tokens) with continuations "
+                                               f"({self.new_tokens} tokens): give new_tokens = block")
+        if not isinstance(self.prompt, str):
+            raise ConfigError("prompt", f"must be a string, got {self.prompt!r}")
 
     def train_config(self, generation: int):
         from simcollapse.lm.train import TrainConfig
@@ -133,9 +187,9 @@ def generate_continuations(
     The last batch is filled up with copies of its first row so that every call has the same shape.
     """
     import jax.numpy as jnp
-    from tqdm.auto import tqdm
 
     from simcollapse.lm.generate import generate
+    from simcollapse.progress import tqdm
 
     blocks = np.asarray(blocks, np.int32)
     n, t = blocks.shape
@@ -177,6 +231,7 @@ def _write_json(path: Path, obj) -> None:
 
 def run_lm(cfg: LMLoopConfig) -> list[dict]:
     """Run (or resume) the loop; returns one metrics dict per generation (also written to ``cfg.out``)."""
+    from simcollapse.core import results
     from simcollapse.lm.checkpoint import load_pretrained, save_pretrained
     from simcollapse.lm.data import check_lengths, find_split_files, load_blocks
     from simcollapse.lm.evaluate import (
@@ -196,31 +251,31 @@ def run_lm(cfg: LMLoopConfig) -> list[dict]:
     else:
         model_dir, data_dir = Path(cfg.model_dir), Path(cfg.data_dir)
     if not model_dir.is_dir():
-        raise FileNotFoundError(f"model directory {str(model_dir)!r} does not exist")
-    find_split_files(data_dir)  # fail early, naming missing corpus files
+        raise ConfigError("model_dir", f"model directory {str(model_dir)!r} does not exist")
+    try:
+        find_split_files(data_dir)  # fail early, naming missing corpus files
+    except FileNotFoundError as err:
+        raise ConfigError("data_dir", str(err)) from None
     pre = load_pretrained(model_dir)
     if pre.tokenizer is None:
-        raise FileNotFoundError(
-            f"no tokenizer in {str(model_dir)!r} (need tokenizer.json, or vocab.json and merges.txt)"
+        raise ConfigError(
+            "model_dir", f"no tokenizer in {str(model_dir)!r} (need tokenizer.json, or vocab.json and merges.txt)"
         )
     config, tok = pre.config, pre.tokenizer
-    check_lengths(config, cfg.block, cfg.new_tokens)
+    try:
+        check_lengths(config, cfg.block, cfg.new_tokens)
+    except ValueError as err:
+        raise ConfigError("block", str(err)) from None
     cap = None
     if cfg.max_train_blocks is not None or cfg.max_eval_blocks is not None:
         cap = {"train": cfg.max_train_blocks, "validation": cfg.max_eval_blocks, "test": cfg.max_eval_blocks}
     data = load_blocks(data_dir, tok, cfg.block, max_blocks=cap)
     real, val, test = data["train"], data["validation"], data["test"]
-    if cfg.new_tokens != cfg.block and cfg.real_fraction > 0:
-        raise ValueError(
-            f"real_fraction > 0 mixes real blocks ({cfg.block} tokens) with continuations "
-            f"({cfg.new_tokens} tokens): they must have the same length"
-        )
     ebs = cfg.eval_batch_size or cfg.batch_size
     gbs = cfg.gen_batch_size or cfg.batch_size
     gen = cfg.generation_config()
 
-    out.mkdir(parents=True, exist_ok=True)
-    _write_json(out / "config.json", dataclasses.asdict(cfg))
+    results.write_config(out, cfg)
 
     zero_shot = None
     all_metrics, seq_ppl = [], {}
@@ -306,4 +361,6 @@ def run_lm(cfg: LMLoopConfig) -> list[dict]:
         zero_shot = all_metrics[0]["zero_shot"]
     _write_json(out / "metrics.json", all_metrics)
     plot_lm(all_metrics, seq_ppl, out / "lm_collapse.png")
+    # written last: a run directory with stats.npz is finished (`simcollapse plot` and `report` read it)
+    results.save_stats(out, np.arange(len(all_metrics)), results.metric_stats(all_metrics, STATISTICS))
     return all_metrics

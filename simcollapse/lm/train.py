@@ -102,7 +102,7 @@ def sequence_losses(
     config: OPTConfig, params, blocks, batch_size: int = 64, progress: bool = False, desc="eval"
 ):
     """Per-sequence summed NLL and token counts ``(n,), (n,)`` of ``blocks`` ``(n, T)`` (no padding inside)."""
-    from tqdm.auto import tqdm
+    from simcollapse.progress import tqdm
 
     blocks = np.asarray(blocks, np.int32)
     sums, counts = [], []
@@ -168,7 +168,7 @@ def train(
     desc: str = "train",
 ) -> TrainResult:
     """Fine-tune ``params`` on ``train_blocks`` ``(n, T)``; return the parameters best on ``val_blocks``."""
-    from tqdm.auto import tqdm
+    from simcollapse.progress import tqdm
 
     tc = tc or TrainConfig()
     train_blocks = np.asarray(train_blocks, np.int32)

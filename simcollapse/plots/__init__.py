@@ -24,6 +24,22 @@ LABELS = {
     "logdet": "log det Σ_n",
     "trace": "tr Σ_n",
     "det_ratio": "det Σ_n / det Σ_0",
+    # the neural families (simcollapse.lm.loop.STATISTICS, simcollapse.vae.STATISTICS)
+    "test_ppl": "test perplexity (batch mean)",
+    "test_ppl_token": "test perplexity (per token)",
+    "validation_ppl": "validation perplexity (batch mean)",
+    "seq_ppl_median": "median training-row perplexity under gen 0",
+    "seq_ppl_p95": "95 % training-row perplexity under gen 0",
+    "distinct_2": "distinct bigrams of the training data",
+    "repetition_4": "repeated 4-grams of the training data",
+    "best_epoch": "epoch kept (best on validation)",
+    "latent_std": "latent-mean std (gen-0 encoder)",
+    "latent_std_pooled": "pooled latent-mean std (gen-0 encoder)",
+    "latent_std_real": "latent-mean std of real test digits",
+    "test_recon_bce": "reconstruction BCE of real test digits",
+    "test_neg_elbo": "negative ELBO of real test digits",
+    "sample_pixel_std": "pixel std of decoder samples",
+    "train_loss": "last epoch's training loss",
 }
 
 
@@ -96,7 +112,7 @@ def summary_title(config, most: int = 7) -> str:
 
     fields = config.to_dict()
     defaults = {f.name: f.default for f in dataclasses.fields(config)}
-    quiet = {"family", "metrics", "seed", "record_every", "summary", "generations", "chains"}
+    quiet = {"family", "metrics", "seed", "record_every", "summary", "generations", "chains", "out", "progress"}
     always = [k for k in ("n_samples", "ddof", "sampler", "policy") if k in fields]
     changed = [k for k in fields if k not in quiet and k not in always and fields[k] != defaults.get(k)]
 
@@ -104,17 +120,23 @@ def summary_title(config, most: int = 7) -> str:
         text = str(value)
         return text if len(text) <= 16 else text[:14] + "…"
 
-    keep = (always + changed)[:most] + ["chains"]
+    keep = (always + changed)[:most] + ["chains"] * ("chains" in fields)  # a neural run has one model, no chains
     return f"{config.family}: " + ", ".join(f"{k}={show(fields[k])}" for k in keep)
 
 
-def panels(run: dict) -> list[str]:
-    """The statistics the overview draws, in config order: every scalar one, except ``kl`` where it overflows
-    and ``log_kl`` (finite) is recorded to stand for it."""
+def scalar_statistics(run: dict) -> list[str]:
+    """The run's statistics with one value per chain, (generation, chain) arrays, in the order of the config's
+    ``metrics`` and then by name: the order of the overview figure's panels and of the report's table."""
     stats = run["stats"]
     order = list(getattr(run["config"], "metrics", ())) + sorted(stats)
-    names = [k for k in dict.fromkeys(order) if k in stats and stats[k].ndim == 2]
-    if "log_kl" in names and "kl" in names and _overflows(stats["kl"]):
+    return [k for k in dict.fromkeys(order) if k in stats and stats[k].ndim == 2]
+
+
+def panels(run: dict) -> list[str]:
+    """The statistics the overview draws: :func:`scalar_statistics`, except ``kl`` where it overflows and
+    ``log_kl`` (finite) is recorded to stand for it."""
+    names = scalar_statistics(run)
+    if "log_kl" in names and "kl" in names and _overflows(run["stats"]["kl"]):
         names.remove("kl")
     return names
 

@@ -1,4 +1,4 @@
-"""Figures of the experiments in ``experiments/`` (several runs side by side), each saved as PNG and PDF.
+"""Figures of the experiments in ``simcollapse/experiments/`` (several runs side by side), each saved as PNG and PDF.
 
 ``draw(experiment, run_dirs, out_dir)`` draws every figure the experiment names (``figures = [...]`` in its
 TOML file), with the options of its ``[figure]`` table:

@@ -1,0 +1,90 @@
+"""Config keys: `simcollapse run FAMILY --help` lists every key (type, default, allowed values, meaning), read from
+the config classes; an unknown key suggests the closest one."""
+
+import dataclasses
+import json
+
+import pytest
+
+from simcollapse import families, keys
+from simcollapse.cli import main
+from simcollapse.neural import CLI_FIELDS, NEURAL, config_class
+
+FAMILIES = families.names() + list(NEURAL)
+
+
+def _config_class(family):
+    return config_class(family) if family in NEURAL else families.get(family).config
+
+
+def test_docstring_entries_follow_lines_sentences_and_shared_names():
+    doc = """Poisson chain. rate0: λ_0 ≥ 0.  n_samples: n_t (integer or schedule).
+
+    mean0, var0: the truth N(mean0, var0·I), continued
+        on an indented line.   policy: replace | accumulate.
+    Defaults follow the paper.
+    """
+    entries = keys.docstring_entries(doc)
+    assert entries["rate0"] == "λ_0 ≥ 0."
+    assert entries["n_samples"] == "n_t (integer or schedule)."
+    assert entries["mean0"] == entries["var0"] == "the truth N(mean0, var0·I), continued on an indented line."
+    assert entries["policy"] == "replace | accumulate."  # the capitalised sentence after it is not part of it
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_key_is_documented(family):
+    cls = _config_class(family)
+    listed = keys.family_keys(family)
+    assert [k.name for k in listed] == [f.name for f in dataclasses.fields(cls) if f.name not in
+                                        (CLI_FIELDS if family in NEURAL else ())]
+    for key in listed:
+        assert key.meaning, f"{family}.{key.name} has no `{key.name}: …` entry in a config docstring"
+        field = next(f for f in dataclasses.fields(cls) if f.name == key.name)
+        assert json.loads(key.default) == json.loads(json.dumps(field.default, default=list))
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_run_family_help_prints_its_keys(family, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", family, "--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    assert "--out" in text and f"config keys of {family}" in text
+    for key in keys.family_keys(family):
+        assert f"  {key.name} ({key.type}, default {key.default}" in text
+        if key.choices:
+            assert " | ".join(key.choices) in text
+
+
+def test_allowed_values_come_from_the_meaning():
+    by_name = {k.name: k for k in keys.family_keys("gaussian")}
+    assert by_name["sampler"].choices == ("exact", "sufficient", "infinite")
+    assert by_name["summary"].choices == ("true", "false")
+    assert by_name["n_samples"].choices == () and by_name["n_samples"].type == "JSON value"
+    assert {k.name: k for k in keys.family_keys("gmm")}["init"].choices == ("kmeans", "k-means++", "random",
+                                                                               "random_from_data")
+
+
+def test_help_before_the_family_says_how_to_list_keys(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    assert "FAMILY --help lists that family's config keys" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("family,typo,suggestion", [
+    ("gaussian", "nsamples", "n_samples"),
+    ("categorical", "temprature", "temperature"),
+    ("lm", "nmu_beams", "num_beams"),
+    ("vae", "latnet", "latent"),
+])
+def test_unknown_key_suggests_the_closest(family, typo, suggestion, tmp_path, capsys):
+    assert main(["run", family, "--set", f"{typo}=1", "--out", str(tmp_path / "x"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"simcollapse: error: {typo}: unknown key") and "\n" not in err
+    assert f"did you mean {suggestion!r}?" in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_unknown_key_far_from_all_lists_them(capsys, tmp_path):
+    assert main(["run", "poisson", "--set", "zzzz=1", "--out", str(tmp_path / "x")]) == 2
+    assert "known keys: chains, generations, metrics" in capsys.readouterr().err
