@@ -38,7 +38,7 @@ def fmt_per(seconds: float) -> str:
 
 
 def short_error(err: BaseException) -> str:
-    text = " ".join(str(err).split())
+    text = " ".join(str(err).split()).replace("|", "/")  # kept inside a table cell
     return f"{type(err).__name__}: {text[:160]}"
 
 
