@@ -4,19 +4,14 @@
 * ``gaussian_numpy``: all chains at once in numpy (``default_rng``, float64), drawing the M points;
 * ``gaussian_numpy_sufficient``: all chains at once, drawing x̄ and σ̂² in closed form (χ² via ``standard_gamma``);
 * ``gmm_sklearn``: scikit-learn ``GaussianMixture`` refitted on its own samples each generation, one chain;
-* ``categorical_numpy``: a ``multinomial`` loop for a categorical (Zipf) chain;
-* ``jax_normals``: the limit for the Gaussian chain, only drawing the same normals with ``jax.random``;
-* ``jax_sufficient_draws``: the same limit for the sufficient sampler (one normal and one gamma per step);
-* ``unrolled_normals``: not a baseline but the same draws as ``jax_normals``, computed bit for bit by
-  ``simcollapse.samplers.random`` (unrolled threefry): what the full-sample chain gains once it calls it.
+* ``categorical_numpy``: a ``multinomial`` loop for a categorical (Zipf) chain.
+
+Only numpy and scikit-learn: importing this module costs no JAX import (the CLI rows run these in a subprocess).
+The other families' numpy chains are in ``numpy_chains``.
 """
 
 from __future__ import annotations
 
-from functools import partial
-
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 
@@ -96,55 +91,3 @@ def categorical_numpy(num_types: int, n_samples: int, chains: int, generations: 
             p = rng.multinomial(n_samples, p) / n_samples
         surviving[c] = np.count_nonzero(p)
     return surviving
-
-
-@partial(jax.jit, static_argnums=(0, 1, 2, 4))
-def jax_normals(n_samples: int, chains: int, generations: int, seed: int = 0, impl: str = "threefry2x32"):
-    """Only the draws: chain i, generation t draws M normals from fold_in(fold_in(key(seed), i), t) and sums them.
-
-    `impl` is the key implementation (jax_default_prng_impl): threefry2x32 (JAX's default), rbg or unsafe_rbg.
-    """
-    keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(seed, impl=impl), i))(jnp.arange(chains))
-
-    def one_chain(key):
-        def generation(t, total):
-            return total + jax.random.normal(jax.random.fold_in(key, t + 1), (n_samples,), jnp.float64).sum()
-
-        return jax.lax.fori_loop(0, generations, generation, jnp.zeros((), jnp.float64))
-
-    return jax.vmap(one_chain)(keys)
-
-
-@partial(jax.jit, static_argnums=(0, 1, 2))
-def jax_sufficient_draws(n_samples: int, chains: int, generations: int, seed: int = 0):
-    """Only the draws of the sufficient sampler with ``jax.random``: one normal and one Gamma((M−1)/2) per chain
-    and generation, from the same per-chain, per-generation keys, summed."""
-    keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(seed), i))(jnp.arange(chains))
-    shape = (n_samples - 1) / 2
-
-    def one_chain(key):
-        def generation(t, total):
-            k_mean, k_var = jax.random.split(jax.random.fold_in(key, t + 1))
-            z = jax.random.normal(k_mean, (), jnp.float64)
-            return total + z + jax.random.gamma(k_var, shape, (), jnp.float64)
-
-        return jax.lax.fori_loop(0, generations, generation, jnp.zeros((), jnp.float64))
-
-    return jax.vmap(one_chain)(keys)
-
-
-@partial(jax.jit, static_argnums=(0, 1, 2))
-def unrolled_normals(n_samples: int, chains: int, generations: int, seed: int = 0):
-    """``jax_normals`` (threefry keys) with simcollapse.samplers.random's unrolled threefry: the same numbers."""
-    from simcollapse.samplers import random
-
-    keys = jax.vmap(lambda i: random.fold_in(jax.random.key(seed), i))(jnp.arange(chains))
-
-    def one_chain(key):
-        def generation(t, total):
-            return total + random.normal(random.fold_in(key, t + 1), (n_samples,)).sum()
-
-        return jax.lax.fori_loop(0, generations, generation, jnp.zeros((), jnp.float64))
-
-    return jax.vmap(one_chain)(keys)
-

@@ -1,0 +1,207 @@
+"""The report (docs/benchmarks.md): a table per kind of comparison with today's value beside the previous
+report's, the timings, the state per chain, and the measured numbers the notes on each target need."""
+
+from __future__ import annotations
+
+import os
+import platform
+
+import jax
+import numpy as np
+
+from . import core, families
+from .timing import Bench, fmt_per
+
+TABLE_HEAD = ["| comparison | measured | previous report | target | status |", "|---|---|---|---|---|"]
+
+# (description, wall key, kind, target) for wall seconds; (description, numpy key, CLI key, kind, target, aim)
+CLI_SECONDS = [
+    ("CLI tiny Gaussian, cold cache (wall time)", "wall_tiny_cold", "≤", 5.0),
+    ("CLI tiny Gaussian, warm cache (wall time)", "wall_tiny_warm", "≤", 2.5),
+    ("CLI cats, warm cache (wall time)", "wall_cats_warm", "≤", 2.5),
+    ("import simcollapse.api beyond import jax", "wall_import_overhead", "≤", 0.5),
+]
+CLI_RATIOS = [
+    ("CLI sufficient Gaussian vs numpy sufficient, everything included (speed-up)", "wall_sufficient_numpy",
+     "wall_sufficient_warm", "≥", 1.0, 2.0),
+    ("CLI exact Gaussian vs numpy full sample, everything included (speed-up)", "wall_exact_numpy",
+     "wall_exact_warm", "≥", 1.0, 1.5),
+]
+
+
+def machine() -> str:
+    devices = ", ".join(sorted({d.device_kind for d in jax.devices()}))
+    return (f"{os.cpu_count()} CPU cores (os.cpu_count), JAX {jax.__version__} on {jax.default_backend()} "
+            f"({devices}), NumPy {np.__version__}, Python {platform.python_version()}, {platform.machine()}")
+
+
+def previous_ratios(old_report: str) -> dict[str, str]:
+    """Measured value of each comparison in an earlier report's tables (description → "1.23×" or "2.1 s")."""
+    found = {}
+    for line in old_report.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and (cells[1].endswith("×") or cells[1].endswith(" s")):
+            found[cells[0]] = cells[1]
+    return found
+
+
+def _row(desc, value, unit, kind, target, previous, aim=None, error=None) -> str:
+    goal = f"{kind} {target:g}{unit}" + ("" if aim is None else f" (aim {aim:g}{unit})")
+    if value is None:
+        return f"| {desc} | — | {previous.get(desc, '—')} | {goal} | failed: {error or 'not measured'} |"
+    met = value >= target if kind == "≥" else value <= target
+    status = "met" if met else "not met"
+    if aim is not None and met and value >= aim:
+        status += ", aim met"
+    shown = f"{value:.3g}×" if unit == "×" else f"{value:.2f} s"
+    return f"| {desc} | {shown} | {previous.get(desc, '—')} | {goal} | {status} |"
+
+
+def _error(b: Bench, *keys):
+    return next((r["error"] for r in b.rows if r["key"] in keys and r["error"]), None)
+
+
+def _ratio(b: Bench, num, den):
+    top, bottom = b.per(num), b.per(den)
+    return None if top is None or bottom is None else top / bottom
+
+
+def state_bytes() -> list[tuple[str, str]]:
+    """Bytes of one chain's carried state (the driver keeps only this between chunks), from its shapes."""
+    from simcollapse import families as registry
+    from simcollapse.api import make_config
+    from simcollapse.samplers import bits
+
+    configs = [
+        ("gaussian, any sampler, replace", make_config("gaussian")),
+        ("gaussian, accumulate", make_config("gaussian", policy="accumulate")),
+        ("mvgaussian d=10, replace", make_config("mvgaussian", dim=10)),
+        ("categorical Zipf K=50,000", make_config("categorical", truth="zipf", num_types=50_000, zipf_beta=1.0,
+                                                  metrics=["entropy"])),
+        ("gmm N=1000, d=2, K'=2", make_config("gmm")),
+    ]
+    out = []
+    key = bits.Key(np.uint32(0), np.uint32(0))
+    for label, config in configs:
+        try:
+            chain = registry.get(config.family).build(config)
+            with jax.enable_x64(True):  # the driver's dtypes
+                shapes = jax.eval_shape(chain.init, key)
+            out.append((label, f"{sum(leaf.size * leaf.dtype.itemsize for leaf in jax.tree.leaves(shapes)):,}"))
+        except Exception as err:  # noqa: BLE001
+            out.append((label, f"— ({type(err).__name__})"))
+    return out
+
+
+def report(b: Bench, walls: dict, notes: dict, quick: bool, repeats: int, previous: dict[str, str]) -> str:
+    lines = ["# Benchmarks", "",
+             "Produced by `python -m benchmarks --write" + (" --quick" if quick else "") + "`: simcollapse and the "
+             "baselines a user would write (`benchmarks/baselines.py`, `benchmarks/numpy_chains.py`), timed side "
+             f"by side in one run. Each time is the median of {repeats} runs, the runs of the sides compared "
+             "interleaved; in-process compile time (as JAX reports it for the first call) is kept out of the run "
+             "time, while the CLI rows time whole processes. The machine is shared, so absolute times are noisy; "
+             "the ratios are the result.", "",
+             f"Machine: {machine()}.", ""]
+    if b.rows and any(r["key"] in {t[1] for t in core.TARGETS} for r in b.rows):
+        lines += ["## Ratios", ""] + TABLE_HEAD
+        for desc, num, den, kind, target in core.TARGETS:
+            lines.append(_row(desc, _ratio(b, num, den), "×", kind, target, previous, error=_error(b, num, den)))
+        lines.append("")
+    if walls:
+        lines += ["## CLI wall time, as a user runs it", "",
+                  "Each run is a new process (`python -m simcollapse run … --out NEW_DIR --quiet`): start, imports, "
+                  "compile or cache read, the run and writing the results. Cold: a fresh empty "
+                  "`SIMCOLLAPSE_CACHE_DIR`; warm: the directory a cold run of the same command filled, another "
+                  "`--set seed=`. The numpy sides run as `python -c` processes too.", ""] + TABLE_HEAD
+        for desc, key, kind, target in CLI_SECONDS:
+            w = walls.get(key, {})
+            lines.append(_row(desc, w.get("seconds"), " s", kind, target, previous, error=w.get("error")))
+        for desc, num, den, kind, target, aim in CLI_RATIOS:
+            top, bottom = walls.get(num, {}), walls.get(den, {})
+            value = None if top.get("seconds") is None or bottom.get("seconds") is None else \
+                top["seconds"] / bottom["seconds"]
+            lines.append(_row(desc, value, "×", kind, target, previous, aim, top.get("error") or bottom.get("error")))
+        lines += ["", "| process | median (s) | runs (s) |", "|---|---|---|"]
+        for w in walls.values():
+            if w.get("runs") or w.get("error"):
+                runs = ", ".join(f"{r:.2f}" for r in w["runs"]) if w.get("runs") else f"failed: {w['error']}"
+                median = "—" if w.get("seconds") is None else f"{w['seconds']:.2f}"
+                lines.append(f"| {w['label']} | {median} | {runs} |")
+        lines.append("")
+    fam_rows = [r for r in families.comparisons(quick) if b.per(f"fam_numpy_{r['key']}") is not None
+                or _error(b, f"fam_sim_{r['key']}", f"fam_numpy_{r['key']}")]
+    if fam_rows:
+        lines += ["## Every family against plain numpy", "",
+                  "The same chain written in numpy as a user would (`benchmarks/numpy_chains.py`), vectorised over "
+                  "chains, the same chains and generations on both sides; both record only the final model or "
+                  "statistic (simcollapse: `record_every=generations` and the fewest metrics).", "",
+                  "| comparison | measured | previous report | target | status | simcollapse compile (s) |",
+                  "|---|---|---|---|---|---|"]
+        for r in fam_rows:
+            sim, ref = f"fam_sim_{r['key']}", f"fam_numpy_{r['key']}"
+            desc = f"{r['label']} vs numpy (speed-up)"
+            row = _row(desc, _ratio(b, ref, sim), "×", "≥", 1.0, previous, error=_error(b, sim, ref))
+            comp = b.compile_s(sim)
+            lines.append(row + (" — |" if comp is None else f" {comp:.2f} |"))
+        lines.append("")
+    if b.rows:
+        lines += ["## Timings", "",
+                  "| run | chain-generations | compile (s) | run (s) | per chain-generation |", "|---|---|---|---|---|"]
+    for r in b.rows:
+        if r["error"]:
+            lines.append(f"| {r['label']} | {r['chain_gens']:,} | — | failed: {r['error']} | — |")
+            continue
+        comp = "—" if r["compile"] is None else f"{r['compile']:.2f}"
+        lines.append(f"| {r['label']} | {r['chain_gens']:,} | {comp} | {r['run']:.3f} | {fmt_per(r['per'])} |")
+    lines += ["", "## State per chain", "",
+              "Between chunks the driver keeps only each chain's state (recorded statistics go to the host chunk "
+              "by chunk), so memory is this times the chains, whatever the number of generations.", "",
+              "| chain | bytes per chain |", "|---|---|"]
+    lines += [f"| {label} | {size} |" for label, size in notes["state_bytes"]]
+    lines += ["", "## What bounds each target", "", "Measured in this run (the notes on each target read these):", ""]
+    lines += [f"* {fact}" for fact in measured_facts(b, walls, notes)]
+    return "\n".join(lines) + "\n"
+
+
+def measured_facts(b: Bench, walls: dict, notes: dict) -> list[str]:
+    """One line per measured quantity the notes need; those whose rows failed are left out."""
+    per, facts = b.per, []
+
+    def add(text, *values):
+        if all(v is not None for v in values):
+            facts.append(text)
+
+    m = core.SIZES["gauss_M"][0]
+    ratio = _ratio(b, "sim_exact", "bits_normals")
+    add(f"Gaussian exact chain / its normals alone: {ratio:.2f}×; one normal from samplers.bits costs "
+        f"{fmt_per((per('bits_normals') or 0) / m)} (M = {m} per chain-generation)" if ratio else "", ratio)
+    inf, suf, num, draws = per("sim_infinite"), per("sim_sufficient"), per("numpy_sufficient"), per("bits_sufficient")
+    add(f"Gaussian infinite sampler (the chain without draws): {fmt_per(inf or 1)} per chain-generation, "
+        f"{(inf or 0) / (num or 1):.2f} of numpy's whole sufficient step ({fmt_per(num or 1)})", inf, num)
+    add(f"Gaussian sufficient − infinite (what the draws add in the chain): {fmt_per(max((suf or 0) - (inf or 0), 1e-12))}"
+        f" per chain-generation; the same draws alone (samplers.bits normal + log χ²): {fmt_per(draws or 1)}",
+        suf, inf, draws)
+    add(f"GMM EM iterations per fit: simcollapse {notes.get('gmm_iters', 0):.1f}, scikit-learn "
+        f"{notes.get('sklearn_iters', 0):.1f}", notes.get("gmm_iters"), notes.get("sklearn_iters"))
+    compiles = [(r["label"], r["compile"]) for r in b.rows if r["compile"] is not None]
+    if compiles:
+        facts.append("Compile seconds of each simcollapse row (first call, as JAX reports it): "
+                     + "; ".join(f"{label}: {c:.2f}" for label, c in compiles))
+    w = {k: v.get("seconds") for k, v in walls.items()}
+    add(f"CLI tiny Gaussian, cold − warm cache: {(w.get('wall_tiny_cold') or 0) - (w.get('wall_tiny_warm') or 0):.2f} s "
+        "(compilation the cache saves)", w.get("wall_tiny_cold"), w.get("wall_tiny_warm"))
+    add(f"`python -c \"import jax\"`: {w.get('wall_import_jax') or 0:.2f} s; with simcollapse.api: "
+        f"{w.get('wall_import_api') or 0:.2f} s; CLI tiny Gaussian warm beyond that: "
+        f"{(w.get('wall_tiny_warm') or 0) - (w.get('wall_import_api') or 0):.2f} s",
+        w.get("wall_import_jax"), w.get("wall_import_api"), w.get("wall_tiny_warm"))
+    for name in ("sufficient", "exact"):
+        add(f"CLI {name} Gaussian: cold cache {w.get(f'wall_{name}_cold') or 0:.2f} s, warm "
+            f"{w.get(f'wall_{name}_warm') or 0:.2f} s, numpy process {w.get(f'wall_{name}_numpy') or 0:.2f} s",
+            w.get(f"wall_{name}_cold"), w.get(f"wall_{name}_warm"), w.get(f"wall_{name}_numpy"))
+    add(f"CLI README command: cold cache {w.get('wall_readme_cold') or 0:.2f} s, warm {w.get('wall_readme_warm') or 0:.2f} s",
+        w.get("wall_readme_cold"), w.get("wall_readme_warm"))
+    failed = [r["label"] for r in b.rows if r["error"]] + [v["label"] for v in walls.values() if v.get("error")]
+    if failed:
+        facts.append("Failed in this run: " + "; ".join(failed))
+    return facts
+
