@@ -16,6 +16,7 @@ import pytest
 from simcollapse.api import make_config, simulate
 from simcollapse.cli import main
 from simcollapse.config import ConfigError
+from simcollapse.samplers import bits
 from simcollapse.core import checkpoint, driver
 
 CONFIG = dict(n_samples=12, generations=30, chains=5, seed=3, record_every=2)
@@ -31,7 +32,7 @@ def test_resuming_from_every_chunk_boundary_is_bit_identical(family, extra, tmp_
     config = make_config(family, **CONFIG, **extra)
     positions = []
     whole = simulate(config, chunk=3, on_chunk=positions.append)
-    assert [p.generation for p in positions] == [6, 12, 18, 24, 30]
+    assert [p.generation for p in positions] == [0, 6, 12, 18, 24, 30]  # the start, then each chunk
     for position in positions[:-1]:
         checkpoint.save(tmp_path, position, config, checkpoint_every=6)
         loaded, every = checkpoint.load(tmp_path, config)
@@ -83,6 +84,7 @@ def test_cli_checkpoint_errors_are_one_clear_line(tmp_path, capsys):
     position = driver.Position(6, *_position_at_6(config))
     path = checkpoint.save(out, position, config, checkpoint_every=6)
     good = path.read_bytes()
+    number = _last_data_byte(path, "record/w2sq.npy")  # a byte of a number, not of the zip's bookkeeping
 
     def refused(data: bytes, needle: str):
         path.write_bytes(data)
@@ -92,7 +94,7 @@ def test_cli_checkpoint_errors_are_one_clear_line(tmp_path, capsys):
 
     refused(good[: len(good) // 2], "unreadable")
     flipped = bytearray(good)
-    flipped[_last_data_byte(path, "record/w2sq.npy")] ^= 0xFF  # a number, not the zip's bookkeeping
+    flipped[number] ^= 0xFF
     refused(bytes(flipped), "checkpoint")
     checkpoint.save(out, position, config.replace(n_samples=13), checkpoint_every=6)
     refused(path.read_bytes(), "different config")
@@ -118,16 +120,18 @@ def test_an_interrupted_run_without_periodic_checkpoints_resumes_without_them(tm
 def _position_at_6(config):
     positions = []
     simulate(config, chunk=3, on_chunk=positions.append)
-    return positions[0].states, positions[0].records
+    at_6 = next(p for p in positions if p.generation == 6)
+    return at_6.states, at_6.records
 
 
 def test_a_nan_names_its_generation_and_chain():
     def step(key, x):
-        return jnp.where(jax.random.uniform(key) < 0.9, x + 1.0, jnp.nan)  # some chain fails early
+        return jnp.where(bits.uniform(key) < 0.9, x + 1.0, jnp.nan)  # some chain fails early
 
     chain = driver.Chain(lambda key: jnp.asarray(0.0), step, lambda x: {"x": x})
     keys = driver.chain_keys(0, np.arange(8) + 100)
-    u = np.array([[jax.random.uniform(jax.random.fold_in(k, t)) for k in keys] for t in range(1, 41)])
+    u = np.array([[bits.uniform(bits.fold(bits.Key(hi, lo), t)) for hi, lo in zip(*keys, strict=True)]
+                  for t in range(1, 41)])
     generation, column = np.argwhere(u >= 0.9)[0] + [1, 0]  # the first failure, generation-major
     with pytest.raises(driver.NonFiniteError, match=f"generation {generation} of chain {100 + column}") as info:
         driver.run(chain, generations=40, chains=8, chain_indices=np.arange(8) + 100)

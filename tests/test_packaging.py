@@ -46,3 +46,14 @@ def test_reproduce_list_from_an_installed_wheel(tmp_path):
     assert Path(where.strip()).is_relative_to(site), where  # the wheel's copy, not the checkout
     listed = _run(str(python), "-m", "simcollapse", "reproduce", "--list", cwd=elsewhere).splitlines()
     assert [line.split()[0] for line in listed] == reproduce.names() and len(listed) >= 10
+
+
+def test_the_experiments_are_declared_package_data():
+    # the quick half of the check above: the wheel ships what pyproject declares, and that covers every experiment
+    import fnmatch
+    import tomllib
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["simcollapse"]
+    files = [p.relative_to(ROOT / "simcollapse").as_posix() for p in reproduce.EXPERIMENTS_DIR.glob("*.toml")]
+    assert len(files) == len(reproduce.names()) >= 13
+    assert all(any(fnmatch.fnmatch(f, pattern) for pattern in declared) for f in files)

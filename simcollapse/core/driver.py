@@ -233,7 +233,8 @@ def run(
     generations when given), so only the carried state (O(parameters) per chain) lives between chunks and a
     progress bar can advance. A chunk may end at any generation. After each
     chunk the new rows are checked (:func:`check_finite`; row 0 is the truth, where "no fit yet" may be NaN)
-    and `on_chunk` receives the :class:`Position`; a run given ``start=`` that position continues exactly
+    and `on_chunk` receives the :class:`Position` (also generation 0's, before the first chunk); a run given
+    ``start=`` that position continues exactly
     where it stood, on any number of devices. With several local devices the chain axis is sharded over
     them; the results are bit-identical to one device. With ``summary=True`` each
     chunk is reduced to its mean, sd and quantiles over chains (``core.summary``) as it arrives; chunks hold at
@@ -315,6 +316,8 @@ def _generations(chain, seeds, params, wanted, *, generations, record_every, chu
 
         bar = tqdm(total=generations, initial=t, unit="gen", desc="generations")
     pacer = _Pacer(recorded, rows, chunk)
+    if start is None and on_chunk is not None:  # a run stopped during its first call can still be checkpointed
+        on_chunk(Position(0, jax.tree.map(np.asarray, states), records[0]))
     try:
         while t < generations:
             stop = pacer.stop(t)

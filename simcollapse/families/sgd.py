@@ -7,11 +7,12 @@ a learner that takes a fixed number of gradient steps instead of reaching the op
 from __future__ import annotations
 
 import jax
-import optax
 
 
 def sgd(gradient, start, steps: int, lr: float):
     """`steps` optax SGD steps of size `lr` from `start` (any pytree), for the gradient function ∇L."""
+    import optax  # only the gradient fitters need it (0.3 s of import)
+
     optimizer = optax.sgd(lr)
 
     def step(_, carry):

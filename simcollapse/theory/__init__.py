@@ -3,6 +3,13 @@
 (§C, §N), `categorical_config`, `gmm` (§M), `kde` (§K), `linreg` (§L); `fields` declares which config fields
 each family's curves depend on (§T.1)."""
 
-from . import categorical, gaussian, markov
+import importlib
 
 __all__ = ["categorical", "gaussian", "markov"]
+
+
+def __getattr__(name: str):
+    """Submodules load on first use (``simcollapse.theory.gaussian`` need not import scipy.stats)."""
+    if name in __all__:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
