@@ -328,11 +328,12 @@ def _generations(chain, seeds, params, wanted, *, generations, record_every, chu
             k = int(np.asarray(k)[0])
             new_rows = per_point({name: np.swapaxes(np.asarray(x)[:, :k], 0, 1) for name, x in buffer.items()})
             pacer.update(stop - t, time.perf_counter() - began)
-            done = len(next(iter(records[0].values())))
-            for g, new in enumerate(new_rows):
-                check_finite(new, recorded[done:], wanted, chain.unbounded, g if len(new_rows) > 1 else None)
-            records = [{name: np.concatenate([point[name], keep(new[name])]) for name in point}
-                       for point, new in zip(records, new_rows, strict=True)]
+            if k:  # a call that stopped between two recorded generations recorded nothing
+                done = len(next(iter(records[0].values())))
+                for g, new in enumerate(new_rows):
+                    check_finite(new, recorded[done:], wanted, chain.unbounded, g if len(new_rows) > 1 else None)
+                records = [{name: np.concatenate([point[name], keep(new[name])]) for name in point}
+                           for point, new in zip(records, new_rows, strict=True)]
             if bar is not None:
                 bar.update(stop - t)
             t = stop

@@ -7,15 +7,15 @@ G(a) = G(a + 1)·U^{1/a}. The first accepted candidate of an i.i.d. sequence is 
 Results are log G, so a χ²₁ draw near 0 never underflows.
 
 Rejections are rare (a candidate is accepted with probability ≥ 0.95 for a ≥ 1, ≥ 0.999 for χ²₉₉/2), and no
-element pays for another's. Every element draws two candidates at once, the two halves of one Box–Muller pair
-(so a redraw is needed with probability ≤ 0.0025, and ≈ 3·10⁻⁷ for χ²₉₉); the few elements that rejected both
+element pays for another's. Every element draws two candidates at once (so a redraw is needed with
+probability ≤ 0.0025, and ≈ 3·10⁻⁷ for χ²₉₉); the few elements that rejected both
 are then gathered (a block of at most ~1/16 of the elements, a multiple of 64) and draw again, until none is
 left. Under ``vmap`` (the driver's chain axis) a batching rule (``jax.custom_batching``) gathers over the whole
 batch, so one chain's rejection costs one gathered candidate, not a candidate for every chain (XLA's CPU
 gathers and scans cost far more per element than the draws, so the gathering must stay rare). Each element's
-numbers have fixed counters under its key (its index i in rounds 0, 1: the Box–Muller pair; 2, 3: the
-acceptance uniforms; 4: the boost; 3i, 3i + 1, 3i + 2 in round 5 + r: the r-th redraw), so which elements run
-beside it changes nothing.
+numbers have fixed counters under its key (its index i in rounds 0, 1: the proposal normals; 2, 3: the
+acceptance uniforms; 4: the boost; 2i, 2i + 1 in round 5 + r: the r-th redraw), so which elements run beside
+it changes nothing.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def _finish(hi, lo, index, a):
     size = a.shape[0]
     valid, boost, safe_a, d, c = _shape_constants(a)
     w = bits.words_at(bits.Key(hi[None], lo[None]), index[None], jnp.arange(5, dtype=jnp.uint32)[:, None])
-    x = bits.box_muller(w[0], w[1])
+    x = bits.to_normal(w[0]), bits.to_normal(w[1])
     first = _candidate(x[0], jnp.log(bits.to_open_unit(w[2])), d, c)
     second = _candidate(x[1], jnp.log(bits.to_open_unit(w[3])), d, c)
     accepted = first[0] | second[0]
@@ -76,10 +76,9 @@ def _finish(hi, lo, index, a):
         at = jnp.searchsorted(jnp.cumsum(~done, dtype=jnp.int32), jnp.arange(1, block + 1, dtype=jnp.int32))
         i = jnp.minimum(at, size - 1)
         key = bits.Key(hi[i][None], lo[i][None])
-        w = bits.words_at(key, 3 * index[i][None] + jnp.arange(3, dtype=jnp.uint32)[:, None], 5 + rounds[i][None])
-        proposal, _ = bits.box_muller(w[0], w[1])
+        w = bits.words_at(key, 2 * index[i][None] + jnp.arange(2, dtype=jnp.uint32)[:, None], 5 + rounds[i][None])
         _, _, _, d_i, c_i = _shape_constants(a[i])
-        ok, value = _candidate(proposal, jnp.log(bits.to_open_unit(w[2])), d_i, c_i)
+        ok, value = _candidate(bits.to_normal(w[0]), jnp.log(bits.to_open_unit(w[1])), d_i, c_i)
         accepted_at = jnp.where(ok, at, size)
         return (done.at[accepted_at].set(True, mode="drop"), log_g.at[accepted_at].set(value, mode="drop"),
                 rounds.at[at].add(1, mode="drop"))
