@@ -23,7 +23,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from .config import ConfigError, check_choice, check_int, check_number, unknown_key
+from .config import ConfigError, check_choice, check_int, check_number
+from .config import from_dict as config_from_dict
 
 __all__ = ["STATISTICS", "VAEConfig", "eval_latents", "latent_std", "load_digits_data", "load_mnist", "plot_vae", "run_vae"]
 
@@ -185,11 +186,7 @@ class VAEConfig:
     @classmethod
     def from_dict(cls, d: dict) -> VAEConfig:
         """Build from ``{field: value}``; an unknown field raises ConfigError."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        for key in d:
-            if key not in names:
-                raise unknown_key(key, names, cls.family)
-        return cls(**d)
+        return config_from_dict(cls.family, d, cls)
 
     def to_dict(self) -> dict:
         return {"family": self.family, **dataclasses.asdict(self)}
