@@ -19,17 +19,19 @@ import numpy as np
 from ..config import ConfigError
 
 
-def provenance() -> dict:
-    import jax
+def provenance(precision: str = "float64") -> dict:
+    """Versions behind a run (read from the installed metadata: no JAX import) and its float precision: float64
+    for the chains (the driver runs inside ``jax.enable_x64``), float32 for the neural families."""
+    from importlib.metadata import version
 
     from .. import __version__
 
     return {
         "simcollapse": __version__,
-        "jax": jax.__version__,
+        "jax": version("jax"),
         "numpy": np.__version__,
         "python": platform.python_version(),
-        "float": "float64" if jax.config.jax_enable_x64 else "float32",
+        "float": precision,
     }
 
 
@@ -66,7 +68,8 @@ def atomic_write(path: Path, write) -> Path:
 def write_config(out, config) -> Path:
     """``config.json``: the resolved config (every field, defaults included) and the provenance."""
     out = prepare_dir(out)
-    payload = {**jsonable(config.to_dict()), "_provenance": provenance()}
+    precision = "float32" if config.family in ("lm", "vae") else "float64"
+    payload = {**jsonable(config.to_dict()), "_provenance": provenance(precision)}
     text = json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
     return atomic_write(out / "config.json", lambda f: f.write(text.encode()))
 
