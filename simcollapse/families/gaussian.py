@@ -281,8 +281,11 @@ class Gaussian:
             whole = points_moments(state.pool, jnp.ones(state.pool.shape[0]))
             real = Moments(n_r.astype(float), whole.mean, whole.scatter * n_r / whole.count)
         else:
-            size = state.pool.shape[0]  # ≥ n_r of every batched point (validated), so a static bound
-            chosen, valid = random_subset(k_real, size, n_r, size, size)
+            size = state.pool.shape[0]
+            # a static bound on n_r: this config's largest under the exact sampler (ρ is then no batchable field),
+            # else the pool size, which bounds the n_r of every batched point (validated)
+            most = self.n_max_real if self.config.sampler == "exact" else size
+            chosen, valid = random_subset(k_real, size, n_r, most, size)
             real = points_moments(state.pool[chosen], valid)
         return State(state.t + 1, self._fit(combine(synthetic, real), state.model, p), state.pool)
 
