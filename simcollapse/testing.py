@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from .config import real_count
 from .config import schedule as _schedule
 from .theory.gaussian import expected_logvar, var_logvar
 
@@ -79,7 +80,7 @@ def schedules(generations: int, min_size: int = 2, max_size: int = 32):
 def _fix_groups(values: dict, sizes: np.ndarray, need: int) -> dict:
     """The sufficient sampler needs each non-empty real / synthetic group ≥ need points; else use exact."""
     if values.get("policy") in ("fresh_real", "real_pool") and values.get("sampler") == "sufficient":
-        real = np.floor(values["real_fraction"] * sizes + 0.5).astype(int)
+        real = real_count(values["real_fraction"], sizes)
         synth = sizes - real
         if np.any((real > 0) & (real < need)) or np.any((synth > 0) & (synth < need)):
             values["sampler"] = "exact"
@@ -124,7 +125,7 @@ def _gaussian_family(draw, family: str, fixed: dict, max_generations: int, max_c
     values["lr"] = draw(s.floats(0.01, 0.2, allow_nan=False, allow_infinity=False))
     values["real_fraction"] = draw(s.floats(0.0, 1.0, allow_nan=False))
     sizes = _schedule(fixed.get("n_samples", values["n_samples"]), g)
-    real_max = int(np.floor(values["real_fraction"] * sizes + 0.5).max())
+    real_max = int(real_count(values["real_fraction"], sizes).max())
     values["pool_size"] = draw(s.integers(max(1, real_max), max(1, real_max) + 200))
     finite = dict(allow_nan=False, allow_infinity=False)
     if family == "mvgaussian":
@@ -256,7 +257,7 @@ def _categorical_fields(draw, values: dict) -> None:
                   policy=draw(s.sampled_from(categorical.POLICIES)), real_fraction=draw(s.floats(0.0, 1.0, **_FINITE)),
                   minority=draw(s.one_of(s.none(), s.lists(s.integers(0, k - 1), min_size=1, max_size=k, unique=True))),
                   metrics=_subset(draw, categorical.METRICS))
-    real_max = int(np.floor(values["real_fraction"] * _schedule(values["n_samples"], g) + 0.5).max())
+    real_max = int(real_count(values["real_fraction"], _schedule(values["n_samples"], g)).max())
     values["pool_size"] = draw(s.integers(max(1, real_max), max(1, real_max) + 200))
 
 

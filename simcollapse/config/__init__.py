@@ -84,6 +84,12 @@ def schedule(spec, generations: int, name: str = "n_samples") -> np.ndarray:
     return values
 
 
+def real_count(fraction, sizes):
+    """Real samples of a training set of size M with real fraction ρ: n_r = ⌊ρM + ½⌋ (ρM rounded to the nearest
+    integer, halves up, not Python's round-half-to-even), int64 like `sizes` (an integer or an array)."""
+    return np.floor(fraction * np.asarray(sizes) + 0.5).astype(np.int64)
+
+
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
     """Fields shared by every family.

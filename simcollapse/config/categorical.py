@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ConfigError, RunConfig, _is_int, check_choice, check_int, check_number, schedule
+from . import ConfigError, RunConfig, _is_int, check_choice, check_int, check_number, real_count, schedule
 
 TRUTHS = ("cats", "uniform", "zipf", "zipf_mandelbrot", "probs")
 SAMPLERS = ("exact", "infinite")
@@ -107,7 +107,7 @@ class CategoricalConfig(RunConfig):
         check_int("pool_size", self.pool_size, 1)
         check_int("probs_max_types", self.probs_max_types, 0)
         if self.policy == "real_pool":
-            n_real = np.floor(self.real_fraction * sizes + 0.5)
+            n_real = real_count(self.real_fraction, sizes)
             if n_real.max() > self.pool_size:
                 raise ConfigError(
                     "pool_size", f"must be ≥ the real tokens per generation ({int(n_real.max())}), got {self.pool_size}"
@@ -151,7 +151,7 @@ class CategoricalConfig(RunConfig):
     def real_counts(self) -> tuple[np.ndarray, np.ndarray]:
         """(n_real, n_synthetic) per generation; n_real = ⌊ρ N_t + ½⌋ under fresh_real / real_pool, else 0."""
         sizes = self.sizes()
-        real = np.floor(self.real_fraction * sizes + 0.5).astype(np.int64)
+        real = real_count(self.real_fraction, sizes)
         if self.policy not in ("fresh_real", "real_pool"):
             real = np.zeros_like(real)
         return real, sizes - real

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ConfigError, RunConfig, check_choice, check_int, check_number, schedule
+from . import ConfigError, RunConfig, check_choice, check_int, check_number, real_count, schedule
 
 SAMPLERS = ("exact", "sufficient", "infinite")
 FITTERS = ("exact", "sgd")
@@ -123,7 +123,7 @@ def _validate_common(c, known_metrics) -> None:
     if c.policy in ("replace", "accumulate", "accumulate_subsample") and sizes.min() < need:
         raise ConfigError("n_samples", f"must be ≥ {bound} so each fit is non-degenerate, got {sizes.min()}")
     if c.policy in ("fresh_real", "real_pool"):
-        real = np.floor(c.real_fraction * sizes + 0.5).astype(int)
+        real = real_count(c.real_fraction, sizes)
         synth = sizes - real
         if sizes.min() < need:
             raise ConfigError("n_samples", f"must be ≥ {bound}, got {sizes.min()}")

@@ -48,7 +48,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.linalg import solve_triangular
 
-from ..config import schedule
+from ..config import real_count, schedule
 from ..config.gaussian import GaussianConfig, MvGaussianConfig
 from ..core.batch_invariant import entry_sum, logsumexp, ordered_sum
 from ..core.driver import Chain
@@ -93,7 +93,7 @@ class Params(NamedTuple):
 
 def params(config) -> Params:
     sizes = schedule(config.n_samples, config.generations)
-    real = np.floor(config.real_fraction * sizes + 0.5).astype(np.int64)
+    real = real_count(config.real_fraction, sizes)
     if config.policy not in ("fresh_real", "real_pool"):
         real = np.zeros_like(real)
     ddof = 0.0 if config.sampler == "infinite" else float(config.ddof)

@@ -237,7 +237,7 @@ FIELDS = {
 def for_config(config) -> dict[str, np.ndarray]:
     """Every closed-form expectation that exists for this Gaussian config, keyed ``E_<metric>`` (docs/theory.md
     §G.7 lists which hold for which settings)."""
-    from ..config import schedule
+    from ..config import real_count, schedule
 
     g = config.generations
     sizes = schedule(config.n_samples, g)
@@ -280,7 +280,7 @@ def for_config(config) -> dict[str, np.ndarray]:
         }
     elif one_d and policy in ("accumulate", "fresh_real", "real_pool") and sampler != "infinite":
         var0 = cov0[0, 0]
-        n_real = np.floor(config.real_fraction * sizes + 0.5)
+        n_real = real_count(config.real_fraction, sizes)
         if policy == "accumulate":
             var, mse = accumulate(sizes, ddof, var0)
         elif policy == "fresh_real":

@@ -31,6 +31,8 @@ import numpy as np
 import scipy.linalg
 from scipy import special, stats
 
+from ..config import real_count
+
 FitMap = Callable[[np.ndarray], np.ndarray]
 
 __all__ = [
@@ -151,7 +153,7 @@ def real_fraction_counts(N: int, rho: float) -> tuple[int, int]:
     the nearest integer with halves rounded up (not Python's round-half-to-even)."""
     if not 0 <= rho <= 1:
         raise ValueError("rho must lie in [0, 1]")
-    n_real = int(np.floor(rho * N + 0.5))
+    n_real = int(real_count(rho, N))
     return n_real, N - n_real
 
 
