@@ -49,20 +49,20 @@ def _gmm(name):
     from ..theory import gmm as theory
     from . import gmm
 
-    return Family(gmm.GMMConfig, gmm.build, theory.for_config)
+    return Family(config_class(name), gmm.build, theory.for_config)
 
 
 def _kde(name):
     from . import kde
 
-    return Family(kde.KDEConfig, kde.build, kde.theory)
+    return Family(config_class(name), kde.build, kde.theory)
 
 
 def _linreg(name):
     from ..theory import linreg as theory
     from . import linreg
 
-    return Family(linreg.LinRegConfig, linreg.build, theory.for_config)
+    return Family(config_class(name), linreg.build, theory.for_config)
 
 
 _LOADERS = {"gaussian": _gaussian, "mvgaussian": _gaussian}
@@ -74,6 +74,9 @@ _LOADERS |= {"categorical": _categorical, "poisson": _counts, "bernoulli": _coun
 _CONFIGS = {
     "gaussian": ("gaussian", "GaussianConfig"),
     "mvgaussian": ("gaussian", "MvGaussianConfig"),
+    "gmm": ("gmm", "GMMConfig"),
+    "kde": ("kde", "KDEConfig"),
+    "linreg": ("linreg", "LinRegConfig"),
 }
 
 

@@ -53,7 +53,8 @@ import jax.numpy as jnp
 from jax import lax
 from jax.scipy.special import logsumexp
 
-from simcollapse.mixture import GMMParams, component_log_prob
+from ..config.gmm import COVARIANCE_TYPES, INIT_METHODS
+from ..mixture import GMMParams, component_log_prob
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -67,9 +68,6 @@ __all__ = [
     "kmeans_plusplus",
     "m_step",
 ]
-
-COVARIANCE_TYPES = ("full", "diag", "spherical")
-INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
 
 
 class EMResult(NamedTuple):

@@ -20,20 +20,19 @@ With a rule h² = c² σ̂² and E σ̂² = V_t, E V_{t+1} = (1 − 1/N + c²) E
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..config import ConfigError, RunConfig, check_int, check_number, schedule
+from ..config import schedule
+from ..config.kde import METRICS, RULES, KDEConfig
 from ..core.batch_invariant import logsumexp, tree_sum
 from ..core.driver import Chain
 
-RULES = ("scott", "silverman")
-METRICS = ("var", "test_nll", "bandwidth")
+__all__ = ["METRICS", "RULES", "KDE", "KDEConfig", "build", "expected_var", "rule_factor", "theory", "variances"]
 
 
 class State(NamedTuple):
@@ -101,43 +100,6 @@ class KDE:
 
     def chain(self) -> Chain:
         return Chain(self.init, self.step, self.observe)
-
-
-@dataclasses.dataclass(frozen=True)
-class KDEConfig(RunConfig):
-    """KDE chain. Fields beyond the run fields:
-
-    n_samples: N centres per generation (a constant integer).   dim: d.   bandwidth: h > 0, "scott" or
-    "silverman".   mean0, var0: the truth N(mean0, var0·I).   test_size: held-out truth points for test_nll.
-    metrics: statistics recorded per generation.
-    """
-
-    family = "kde"
-    n_samples: Any = 100
-    dim: int = 1
-    bandwidth: Any = "scott"
-    mean0: float = 0.0
-    var0: float = 1.0
-    test_size: int = 500
-    metrics: tuple = METRICS
-
-    def validate(self) -> None:
-        check_int("dim", self.dim, 1)
-        sizes = schedule(self.n_samples, self.generations)
-        if np.any(sizes != sizes[0]):
-            raise ConfigError("n_samples", "the kde family needs a constant n_samples")
-        check_int("n_samples", int(sizes[0]), 2)
-        if isinstance(self.bandwidth, str):
-            if self.bandwidth not in RULES:
-                raise ConfigError("bandwidth", f"must be a positive number or one of {RULES}; got {self.bandwidth!r}")
-        else:
-            check_number("bandwidth", self.bandwidth, low=0, low_open=True)
-        check_number("mean0", self.mean0)
-        check_number("var0", self.var0, low=0, low_open=True)
-        check_int("test_size", self.test_size, 1)
-        if isinstance(self.metrics, str) or not self.metrics or not all(m in METRICS for m in self.metrics):
-            raise ConfigError("metrics", f"must be a non-empty list drawn from {', '.join(METRICS)}; got {self.metrics!r}")
-        object.__setattr__(self, "metrics", tuple(self.metrics))
 
 
 def expected_var(n: int, generations: int, var0: float, bandwidth) -> np.ndarray:
