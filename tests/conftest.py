@@ -6,8 +6,10 @@ import jax
 import numpy as np
 import pytest
 
-import simcollapse  # noqa: F401  (float64 on)
 from simcollapse.testing import mc_mean_se
+
+# Importing simcollapse changes no JAX setting; tests that call its jitted pieces directly need float64.
+jax.config.update("jax_enable_x64", True)
 
 # Test files run in separate processes and share many configs: keep compiled programs on disk between them.
 jax.config.update("jax_compilation_cache_dir", os.environ.get(

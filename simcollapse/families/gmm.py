@@ -65,7 +65,8 @@ from ..config import schedule
 from ..config.gmm import FIT_FAMILIES, METRICS, SAMPLERS, GMMConfig
 from ..core.driver import Chain
 from ..mixture import GMMParams
-from .em import em, fit_gmm
+from ..samplers import bits
+from .em import em, fit_gmm, initialize
 
 __all__ = ["FIT_FAMILIES", "METRICS", "SAMPLERS", "GMM", "GMMConfig", "build", "hermite_grid"]
 
@@ -111,11 +112,15 @@ class GMM:
         self.k_fit = config.fit_components
         self.k_max = max(config.components, config.fit_components)
         self.sizes = schedule(config.n_samples, config.generations)
-        w0, m0, c0 = config.truth()
-        self.truth = _pad(GMMParams(jnp.asarray(w0), jnp.asarray(m0), jnp.asarray(c0)), self.k_max)
-        self.mean0 = jnp.asarray(w0 @ m0)
+        # numpy constants: traced, they take the driver's float64 whatever the process's JAX default
+        self.truth0 = GMMParams(*config.truth())
+        self.mean0 = self.truth0.weights @ self.truth0.means
         if config.sampler == "infinite":
             self.nodes, self.node_weights = hermite_grid(config.quadrature_points, self.d)
+
+    def truth(self) -> GMMParams:
+        """The truth in K_max slots (traced arrays)."""
+        return _pad(GMMParams(*(jnp.asarray(a) for a in self.truth0)), self.k_max)
 
     # --- data -------------------------------------------------------------------------------------
     def data(self, key, state: State):
@@ -135,7 +140,7 @@ class GMM:
 
     # --- chain ------------------------------------------------------------------------------------
     def init(self, key) -> State:
-        return State(jnp.asarray(0, jnp.int32), self.truth, jnp.asarray(jnp.nan), jnp.asarray(0))
+        return State(jnp.asarray(0, jnp.int32), self.truth(), jnp.asarray(jnp.nan), jnp.asarray(0))
 
     def fit_gaussian(self, x, w):
         """One Gaussian: weighted mean and covariance S/(Σw − ddof) + reg·I; (params, mean log-likelihood)."""
@@ -149,7 +154,7 @@ class GMM:
 
     def step(self, key, state: State) -> State:
         c = self.config
-        k_data, k_init = jax.random.split(key)
+        k_data, k_init = bits.fold(key, 0), bits.fold(key, 1)
         x, w = self.data(k_data, state)
         if c.fit_family == "gaussian":
             params, loglik = self.fit_gaussian(x, w)
@@ -162,8 +167,6 @@ class GMM:
             previous = GMMParams(*(a[: self.k_fit] for a in state.model))
             if c.components != c.fit_components:
                 # the truth has another component count: initialise the first fit with `init`
-                from .em import initialize
-
                 fresh = initialize(k_init, x, self.k_fit, init=c.init, covariance_type=c.covariance_type,
                                    reg_covar=c.reg_covar, sample_weight=w)
                 previous = jax.tree.map(lambda a, b: jnp.where(state.t == 0, a, b), fresh, previous)
@@ -182,7 +185,7 @@ class GMM:
             "mix_cov": cov,
             "trace": jnp.trace(cov),
             "mean_sq_error": diff @ diff,
-            "l2_to_truth": mixture.l2_distance(model, self.truth),
+            "l2_to_truth": mixture.l2_distance(model, self.truth()),
             "loglik": state.loglik,
             "em_iterations": state.n_iter,
         }

@@ -31,6 +31,7 @@ from ..config import schedule
 from ..config.kde import METRICS, RULES, KDEConfig
 from ..core.batch_invariant import logsumexp, tree_sum
 from ..core.driver import Chain
+from ..samplers import bits
 
 __all__ = ["METRICS", "RULES", "KDE", "KDEConfig", "build", "expected_var", "rule_factor", "theory", "variances"]
 
@@ -65,13 +66,12 @@ class KDE:
         self.var0 = float(config.var0)
 
     def init(self, key) -> State:
-        test = self.mean0 + math.sqrt(self.var0) * jax.random.normal(key, (self.config.test_size, self.d))
+        test = self.mean0 + math.sqrt(self.var0) * bits.normal(key, (self.config.test_size, self.d))
         return State(jnp.asarray(0, jnp.int32), jnp.zeros((self.n, self.d)), jnp.asarray(0.0), test)
 
     def step(self, key, state: State) -> State:
-        k_pick, k_noise = jax.random.split(key)
-        pick = jax.random.randint(k_pick, (self.n,), 0, self.n)
-        z = jax.random.normal(k_noise, (self.n, self.d))
+        pick = bits.below(bits.words(bits.fold(key, 0), (self.n,)), self.n)  # a centre uniformly
+        z = bits.normal(bits.fold(key, 1), (self.n, self.d))
         from_kde = state.centres[pick] + state.bandwidth * z
         from_truth = self.mean0 + math.sqrt(self.var0) * z
         x = jnp.where(state.t == 0, from_truth, from_kde)

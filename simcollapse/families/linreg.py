@@ -38,10 +38,12 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ..config.linreg import FITTERS, METRICS, POLICIES, SAMPLERS, LinRegConfig
 from ..core.batch_invariant import tree_sum
 from ..core.driver import Chain
+from ..samplers import bits
 from .sgd import sgd
 
 __all__ = ["FITTERS", "METRICS", "POLICIES", "SAMPLERS", "LinReg", "LinRegConfig", "build"]
@@ -60,11 +62,12 @@ class LinReg:
     def __init__(self, config: LinRegConfig):
         self.config = config
         self.d, self.T = config.dim, config.design_size
-        self.w_star = jnp.asarray(config.truth())
-        self.fitted = jnp.arange(self.d) < config.fitted_dim  # the features the model uses
+        # numpy constants: traced, they take the driver's float64 whatever the process's JAX default
+        self.w_star = config.truth()
+        self.fitted = np.arange(self.d) < config.fitted_dim  # the features the model uses
 
     def init(self, key) -> State:
-        x = jax.random.normal(key, (self.T, self.d))
+        x = bits.normal(key, (self.T, self.d))
         gram = x.T @ x
         return State(jnp.asarray(0, jnp.int32), self.w_star, x, gram, jnp.zeros(self.d), self._trace_inv(gram))
 
@@ -87,7 +90,7 @@ class LinReg:
     def step(self, key, state: State) -> State:
         y = state.x @ state.w
         if self.config.sampler == "exact":
-            y = y + self.config.noise * jax.random.normal(key, (self.T,))
+            y = y + self.config.noise * bits.normal(key, (self.T,))
         b = state.x.T @ y
         t = state.t + 1
         if self.config.policy == "replace":
