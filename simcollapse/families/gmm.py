@@ -140,7 +140,9 @@ class GMM:
 
     # --- chain ------------------------------------------------------------------------------------
     def init(self, key) -> State:
-        return State(jnp.asarray(0, jnp.int32), self.truth(), jnp.asarray(jnp.nan), jnp.asarray(0))
+        # dtypes exactly those of `step`'s state (weak types included): a weakly typed start would compile the
+        # generation program twice, once for generation 0's state and once for every later one
+        return State(jnp.asarray(0, jnp.int32), self.truth(), jnp.asarray(jnp.nan, float), jnp.asarray(0))
 
     def fit_gaussian(self, x, w):
         """One Gaussian: weighted mean and covariance S/(Σw − ddof) + reg·I; (params, mean log-likelihood)."""

@@ -82,7 +82,8 @@ class KDE:
 
     def init(self, key) -> State:
         test = self.mean0 + math.sqrt(self.var0) * bits.normal(key, (self.config.test_size, self.d))
-        return State(jnp.asarray(0, jnp.int32), jnp.zeros((self.n, self.d)), jnp.asarray(0.0), test)
+        # strongly typed, as `step`'s state: a weakly typed start compiles the generation program twice
+        return State(jnp.asarray(0, jnp.int32), jnp.zeros((self.n, self.d)), jnp.zeros(()), test)
 
     def step(self, key, state: State) -> State:
         pick = bits.below(bits.words(bits.fold(key, 0), (self.n,)), self.n)  # a centre uniformly
@@ -95,7 +96,7 @@ class KDE:
             s2 = tree_sum(variances(x, ddof=1)) / self.d
             h = rule_factor(bw, self.n, self.d) * jnp.sqrt(s2)
         else:
-            h = jnp.asarray(float(bw))
+            h = jnp.asarray(float(bw), float)
         return State(state.t + 1, x, h, state.test)
 
     def observe(self, state: State) -> dict:
