@@ -22,6 +22,9 @@ import jax.numpy as jnp
 from jax.scipy.linalg import solve_triangular
 from jax.scipy.special import logsumexp
 
+from .samplers import bits
+from .samplers.choice import proportional
+
 __all__ = [
     "GMMParams",
     "MCEstimate",
@@ -100,11 +103,14 @@ def log_prob(params: GMMParams, x: jax.Array) -> jax.Array:
 
 
 @functools.partial(jax.jit, static_argnames=("n", "return_components"))
-def sample(key: jax.Array, params: GMMParams, n: int, *, return_components: bool = False):
+def sample(key: bits.Key, params: GMMParams, n: int, *, return_components: bool = False):
     """Draw n i.i.d. points: a component c ~ Categorical(w), then x = μ_c + L_c z with z ~ N(0, I), Σ_c = L_c L_cᵀ.
 
+    The component is the inversion of the cumulative weights on a uniform (`samplers.choice.proportional`,
+    sub-key ``fold(key, 0)``; components of weight 0 are never drawn), z the normals of ``fold(key, 1)``.
+
     Args:
-        key: PRNG key.
+        key: a :class:`~simcollapse.samplers.bits.Key`.
         params: the mixture.
         n: number of points (static).
         return_components: also return the (n,) component labels.
@@ -112,10 +118,9 @@ def sample(key: jax.Array, params: GMMParams, n: int, *, return_components: bool
     Returns:
         (n, d) samples, or ``(samples, labels)`` when ``return_components``.
     """
-    k_comp, k_z = jax.random.split(key)
     d = params.means.shape[-1]
-    comp = jax.random.categorical(k_comp, jnp.log(params.weights), shape=(n,))
-    z = jax.random.normal(k_z, (n, d), dtype=params.means.dtype)
+    comp = proportional(bits.uniform(bits.fold(key, 0), (n,)), params.weights)
+    z = bits.normal(bits.fold(key, 1), (n, d))
     chol = jnp.linalg.cholesky(params.covs)
     x = params.means[comp] + jnp.einsum("nij,nj->ni", chol[comp], z)
     return (x, comp) if return_components else x
@@ -216,7 +221,7 @@ def w2_sq_moment_matched(p: GMMParams, q: GMMParams) -> jax.Array:
 
 
 @functools.partial(jax.jit, static_argnames=("n",))
-def kl_divergence_mc(key: jax.Array, p: GMMParams, q: GMMParams, n: int) -> MCEstimate:
+def kl_divergence_mc(key: bits.Key, p: GMMParams, q: GMMParams, n: int) -> MCEstimate:
     """Monte Carlo KL(p ‖ q) = E_{x~p}[log p(x) − log q(x)] from n samples of p (no closed form for mixtures).
 
     Returns:

@@ -10,9 +10,9 @@ from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 
-import simcollapse  # noqa: F401  (float64)
 from simcollapse.families import em as E
 from simcollapse.mixture import GMMParams
+from simcollapse.samplers import bits
 
 COV_TYPES = ["full", "diag", "spherical"]
 N, D, K = 300, 3, 3
@@ -74,7 +74,7 @@ def _assert_params_close(p, weights, means, covs, rtol, atol=1e-12):
 @pytest.mark.parametrize("covariance_type", COV_TYPES)
 @pytest.mark.parametrize("tol", [1e-3, 1e-5])
 def test_sklearn_parity_from_same_init(covariance_type, tol):
-    p0 = E.initialize(jax.random.key(1), X, K, covariance_type=covariance_type)
+    p0 = E.initialize(bits.seed_key(1), X, K, covariance_type=covariance_type)
     res = E.em(X, p0, covariance_type=covariance_type, tol=tol, max_iter=MAX_ITER)
     gm = _sk_from(p0, covariance_type, tol=tol, max_iter=MAX_ITER).fit(X)
     assert gm.converged_ and bool(res.converged)
@@ -89,7 +89,7 @@ def test_sklearn_parity_from_same_init(covariance_type, tol):
 @pytest.mark.parametrize("covariance_type", COV_TYPES)
 def test_sklearn_parity_log_likelihood_trace(covariance_type):
     """Each entry of the trace is scikit-learn's lower bound after the same number of single-iteration fits."""
-    p0 = E.initialize(jax.random.key(2), X, K, covariance_type=covariance_type, init="random")
+    p0 = E.initialize(bits.seed_key(2), X, K, covariance_type=covariance_type, init="random")
     res = E.em(X, p0, covariance_type=covariance_type, tol=0.0, max_iter=MAX_ITER)
     assert int(res.n_iter) == MAX_ITER and not bool(res.converged)
     gm = _sk_from(p0, covariance_type, tol=0.0, max_iter=1, warm_start=True)
@@ -109,7 +109,7 @@ def test_sklearn_parity_log_likelihood_trace(covariance_type):
 
 
 def test_kmeans_matches_sklearn_on_separated_blobs():
-    centres, labels, n_iter = E.kmeans(jax.random.key(0), XSEP, K)
+    centres, labels, n_iter = E.kmeans(bits.seed_key(0), XSEP, K)
     km = KMeans(K, n_init=1, random_state=0).fit(XSEP)
     order = np.lexsort(np.asarray(centres).T)
     sk_order = np.lexsort(km.cluster_centers_.T)
@@ -126,8 +126,8 @@ def test_kmeans_matches_sklearn_on_separated_blobs():
 def test_kmeans_init_is_one_m_step_on_kmeans_labels(covariance_type):
     """Like scikit-learn: one-hot responsibilities of the k-means labels, then an M-step with reg_covar."""
     reg = 1e-6
-    p0 = E.initialize(jax.random.key(0), XSEP, K, covariance_type=covariance_type)
-    _, labels, _ = E.kmeans(jax.random.key(0), XSEP, K)
+    p0 = E.initialize(bits.seed_key(0), XSEP, K, covariance_type=covariance_type)
+    _, labels, _ = E.kmeans(bits.seed_key(0), XSEP, K)
     labels = np.asarray(labels)
     for k in range(K):
         xk = XSEP[labels == k]
@@ -142,7 +142,7 @@ def test_kmeans_init_is_one_m_step_on_kmeans_labels(covariance_type):
 
 
 def test_fit_gmm_reaches_sklearn_optimum_on_separated_blobs():
-    res = E.fit_gmm(jax.random.key(5), XSEP, K, tol=1e-12, max_iter=MAX_ITER)
+    res = E.fit_gmm(bits.seed_key(5), XSEP, K, tol=1e-12, max_iter=MAX_ITER)
     gm = GaussianMixture(K, tol=1e-12, max_iter=MAX_ITER, random_state=0).fit(XSEP)
     key = np.array([1.0, 2.0, 0.0])  # the blob centres 0, 20·e1, 20·e2 get distinct keys
     o, so = np.argsort(np.asarray(res.params.means) @ key), np.argsort(gm.means_ @ key)
@@ -186,7 +186,7 @@ def test_m_step_moment_identity(covariance_type, weighted):
 
 
 def test_moment_identity_holds_after_em():
-    res = E.fit_gmm(jax.random.key(7), X, K, tol=1e-5, max_iter=MAX_ITER)
+    res = E.fit_gmm(bits.seed_key(7), X, K, tol=1e-5, max_iter=MAX_ITER)
     w, mu, cov = (np.asarray(a) for a in res.params)
     np.testing.assert_allclose(w @ mu, X.mean(0), rtol=0, atol=1e-9)
     second = np.einsum("k,kij->ij", w, cov) + np.einsum("k,ki,kj->ij", w, mu, mu)
@@ -203,7 +203,7 @@ def test_log_likelihood_non_decreasing(covariance_type):
 
     Rounding in a mean of N log-densities allows a few ulps of apparent decrease; the tolerance is 64 ulps.
     """
-    p0 = E.initialize(jax.random.key(2), X, K, covariance_type=covariance_type, init="random", reg_covar=0.0)
+    p0 = E.initialize(bits.seed_key(2), X, K, covariance_type=covariance_type, init="random", reg_covar=0.0)
     res = E.em(X, p0, covariance_type=covariance_type, tol=0.0, max_iter=MAX_ITER, reg_covar=0.0)
     tr = np.asarray(res.log_likelihood)
     assert np.all(np.isfinite(tr))
@@ -219,7 +219,7 @@ def test_log_likelihood_non_decreasing(covariance_type):
 )
 def test_weights_on_simplex_and_covariances_pd(init, covariance_type):
     reg = 1e-6
-    p0 = E.initialize(jax.random.key(11), X, K, covariance_type=covariance_type, init=init)
+    p0 = E.initialize(bits.seed_key(11), X, K, covariance_type=covariance_type, init=init)
     res = E.em(X, p0, covariance_type=covariance_type, tol=1e-5, max_iter=MAX_ITER)
     for p in (p0, res.params):
         w, mu, cov = (np.asarray(a) for a in p)
@@ -238,7 +238,7 @@ def test_weights_on_simplex_and_covariances_pd(init, covariance_type):
 
 @pytest.mark.parametrize("covariance_type", COV_TYPES)
 def test_permuting_components_permutes_the_fit(covariance_type):
-    p0 = E.initialize(jax.random.key(3), X, K, covariance_type=covariance_type, init="random")
+    p0 = E.initialize(bits.seed_key(3), X, K, covariance_type=covariance_type, init="random")
     perm = np.array([2, 0, 1])
     res = E.em(X, p0, covariance_type=covariance_type, tol=1e-5, max_iter=MAX_ITER)
     res_p = E.em(
@@ -272,10 +272,10 @@ def test_single_component_is_sample_mean_and_ddof0_covariance(covariance_type):
 def test_vmap_over_datasets_equals_loop():
     """vmap(fit_gmm) over keys and datasets equals fitting each chain alone (initialize, then em)."""
     xs = np.stack([_blobs(s, 3.0) for s in range(4)])
-    keys = jax.random.split(jax.random.key(9), 4)
+    keys = bits.fold(bits.seed_key(9), jnp.arange(4))
     batched = jax.vmap(lambda k, x: E.fit_gmm(k, x, K, tol=1e-5, max_iter=MAX_ITER))(keys, xs)
     for i in range(4):
-        one = E.em(xs[i], E.initialize(keys[i], xs[i], K), tol=1e-5, max_iter=MAX_ITER)
+        one = E.em(xs[i], E.initialize(bits.Key(keys.hi[i], keys.lo[i]), xs[i], K), tol=1e-5, max_iter=MAX_ITER)
         assert int(batched.n_iter[i]) == int(one.n_iter)
         np.testing.assert_allclose(batched.log_likelihood[i], one.log_likelihood, rtol=1e-10)
         for a, b in zip(batched.params, one.params):
@@ -288,20 +288,20 @@ def test_mask_fits_first_rows_of_a_buffer():
     buf = X.copy()
     buf[n:] = np.nan  # padding is never read
     mask = (np.arange(N) < n).astype(float)
-    p0 = E.initialize(jax.random.key(4), X, K)
+    p0 = E.initialize(bits.seed_key(4), X, K)
     res = E.em(buf, p0, tol=1e-5, max_iter=MAX_ITER, sample_weight=mask)
     ref = E.em(X[:n], p0, tol=1e-5, max_iter=MAX_ITER)
     assert int(res.n_iter) == int(ref.n_iter)
     for a, b in zip(res.params, ref.params):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
     for init in ("kmeans", "random_from_data"):  # the inits that pick rows never pick padding
-        p = E.initialize(jax.random.key(4), buf, K, init=init, sample_weight=mask)
+        p = E.initialize(bits.seed_key(4), buf, K, init=init, sample_weight=mask)
         assert all(np.all(np.isfinite(a)) for a in p)
 
 
 def test_integer_weights_equal_repeated_rows():
     counts = np.random.default_rng(6).permutation(np.repeat([0, 1, 2], [60, 180, 60]))  # sums to N
-    p0 = E.initialize(jax.random.key(4), X, K, init="random")
+    p0 = E.initialize(bits.seed_key(4), X, K, init="random")
     res = E.em(X, p0, tol=1e-5, max_iter=MAX_ITER, sample_weight=counts.astype(float))
     ref = E.em(np.repeat(X, counts, axis=0), p0, tol=1e-5, max_iter=MAX_ITER)
     assert int(res.n_iter) == int(ref.n_iter)
@@ -328,9 +328,9 @@ def test_component_that_loses_all_points_stays_finite(covariance_type):
 def test_fewer_distinct_points_than_components_stays_finite():
     """Two distinct rows, K=3: a k-means cluster must end empty; nothing becomes NaN and the fit is exact."""
     x = np.repeat(np.array([[0.0, 0, 0], [1.0, 2, 3]]), N // 2, axis=0)
-    _, labels, _ = E.kmeans(jax.random.key(0), x, K)
+    _, labels, _ = E.kmeans(bits.seed_key(0), x, K)
     assert np.count_nonzero(np.bincount(labels, minlength=K)) == 2
-    res = E.em(x, E.initialize(jax.random.key(0), x, K), tol=1e-5, max_iter=MAX_ITER)
+    res = E.em(x, E.initialize(bits.seed_key(0), x, K), tol=1e-5, max_iter=MAX_ITER)
     w, mu, cov = (np.asarray(a) for a in res.params)
     assert all(np.all(np.isfinite(a)) for a in (w, mu, cov)) and np.isfinite(res.lower_bound)
     np.testing.assert_allclose(w @ mu, x.mean(0), rtol=1e-12)
@@ -340,7 +340,7 @@ def test_fewer_distinct_points_than_components_stays_finite():
 
 def test_kmeans_plusplus_seeds_are_distinct_weighted_rows():
     mask = np.arange(N) % 2 == 0
-    centres, idx = E.kmeans_plusplus(jax.random.key(0), XSEP, K, sample_weight=mask)
+    centres, idx = E.kmeans_plusplus(bits.seed_key(0), XSEP, K, sample_weight=mask)
     idx = np.asarray(idx)
     assert len(set(idx.tolist())) == K and np.all(mask[idx])
     np.testing.assert_array_equal(centres, XSEP[idx])
@@ -358,13 +358,13 @@ def test_kmeans_plusplus_seeds_are_distinct_weighted_rows():
 )
 def test_bad_arguments_raise(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        E.fit_gmm(jax.random.key(0), X, K, **kwargs)
+        E.fit_gmm(bits.seed_key(0), X, K, **kwargs)
 
 
 def test_bad_shapes_raise():
     with pytest.raises(ValueError, match="n_components"):
-        E.fit_gmm(jax.random.key(0), X, 0)
+        E.fit_gmm(bits.seed_key(0), X, 0)
     with pytest.raises(ValueError, match="shape"):
-        E.fit_gmm(jax.random.key(0), X[:, 0], K)
+        E.fit_gmm(bits.seed_key(0), X[:, 0], K)
     with pytest.raises(ValueError, match="sample_weight"):
-        E.fit_gmm(jax.random.key(0), X, K, sample_weight=np.ones(N - 1))
+        E.fit_gmm(bits.seed_key(0), X, K, sample_weight=np.ones(N - 1))

@@ -48,21 +48,21 @@ def _gmm(name):
     from ..theory import gmm as theory
     from . import gmm
 
-    return Family(gmm.GMMConfig, gmm.build, theory.for_config)
+    return Family(config_class(name), gmm.build, theory.for_config)
 
 
 def _kde(name):
     from ..theory import kde as theory
     from . import kde
 
-    return Family(kde.KDEConfig, kde.build, theory.for_config)
+    return Family(config_class(name), kde.build, theory.for_config)
 
 
 def _linreg(name):
     from ..theory import linreg as theory
     from . import linreg
 
-    return Family(linreg.LinRegConfig, linreg.build, theory.for_config)
+    return Family(config_class(name), linreg.build, theory.for_config)
 
 
 _LOADERS = {"gaussian": _gaussian, "mvgaussian": _gaussian}
@@ -77,6 +77,9 @@ _CONFIGS = {
     "categorical": ("categorical", "CategoricalConfig"),
     "poisson": ("counts", "PoissonConfig"),
     "bernoulli": ("counts", "BernoulliConfig"),
+    "gmm": ("gmm", "GMMConfig"),
+    "kde": ("kde", "KDEConfig"),
+    "linreg": ("linreg", "LinRegConfig"),
 }
 
 

@@ -29,9 +29,10 @@ What matches scikit-learn (facts of its documented algorithm, re-implemented her
   shift falls below 1e-4 × the mean per-feature variance (at most 300; with ``sample_weight`` the variance is
   weighted) — and takes one-hot responsibilities
   of the final labels; ``"k-means++"`` and ``"random_from_data"`` put one-hot responsibilities on K seed points
-  (k-means++ seeds, or K distinct points drawn uniformly); ``"random"`` draws responsibilities uniform on
+  (k-means++ seeds, or K distinct points drawn uniformly without replacement); ``"random"`` draws responsibilities uniform on
   [0, 1) and normalises each row. In every case one M-step (with ``reg_covar``) turns responsibilities into
-  initial parameters. Differences: random streams differ from NumPy's, so the same seed does not give the same
+  initial parameters. Random bits come from :mod:`simcollapse.samplers.bits` (keys are its ``Key``s).
+  Differences: random streams differ from NumPy's, so the same seed does not give the same
   initial parameters; an empty k-means cluster is re-seeded at the point farthest from its centre (as
   scikit-learn does) but the donor cluster's centre is recomputed at the next Lloyd step; initial weights are
   always normalised to sum to 1 (scikit-learn leaves them at K/N for the one-point inits, which only shifts the
@@ -53,7 +54,10 @@ import jax.numpy as jnp
 from jax import lax
 from jax.scipy.special import logsumexp
 
-from simcollapse.mixture import GMMParams, component_log_prob
+from ..config.gmm import COVARIANCE_TYPES, INIT_METHODS
+from ..mixture import GMMParams, component_log_prob
+from ..samplers import bits
+from ..samplers.choice import ordered_sample, proportional
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -67,9 +71,6 @@ __all__ = [
     "kmeans_plusplus",
     "m_step",
 ]
-
-COVARIANCE_TYPES = ("full", "diag", "spherical")
-INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
 
 
 class EMResult(NamedTuple):
@@ -221,23 +222,11 @@ def _sq_dists(x, centers):
     return jnp.sum((x[:, None, :] - centers[None, :, :]) ** 2, axis=-1)
 
 
-def _draw_proportional(u, mass):
-    """Indices drawn with probability ∝ mass (≥ 0, positive sum) by inverse CDF, given uniforms u in [0, 1).
-
-    Rows of zero mass are never returned: a flat step of the cumulative sum is skipped by the right-sided
-    search, and a draw that rounds past the end goes to the last row of positive mass.
-    """
-    cdf = jnp.cumsum(mass)
-    idx = jnp.searchsorted(cdf, u * cdf[-1], side="right")
-    last = mass.shape[0] - 1 - jnp.argmax(mass[::-1] > 0)
-    return jnp.where(idx > last, last, idx)
-
-
 def _kmeans_plusplus(key, x, w, n_clusters):
     n_trials = 2 + int(math.log(n_clusters))
     # all the randomness in one draw: one uniform for the first seed, n_trials for each later one
-    u = jax.random.uniform(key, (n_clusters, n_trials), dtype=x.dtype)
-    first = _draw_proportional(u[0, 0], w)
+    u = bits.uniform(key, (n_clusters, n_trials))
+    first = proportional(u[0, 0], w)
     closest = _sq_dists(x, x[first][None])[:, 0]  # (N,)
     indices = jnp.zeros(n_clusters, dtype=first.dtype).at[0].set(first)
 
@@ -245,7 +234,7 @@ def _kmeans_plusplus(key, x, w, n_clusters):
         indices, closest = carry
         mass = w * closest
         # D² sampling; if every point already sits on a centre, fall back to the weights alone.
-        cand = _draw_proportional(u[c], jnp.where(jnp.sum(mass) > 0, mass, w))
+        cand = proportional(u[c], jnp.where(jnp.sum(mass) > 0, mass, w))
         trial = jnp.minimum(closest[None, :], _sq_dists(x, x[cand]).T)  # (n_trials, N)
         best = jnp.argmin(trial @ w)
         return indices.at[c].set(cand[best]), trial[best]
@@ -266,7 +255,7 @@ def kmeans_plusplus(key, x, n_clusters: int, *, sample_weight=None):
     Σ_n w_n min_c ‖x_n − c‖², of 2 + ⌊log K⌋ candidates drawn with probability ∝ w_n D(x_n)².
 
     Args:
-        key: PRNG key.
+        key: a :class:`~simcollapse.samplers.bits.Key`.
         x: (N, d) data.
         n_clusters: K (static).
         sample_weight: optional (N,) non-negative weights; rows of weight 0 are never chosen.
@@ -356,12 +345,12 @@ def _initial_resp(key, x, w, n_components, init):
         _, labels, _ = _kmeans(key, x, w, n_components, 300, 1e-4)
         return jax.nn.one_hot(labels, n_components, dtype=x.dtype)
     if init == "random":
-        u = jax.random.uniform(key, (n, n_components), dtype=x.dtype)
+        u = bits.uniform(key, (n, n_components))
         return u / jnp.sum(u, axis=1, keepdims=True)
     if init == "k-means++":
         _, idx = _kmeans_plusplus(key, x, w, n_components)
-    else:  # random_from_data: K distinct rows, uniformly among rows of positive weight
-        idx = jax.random.choice(key, n, (n_components,), replace=False, p=(w > 0) / jnp.sum(w > 0))
+    else:  # random_from_data: K distinct rows of positive weight, each ordered K-tuple equally likely
+        idx = ordered_sample(key, w > 0, n_components)
     return jnp.zeros((n, n_components), x.dtype).at[idx, jnp.arange(n_components)].set(1.0)
 
 
@@ -491,7 +480,7 @@ def fit_gmm(
     chains at once.
 
     Args:
-        key: PRNG key for the initialisation.
+        key: a :class:`~simcollapse.samplers.bits.Key` for the initialisation.
         x: (N, d) data, N ≥ K rows of positive weight.
         n_components: K.
         sample_weight: optional (N,) non-negative row weights (0/1 mask to fit on part of a buffer).

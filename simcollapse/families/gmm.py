@@ -53,8 +53,7 @@ and ``mix_cov`` (d, d), the mixture's mean and covariance; ``trace`` = tr ``mix_
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -62,16 +61,16 @@ import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 
 from .. import mixture
-from ..config import ConfigError, RunConfig, check_choice, check_int, check_number, schedule
+from ..config import schedule
+from ..config.gmm import FIT_FAMILIES, METRICS, SAMPLERS, GMMConfig
 from ..core.driver import Chain
 from ..mixture import GMMParams
-from .em import COVARIANCE_TYPES, INIT_METHODS, em, fit_gmm
+from ..samplers import bits
+from .em import em, fit_gmm, initialize
 
-SAMPLERS = ("exact", "infinite")
-FIT_FAMILIES = ("gmm", "gaussian")
+__all__ = ["FIT_FAMILIES", "METRICS", "SAMPLERS", "GMM", "GMMConfig", "build", "hermite_grid"]
+
 MAX_NODES_PER_AXIS = 100  # numpy's Gauss–Hermite nodes overflow far beyond this
-METRICS = ("weights", "means", "covs", "mix_mean", "mix_cov", "trace", "mean_sq_error", "l2_to_truth",
-           "loglik", "em_iterations")
 
 
 class State(NamedTuple):
@@ -113,11 +112,15 @@ class GMM:
         self.k_fit = config.fit_components
         self.k_max = max(config.components, config.fit_components)
         self.sizes = schedule(config.n_samples, config.generations)
-        w0, m0, c0 = config.truth()
-        self.truth = _pad(GMMParams(jnp.asarray(w0), jnp.asarray(m0), jnp.asarray(c0)), self.k_max)
-        self.mean0 = jnp.asarray(w0 @ m0)
+        # numpy constants: traced, they take the driver's float64 whatever the process's JAX default
+        self.truth0 = GMMParams(*config.truth())
+        self.mean0 = self.truth0.weights @ self.truth0.means
         if config.sampler == "infinite":
             self.nodes, self.node_weights = hermite_grid(config.quadrature_points, self.d)
+
+    def truth(self) -> GMMParams:
+        """The truth in K_max slots (traced arrays)."""
+        return _pad(GMMParams(*(jnp.asarray(a) for a in self.truth0)), self.k_max)
 
     # --- data -------------------------------------------------------------------------------------
     def data(self, key, state: State):
@@ -137,7 +140,9 @@ class GMM:
 
     # --- chain ------------------------------------------------------------------------------------
     def init(self, key) -> State:
-        return State(jnp.asarray(0, jnp.int32), self.truth, jnp.asarray(jnp.nan), jnp.asarray(0))
+        # dtypes exactly those of `step`'s state (weak types included): a weakly typed start would compile the
+        # generation program twice, once for generation 0's state and once for every later one
+        return State(jnp.asarray(0, jnp.int32), self.truth(), jnp.asarray(jnp.nan, float), jnp.asarray(0))
 
     def fit_gaussian(self, x, w):
         """One Gaussian: weighted mean and covariance S/(Σw − ddof) + reg·I; (params, mean log-likelihood)."""
@@ -151,7 +156,7 @@ class GMM:
 
     def step(self, key, state: State) -> State:
         c = self.config
-        k_data, k_init = jax.random.split(key)
+        k_data, k_init = bits.fold(key, 0), bits.fold(key, 1)
         x, w = self.data(k_data, state)
         if c.fit_family == "gaussian":
             params, loglik = self.fit_gaussian(x, w)
@@ -164,8 +169,6 @@ class GMM:
             previous = GMMParams(*(a[: self.k_fit] for a in state.model))
             if c.components != c.fit_components:
                 # the truth has another component count: initialise the first fit with `init`
-                from .em import initialize
-
                 fresh = initialize(k_init, x, self.k_fit, init=c.init, covariance_type=c.covariance_type,
                                    reg_covar=c.reg_covar, sample_weight=w)
                 previous = jax.tree.map(lambda a, b: jnp.where(state.t == 0, a, b), fresh, previous)
@@ -184,7 +187,7 @@ class GMM:
             "mix_cov": cov,
             "trace": jnp.trace(cov),
             "mean_sq_error": diff @ diff,
-            "l2_to_truth": mixture.l2_distance(model, self.truth),
+            "l2_to_truth": mixture.l2_distance(model, self.truth()),
             "loglik": state.loglik,
             "em_iterations": state.n_iter,
         }
@@ -194,104 +197,6 @@ class GMM:
         # EM's iteration count differs per chain: run chains one after another rather than in lock-step
         # (6× faster for 64 chains at N = 1000), which also makes each chain's bits independent of the others.
         return Chain(self.init, self.step, self.observe, lanes=1, sequential=True)
-
-
-@dataclasses.dataclass(frozen=True)
-class GMMConfig(RunConfig):
-    """GMM-by-EM chain (Nature SI §4.1). Fields beyond the run fields:
-
-    components: K of the truth.   dim: d.
-    weights0, means0, covs0: the truth; None gives uniform weights, means 4·(k − (K−1)/2) on the first axis
-        (a single N(0, I) for K = 1) and identity covariances; covs0 may be one d×d matrix for all components.
-    fit_components: K′ fitted by EM each generation.   n_samples: N, an integer or a schedule.
-    fit_family: gmm (EM) | gaussian (one Gaussian in closed form; fit_components=1).   ddof: 0 | 1, the Gaussian
-    fit's covariance divisor N − ddof (fit_family gaussian only).
-    covariance_type: full | diag | spherical.   em_iters: EM max_iter.   tol: EM tolerance on the change of the
-    mean log-likelihood.   reg_covar: added to every covariance diagonal.   init: kmeans | k-means++ | random |
-    random_from_data.   warm_start: start EM from the previous fit (see the module docstring).
-    sampler: exact | infinite.   quadrature_points: P, Gauss–Hermite nodes per component for sampler
-        "infinite" (min(⌊P^{1/d}⌋, 100) per axis; at least 2 per axis).
-    metrics: statistics recorded per generation.
-    Defaults follow the paper's code: K = 1 blob in 2-D, K′ = 2, N = 1000, full, tol 1e-5, max_iter 2000.
-    """
-
-    family = "gmm"
-    components: int = 1
-    fit_components: int = 2
-    fit_family: str = "gmm"
-    ddof: int = 0
-    dim: int = 2
-    weights0: Any = None
-    means0: Any = None
-    covs0: Any = None
-    n_samples: Any = 1000
-    covariance_type: str = "full"
-    em_iters: int = 2000
-    tol: float = 1e-5
-    reg_covar: float = 1e-6
-    init: str = "kmeans"
-    warm_start: bool = False
-    sampler: str = "exact"
-    quadrature_points: int = 2000
-    metrics: tuple = METRICS
-
-    def truth(self):
-        """(weights (K,), means (K, d), covs (K, d, d)) as float arrays."""
-        k, d = self.components, self.dim
-        weights = np.full(k, 1.0 / k) if self.weights0 is None else np.asarray(self.weights0, float)
-        if self.means0 is None:
-            means = np.zeros((k, d))
-            means[:, 0] = 4.0 * (np.arange(k) - (k - 1) / 2)
-        else:
-            means = np.asarray(self.means0, float).reshape(k, d) if np.size(self.means0) == k * d else None
-        if self.covs0 is None:
-            covs = np.broadcast_to(np.eye(d), (k, d, d)).copy()
-        else:
-            covs = np.asarray(self.covs0, float)
-            covs = np.broadcast_to(covs, (k, d, d)).copy() if covs.shape == (d, d) else covs
-        return weights, means, covs
-
-    def validate(self) -> None:
-        k = check_int("components", self.components, 1)
-        check_int("fit_components", self.fit_components, 1)
-        d = check_int("dim", self.dim, 1)
-        check_choice("covariance_type", self.covariance_type, COVARIANCE_TYPES)
-        check_int("em_iters", self.em_iters, 1)
-        check_number("tol", self.tol, low=0)
-        check_number("reg_covar", self.reg_covar, low=0)
-        check_choice("init", self.init, INIT_METHODS)
-        check_choice("warm_start", self.warm_start, (False, True))
-        check_choice("fit_family", self.fit_family, FIT_FAMILIES)
-        check_choice("ddof", self.ddof, (0, 1))
-        if self.fit_family == "gaussian" and self.fit_components != 1:
-            raise ConfigError("fit_components", f"fit_family 'gaussian' fits one component; set 1, got {self.fit_components}")
-        if self.fit_family == "gmm" and self.ddof != 0:
-            raise ConfigError("ddof", "applies to fit_family 'gaussian' only (EM's covariances are ddof 0)")
-        check_choice("sampler", self.sampler, SAMPLERS)
-        check_int("quadrature_points", self.quadrature_points, 2**d)
-        sizes = schedule(self.n_samples, self.generations)
-        if sizes.min() < 1:
-            raise ConfigError("n_samples", f"must be ≥ 1, got {sizes.min()}")
-        if self.sampler == "exact" and sizes.min() < self.fit_components:
-            raise ConfigError("fit_components", f"must be ≤ n_samples ({sizes.min()}), got {self.fit_components}")
-        if self.sampler == "exact" and self.ddof >= sizes.min():
-            raise ConfigError("ddof", f"must be < n_samples ({sizes.min()}), got {self.ddof}")
-        if isinstance(self.metrics, str) or not self.metrics or not all(m in METRICS for m in self.metrics):
-            raise ConfigError("metrics", f"must be a non-empty list drawn from {', '.join(METRICS)}; got {self.metrics!r}")
-        object.__setattr__(self, "metrics", tuple(self.metrics))
-        try:
-            weights, means, covs = self.truth()
-        except (TypeError, ValueError):
-            raise ConfigError("means0", "weights0, means0 and covs0 must be numeric arrays") from None
-        if weights.shape != (k,) or not np.all(np.isfinite(weights)) or np.any(weights < 0) \
-                or not np.isclose(weights.sum(), 1.0):
-            raise ConfigError("weights0", f"must be {k} non-negative numbers summing to 1, got {self.weights0!r}")
-        if means is None or not np.all(np.isfinite(means)):
-            raise ConfigError("means0", f"must be a finite components×dim = {k}×{d} array, got {self.means0!r}")
-        if covs.shape != (k, d, d) or not np.all(np.isfinite(covs)):
-            raise ConfigError("covs0", f"must be a {d}×{d} matrix or {k} of them, got {self.covs0!r}")
-        if not np.allclose(covs, np.swapaxes(covs, 1, 2)) or np.any(np.linalg.eigvalsh(covs) <= 0):
-            raise ConfigError("covs0", "every covariance must be symmetric positive definite")
 
 
 def build(config: GMMConfig) -> Chain:

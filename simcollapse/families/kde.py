@@ -18,20 +18,20 @@ Theory: the variance recursion of :mod:`simcollapse.theory.kde` (docs/theory.md 
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..config import ConfigError, RunConfig, check_int, check_number, schedule
-from ..core.batch_invariant import logsumexp, tree_sum
+from ..config import schedule
+from ..config.kde import METRICS, RULES, KDEConfig
+from ..core.batch_invariant import ordered_sum, tree_sum
 from ..core.driver import Chain
+from ..samplers import bits
 
-RULES = ("scott", "silverman")
-METRICS = ("var", "test_nll", "bandwidth")
+__all__ = ["METRICS", "RULES", "KDE", "KDEConfig", "build", "log_kernel_sums", "rule_factor", "variances"]
 
 
 class State(NamedTuple):
@@ -55,6 +55,21 @@ def variances(x, ddof: int):
     return tree_sum(centred * centred, axis=0) / (n - ddof)
 
 
+def log_kernel_sums(x, centres, h):
+    """log Σ_j exp(−‖x_i − c_j‖²/2h²) at every point x_i (x (M, d), centres (N, d)), in two passes over the
+    centres in index order: the nearest centre's squared distance m_i, then log Σ_j exp(−(‖x_i − c_j‖² − m_i)/2h²)
+    − m_i/2h² (no term overflows, the nearest is 1). No M × N array is formed: vmapped over 1000 chains it would
+    leave the cache (the passes run 4× faster), and the sums are elementwise across chains (batch-invariant)."""
+
+    def squared(c):
+        return tree_sum((x - c) ** 2, axis=-1)
+
+    nearest = jax.lax.fori_loop(0, centres.shape[0], lambda j, m: jnp.minimum(m, squared(centres[j])),
+                                jnp.full(x.shape[0], jnp.inf))
+    total = ordered_sum(centres, lambda c: jnp.exp(-0.5 * (squared(c) - nearest) / h**2))
+    return jnp.log(total) - 0.5 * nearest / h**2
+
+
 class KDE:
     def __init__(self, config: KDEConfig):
         self.config = config
@@ -64,13 +79,13 @@ class KDE:
         self.var0 = float(config.var0)
 
     def init(self, key) -> State:
-        test = self.mean0 + math.sqrt(self.var0) * jax.random.normal(key, (self.config.test_size, self.d))
-        return State(jnp.asarray(0, jnp.int32), jnp.zeros((self.n, self.d)), jnp.asarray(0.0), test)
+        test = self.mean0 + math.sqrt(self.var0) * bits.normal(key, (self.config.test_size, self.d))
+        # strongly typed, as `step`'s state: a weakly typed start compiles the generation program twice
+        return State(jnp.asarray(0, jnp.int32), jnp.zeros((self.n, self.d)), jnp.zeros(()), test)
 
     def step(self, key, state: State) -> State:
-        k_pick, k_noise = jax.random.split(key)
-        pick = jax.random.randint(k_pick, (self.n,), 0, self.n)
-        z = jax.random.normal(k_noise, (self.n, self.d))
+        pick = bits.below(bits.words(bits.fold(key, 0), (self.n,)), self.n)  # a centre uniformly
+        z = bits.normal(bits.fold(key, 1), (self.n, self.d))
         from_kde = state.centres[pick] + state.bandwidth * z
         from_truth = self.mean0 + math.sqrt(self.var0) * z
         x = jnp.where(state.t == 0, from_truth, from_kde)
@@ -79,7 +94,7 @@ class KDE:
             s2 = tree_sum(variances(x, ddof=1)) / self.d
             h = rule_factor(bw, self.n, self.d) * jnp.sqrt(s2)
         else:
-            h = jnp.asarray(float(bw))
+            h = jnp.asarray(float(bw), float)
         return State(state.t + 1, x, h, state.test)
 
     def observe(self, state: State) -> dict:
@@ -88,8 +103,7 @@ class KDE:
         var = jnp.where(truth, self.var0, tree_sum(variances(state.centres, ddof=0)) / d + h**2)
         # KDE log-density of the held-out points: log (1/N) Σ_j N(x; c_j, h² I)
         hs = jnp.where(truth, 1.0, h)
-        sq = tree_sum((state.test[:, None, :] - state.centres[None, :, :]) ** 2, axis=-1)
-        log_kde = logsumexp(-0.5 * sq / hs**2, axis=1) - math.log(self.n) - d * jnp.log(hs) \
+        log_kde = log_kernel_sums(state.test, state.centres, hs) - math.log(self.n) - d * jnp.log(hs) \
             - 0.5 * d * math.log(2 * math.pi)
         log_truth = -0.5 * tree_sum((state.test - self.mean0) ** 2, axis=1) / self.var0 \
             - 0.5 * d * math.log(2 * math.pi * self.var0)
@@ -101,41 +115,6 @@ class KDE:
         return Chain(self.init, self.step, self.observe)
 
 
-@dataclasses.dataclass(frozen=True)
-class KDEConfig(RunConfig):
-    """KDE chain. Fields beyond the run fields:
-
-    n_samples: N centres per generation (a constant integer).   dim: d.   bandwidth: h > 0, "scott" or
-    "silverman".   mean0, var0: the truth N(mean0, var0·I).   test_size: held-out truth points for test_nll.
-    metrics: statistics recorded per generation.
-    """
-
-    family = "kde"
-    n_samples: Any = 100
-    dim: int = 1
-    bandwidth: Any = "scott"
-    mean0: float = 0.0
-    var0: float = 1.0
-    test_size: int = 500
-    metrics: tuple = METRICS
-
-    def validate(self) -> None:
-        check_int("dim", self.dim, 1)
-        sizes = schedule(self.n_samples, self.generations)
-        if np.any(sizes != sizes[0]):
-            raise ConfigError("n_samples", "the kde family needs a constant n_samples")
-        check_int("n_samples", int(sizes[0]), 2)
-        if isinstance(self.bandwidth, str):
-            if self.bandwidth not in RULES:
-                raise ConfigError("bandwidth", f"must be a positive number or one of {RULES}; got {self.bandwidth!r}")
-        else:
-            check_number("bandwidth", self.bandwidth, low=0, low_open=True)
-        check_number("mean0", self.mean0)
-        check_number("var0", self.var0, low=0, low_open=True)
-        check_int("test_size", self.test_size, 1)
-        if isinstance(self.metrics, str) or not self.metrics or not all(m in METRICS for m in self.metrics):
-            raise ConfigError("metrics", f"must be a non-empty list drawn from {', '.join(METRICS)}; got {self.metrics!r}")
-        object.__setattr__(self, "metrics", tuple(self.metrics))
 
 
 def build(config: KDEConfig) -> Chain:

@@ -9,11 +9,19 @@ truth w*. Generation n labels the design with the previous model, y_n = X ŵ_{n�
   b_n = Σ_{i≤n} Xᵀ y_i is carried: ŵ_n = (n XᵀX + λI)⁻¹ b_n. For OLS, with ξ_i = (XᵀX)⁻¹Xᵀ ε_i,
   n ŵ_n = Σ_{i≤n}(ŵ_{i−1} + ξ_i) gives ŵ_n = ŵ_{n−1} + ξ_n/n, so ŵ_n − w* = Σ_{i≤n} ξ_i/i.
 
-Each solve factors c XᵀX + λI by Cholesky (d × d; cheap, and far quicker to compile than an eigendecomposition).
+The labels enter a fit only through Xᵀy_n = XᵀX ŵ_{n−1} + Xᵀε_n, and Xᵀε_n ~ N(0, σ² XᵀX) given X, so the
+chain draws that d-vector directly: Xᵀε_n = σ R z with z ~ N(0, I_k) and R any d × k factor with R Rᵀ = XᵀX,
+fixed at initialisation: the Cholesky factor of XᵀX when T > d (k = d), else Xᵀ itself (k = T). The same law
+as drawing the T labels, with min(T, d) normals and no T × d products per generation.
+
+The exact fit solves (c XᵀX + λI) ŵ = b. For ``replace`` (c = 1) and for OLS (λ = 0) that system is c times the
+fixed S = XᵀX + λI, whose inverse is formed once, at initialisation, from its Cholesky factor; each generation
+is then one d × d product. ``accumulate`` with a ridge factors c XᵀX + λI by Cholesky every generation (d × d;
+far quicker to compile than an eigendecomposition, which would serve every c).
 
 The paper's three error sources (Shumailov et al. 2024, "What is model collapse?"), each a switch:
 
-* statistical approximation: ``sampler``. ``exact`` draws the label noise; ``infinite`` labels the design with
+* statistical approximation: ``sampler``. ``exact`` draws the label noise (through Xᵀε, above); ``infinite`` labels the design with
   its conditional mean X ŵ_{n−1} (the fit to infinitely many label draws per row, whose noise averages out).
   With OLS and every feature the chain then stays at w*.
 * functional expressivity: ``fit_dim`` = d′ ≤ d. The model regresses on the first d′ features only (the
@@ -34,44 +42,50 @@ c_n σ² tr((XᵀX)⁻¹) when every feature is fitted, see :mod:`simcollapse.th
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..config import ConfigError, RunConfig, check_choice, check_int, check_number
+from ..config.linreg import FITTERS, METRICS, POLICIES, SAMPLERS, LinRegConfig
 from ..core.batch_invariant import tree_sum
 from ..core.driver import Chain
+from ..samplers import bits
 from .sgd import sgd
 
-POLICIES = ("replace", "accumulate")
-SAMPLERS = ("exact", "infinite")
-FITTERS = ("exact", "sgd")
-METRICS = ("w", "test_error", "trace_inv_gram")
+__all__ = ["FITTERS", "METRICS", "POLICIES", "SAMPLERS", "LinReg", "LinRegConfig", "build"]
 
 
 class State(NamedTuple):
     t: jax.Array
     w: jax.Array  # (d,)
-    x: jax.Array  # (T, d) design
+    root: jax.Array  # (d, min(T, d)): R Rᵀ = XᵀX, so that Xᵀε ~ σ R z
     gram: jax.Array  # (d, d) XᵀX
     xty: jax.Array  # (d,) Σ_i Xᵀ y_i (accumulate)
-    trace_inv: jax.Array  # tr((XᵀX + λI)⁻¹), fixed with the design
+    inverse: jax.Array  # (d, d) S⁻¹, S = XᵀX + λI on the fitted features (the identity on the others)
+    trace_inv: jax.Array  # tr((XᵀX + λI)⁻¹) on the fitted features, fixed with the design
 
 
 class LinReg:
     def __init__(self, config: LinRegConfig):
         self.config = config
         self.d, self.T = config.dim, config.design_size
-        self.w_star = jnp.asarray(config.truth())
-        self.fitted = jnp.arange(self.d) < config.fitted_dim  # the features the model uses
+        # numpy constants: traced, they take the driver's float64 whatever the process's JAX default
+        self.w_star = config.truth()
+        self.fitted = np.arange(self.d) < config.fitted_dim  # the features the model uses
 
     def init(self, key) -> State:
-        x = jax.random.normal(key, (self.T, self.d))
+        x = bits.normal(key, (self.T, self.d))
         gram = x.T @ x
-        return State(jnp.asarray(0, jnp.int32), self.w_star, x, gram, jnp.zeros(self.d), self._trace_inv(gram))
+        root = jnp.linalg.cholesky(gram) if self.T > self.d else x.T
+        # L⁻¹ with L Lᵀ = S, once (a batched triangular solve inside the generation loop was seen to stall XLA's
+        # CPU runtime): S⁻¹ = L⁻ᵀ L⁻¹, and tr S⁻¹ on the fitted features = ‖L⁻¹‖_F² − (d − d′)
+        inv_chol = jax.scipy.linalg.solve_triangular(jnp.linalg.cholesky(self._system(gram, 1.0)), jnp.eye(self.d),
+                                                     lower=True)
+        trace_inv = jnp.sum(inv_chol * inv_chol) - (self.d - self.config.fitted_dim)
+        return State(jnp.asarray(0, jnp.int32), self.w_star, root, gram, jnp.zeros(self.d), inv_chol.T @ inv_chol,
+                     trace_inv)
 
     def _system(self, gram, count):
         """count·XᵀX + λI on the fitted features, the identity on the others (so their coefficients solve to 0)."""
@@ -81,6 +95,8 @@ class LinReg:
     def _fit(self, state: State, count, b):
         """The fitter on `count` pooled label sets with Σ Xᵀ y_i = b."""
         b = jnp.where(self.fitted, b, 0.0)
+        if self.config.fitter == "exact" and (self.config.policy == "replace" or self.config.ridge == 0):
+            return state.inverse @ b / count  # the system is count·S on the fitted features
         system = self._system(state.gram, count)
         if self.config.fitter == "exact":
             return jax.scipy.linalg.cho_solve((jnp.linalg.cholesky(system), True), b)
@@ -90,22 +106,14 @@ class LinReg:
                    self.config.sgd_steps, self.config.lr)
 
     def step(self, key, state: State) -> State:
-        y = state.x @ state.w
+        b = state.gram @ state.w  # Xᵀy = XᵀX ŵ + Xᵀε (see the module docstring)
         if self.config.sampler == "exact":
-            y = y + self.config.noise * jax.random.normal(key, (self.T,))
-        b = state.x.T @ y
+            b = b + self.config.noise * (state.root @ bits.normal(key, (state.root.shape[1],)))
         t = state.t + 1
         if self.config.policy == "replace":
             return state._replace(t=t, w=self._fit(state, 1.0, b))
         xty = state.xty + b
         return state._replace(t=t, w=self._fit(state, t.astype(float), xty), xty=xty)
-
-    def _trace_inv(self, gram):
-        """tr((X₁ᵀX₁ + λI)⁻¹) = ‖L⁻¹‖_F² − (d − d′) with L Lᵀ the system (computed once, at initialisation: a
-        batched triangular solve inside the generation loop was seen to stall XLA's CPU runtime)."""
-        eye = jnp.eye(self.d)
-        inv = jax.scipy.linalg.solve_triangular(jnp.linalg.cholesky(self._system(gram, 1.0)), eye, lower=True)
-        return jnp.sum(inv * inv) - (self.d - self.config.fitted_dim)
 
     def observe(self, state: State) -> dict:
         diff = state.w - self.w_star
@@ -118,77 +126,6 @@ class LinReg:
 
     def chain(self) -> Chain:
         return Chain(self.init, self.step, self.observe)
-
-
-@dataclasses.dataclass(frozen=True)
-class LinRegConfig(RunConfig):
-    """Linear-regression chain. Fields beyond the run fields:
-
-    design_size: T rows of the fixed design (T > d′ + 1 for OLS, so E tr((X₁ᵀX₁)⁻¹) = d′/(T−d′−1) is finite).
-    dim: d.   noise: σ of the label noise.   policy: replace | accumulate.   ridge: λ ≥ 0 (0 = OLS).
-    w_star: the truth; None gives (1, …, 1)/√d, a number gives that value in every coordinate.
-    sampler: exact | infinite (labels without noise: no statistical error).
-    fit_dim: d′, the features the model uses (the first d′; None = all d).
-    fitter: exact | sgd.   sgd_steps, lr: the gradient steps and their learning rate η (fitter sgd).
-    warm_start: start the steps from the previous fit instead of 0 (fitter sgd).
-    metrics: statistics recorded per generation.
-    """
-
-    family = "linreg"
-    design_size: int = 50
-    dim: int = 10
-    noise: float = 1.0
-    policy: str = "replace"
-    ridge: float = 0.0
-    w_star: Any = None
-    sampler: str = "exact"
-    fit_dim: Any = None
-    fitter: str = "exact"
-    sgd_steps: int = 20
-    lr: float = 0.2
-    warm_start: bool = False
-    metrics: tuple = METRICS
-
-    @property
-    def fitted_dim(self) -> int:
-        """d′: the number of features the model uses."""
-        return self.dim if self.fit_dim is None else self.fit_dim
-
-    def truth(self) -> np.ndarray:
-        if self.w_star is None:
-            return np.full(self.dim, 1.0 / np.sqrt(self.dim))
-        return np.broadcast_to(np.asarray(self.w_star, float), (self.dim,)).copy()
-
-    def validate(self) -> None:
-        d = check_int("dim", self.dim, 1)
-        check_number("noise", self.noise, low=0)
-        check_choice("policy", self.policy, POLICIES)
-        ridge = check_number("ridge", self.ridge, low=0)
-        check_choice("sampler", self.sampler, SAMPLERS)
-        if self.fit_dim is not None:
-            check_int("fit_dim", self.fit_dim, 1)
-            if self.fit_dim > d:
-                raise ConfigError("fit_dim", f"must be ≤ dim = {d}, got {self.fit_dim}")
-        fitted = self.fitted_dim
-        check_choice("fitter", self.fitter, FITTERS)
-        check_int("sgd_steps", self.sgd_steps, 1)
-        check_number("lr", self.lr, low=0, low_open=True)
-        if not isinstance(self.warm_start, bool):
-            raise ConfigError("warm_start", f"must be true or false, got {self.warm_start!r}")
-        check_int("design_size", self.design_size, 1)
-        if ridge == 0 and self.design_size <= fitted + 1:
-            what = "dim" if self.fit_dim is None else "fit_dim"
-            raise ConfigError("design_size", f"must be > {what} + 1 = {fitted + 1} for OLS (ridge = 0), "
-                                             f"got {self.design_size}")
-        try:
-            w = self.truth()
-        except (TypeError, ValueError):
-            raise ConfigError("w_star", f"must be a number or {d} numbers, got {self.w_star!r}") from None
-        if not np.all(np.isfinite(w)):
-            raise ConfigError("w_star", "must be finite")
-        if isinstance(self.metrics, str) or not self.metrics or not all(m in METRICS for m in self.metrics):
-            raise ConfigError("metrics", f"must be a non-empty list drawn from {', '.join(METRICS)}; got {self.metrics!r}")
-        object.__setattr__(self, "metrics", tuple(self.metrics))
 
 
 def build(config: LinRegConfig) -> Chain:
