@@ -109,15 +109,16 @@ def _start(chain: Chain, keys, points, extra):
     return states, _observe(chain, states, points, extra)
 
 
-@partial(jax.jit, static_argnums=(0, 9))
-def _advance(chain: Chain, keys, states, points, extra, t0, t_end, record_every, generations, rows: int):
+@partial(jax.jit, static_argnums=(0, 9, 10))
+def _advance(chain: Chain, keys, states, points, extra, t0, t_end, record_every, generations, rows: int, layout):
     """Generations t0 + 1 … t_end (traced, so every call of a run is one program), observing after each recorded
     generation (a multiple of `record_every`, or the last of the run) into row k of a buffer of `rows` + 1 rows.
 
     The loop runs in segments that end at the next recorded generation or at t_end; each segment ends with an
     observation written at row k, and k advances only if that generation is recorded, so a call may stop at any
     generation (time-sized calls, a checkpoint anywhere) and its unrecorded last observation is overwritten or
-    ignored. Returns the states, the buffer (lanes, rows + 1, ...) and the number of rows recorded."""
+    ignored. `layout` is ((statistic, shape, dtype), ...) of one lane's observation (known from the start, so
+    it is not traced again). Returns the states, the buffer (lanes, rows + 1, ...) and the rows recorded."""
 
     def one_chain(key, state, point):
         # The lane's params are selected inside the loops: selected once outside, a schedule over generations
@@ -134,8 +135,7 @@ def _advance(chain: Chain, keys, states, points, extra, t0, t_end, record_every,
             recorded = (stop % record_every == 0) | (stop == generations)
             return stop, state, buffer, k + recorded.astype(k.dtype)
 
-        template = jax.eval_shape(lambda s: chain.observe(s, *_select(extra, point)), state)
-        buffer = jax.tree.map(lambda x: jnp.zeros((rows + 1, *x.shape), x.dtype), template)
+        buffer = {name: jnp.zeros((rows + 1, *shape), dtype) for name, shape, dtype in layout}
         _, state, buffer, k = jax.lax.while_loop(lambda c: c[0] < t_end, segment, (t0, state, buffer, jnp.int32(0)))
         return state, buffer, k
 
@@ -293,8 +293,9 @@ def _generations(chain, seeds, params, wanted, *, generations, record_every, chu
 
     recorded = recorded_generations(generations, record_every)
     keep = summarize if summary else (lambda rows: rows)
-    per_record = sum(math.prod(x.shape) for x in jax.tree.leaves(
-        jax.eval_shape(partial(_start, chain), keys, points, extra)[1]))
+    start_shapes = jax.eval_shape(partial(_start, chain), keys, points, extra)  # (states, observed), traced once
+    layout = tuple((name, x.shape[1:], x.dtype) for name, x in sorted(start_shapes[1].items()))
+    per_record = sum(math.prod(x.shape) for x in start_shapes[1].values())
     # recorded rows per call: at most ~2²¹ numbers (16 MB) of buffer, and `chunk` when given
     rows = max(1, min(chunk or len(recorded), 2**21 // max(per_record, 1), len(recorded) - 1))
     if start is None:
@@ -304,7 +305,7 @@ def _generations(chain, seeds, params, wanted, *, generations, record_every, chu
         records = [{name: keep(x) for name, x in rows_.items()} for rows_ in first]
     else:
         t = start.generation
-        template = jax.eval_shape(partial(_start, chain), keys, points, extra)[0]
+        template = start_shapes[0]
         leaves = [_fit_lanes(x, len(keys.hi)) for x in jax.tree.leaves(start.states)]
         states = jax.tree.unflatten(jax.tree.structure(template), leaves)
         states = jax.device_put(states, sharding)
@@ -322,7 +323,8 @@ def _generations(chain, seeds, params, wanted, *, generations, record_every, chu
         while t < generations:
             stop = pacer.stop(t)
             began = time.perf_counter()
-            states, buffer, k = _advance(chain, keys, states, points, extra, t, stop, record_every, generations, rows)
+            states, buffer, k = _advance(chain, keys, states, points, extra, t, stop, record_every, generations, rows,
+                                         layout)
             # Rows go to the host call by call (this also waits for the call, so only one computation is ever in
             # flight): (lanes, rows + 1, ...) -> (k, lanes, ...), k the same for every lane.
             k = int(np.asarray(k)[0])
