@@ -9,19 +9,11 @@ truth w*. Generation n labels the design with the previous model, y_n = X ŵ_{n�
   b_n = Σ_{i≤n} Xᵀ y_i is carried: ŵ_n = (n XᵀX + λI)⁻¹ b_n. For OLS, with ξ_i = (XᵀX)⁻¹Xᵀ ε_i,
   n ŵ_n = Σ_{i≤n}(ŵ_{i−1} + ξ_i) gives ŵ_n = ŵ_{n−1} + ξ_n/n, so ŵ_n − w* = Σ_{i≤n} ξ_i/i.
 
-The labels enter a fit only through Xᵀy_n = XᵀX ŵ_{n−1} + Xᵀε_n, and Xᵀε_n ~ N(0, σ² XᵀX) given X, so the
-chain draws that d-vector directly: Xᵀε_n = σ R z with z ~ N(0, I_k) and R any d × k factor with R Rᵀ = XᵀX,
-fixed at initialisation: the Cholesky factor of XᵀX when T > d (k = d), else Xᵀ itself (k = T). The same law
-as drawing the T labels, with min(T, d) normals and no T × d products per generation.
-
-The exact fit solves (c XᵀX + λI) ŵ = b. For ``replace`` (c = 1) and for OLS (λ = 0) that system is c times the
-fixed S = XᵀX + λI, whose inverse is formed once, at initialisation, from its Cholesky factor; each generation
-is then one d × d product. ``accumulate`` with a ridge factors c XᵀX + λI by Cholesky every generation (d × d;
-far quicker to compile than an eigendecomposition, which would serve every c).
+Each solve factors c XᵀX + λI by Cholesky (d × d; cheap, and far quicker to compile than an eigendecomposition).
 
 The paper's three error sources (Shumailov et al. 2024, "What is model collapse?"), each a switch:
 
-* statistical approximation: ``sampler``. ``exact`` draws the label noise (through Xᵀε, above); ``infinite`` labels the design with
+* statistical approximation: ``sampler``. ``exact`` draws the label noise; ``infinite`` labels the design with
   its conditional mean X ŵ_{n−1} (the fit to infinitely many label draws per row, whose noise averages out).
   With OLS and every feature the chain then stays at w*.
 * functional expressivity: ``fit_dim`` = d′ ≤ d. The model regresses on the first d′ features only (the
@@ -60,11 +52,10 @@ __all__ = ["FITTERS", "METRICS", "POLICIES", "SAMPLERS", "LinReg", "LinRegConfig
 class State(NamedTuple):
     t: jax.Array
     w: jax.Array  # (d,)
-    root: jax.Array  # (d, min(T, d)): R Rᵀ = XᵀX, so that Xᵀε ~ σ R z
+    x: jax.Array  # (T, d) design
     gram: jax.Array  # (d, d) XᵀX
     xty: jax.Array  # (d,) Σ_i Xᵀ y_i (accumulate)
-    inverse: jax.Array  # (d, d) S⁻¹, S = XᵀX + λI on the fitted features (the identity on the others)
-    trace_inv: jax.Array  # tr((XᵀX + λI)⁻¹) on the fitted features, fixed with the design
+    trace_inv: jax.Array  # tr((XᵀX + λI)⁻¹), fixed with the design
 
 
 class LinReg:
@@ -78,14 +69,7 @@ class LinReg:
     def init(self, key) -> State:
         x = bits.normal(key, (self.T, self.d))
         gram = x.T @ x
-        root = jnp.linalg.cholesky(gram) if self.T > self.d else x.T
-        # L⁻¹ with L Lᵀ = S, once (a batched triangular solve inside the generation loop was seen to stall XLA's
-        # CPU runtime): S⁻¹ = L⁻ᵀ L⁻¹, and tr S⁻¹ on the fitted features = ‖L⁻¹‖_F² − (d − d′)
-        inv_chol = jax.scipy.linalg.solve_triangular(jnp.linalg.cholesky(self._system(gram, 1.0)), jnp.eye(self.d),
-                                                     lower=True)
-        trace_inv = jnp.sum(inv_chol * inv_chol) - (self.d - self.config.fitted_dim)
-        return State(jnp.asarray(0, jnp.int32), self.w_star, root, gram, jnp.zeros(self.d), inv_chol.T @ inv_chol,
-                     trace_inv)
+        return State(jnp.asarray(0, jnp.int32), self.w_star, x, gram, jnp.zeros(self.d), self._trace_inv(gram))
 
     def _system(self, gram, count):
         """count·XᵀX + λI on the fitted features, the identity on the others (so their coefficients solve to 0)."""
@@ -95,8 +79,6 @@ class LinReg:
     def _fit(self, state: State, count, b):
         """The fitter on `count` pooled label sets with Σ Xᵀ y_i = b."""
         b = jnp.where(self.fitted, b, 0.0)
-        if self.config.fitter == "exact" and (self.config.policy == "replace" or self.config.ridge == 0):
-            return state.inverse @ b / count  # the system is count·S on the fitted features
         system = self._system(state.gram, count)
         if self.config.fitter == "exact":
             return jax.scipy.linalg.cho_solve((jnp.linalg.cholesky(system), True), b)
@@ -106,14 +88,22 @@ class LinReg:
                    self.config.sgd_steps, self.config.lr)
 
     def step(self, key, state: State) -> State:
-        b = state.gram @ state.w  # Xᵀy = XᵀX ŵ + Xᵀε (see the module docstring)
+        y = state.x @ state.w
         if self.config.sampler == "exact":
-            b = b + self.config.noise * (state.root @ bits.normal(key, (state.root.shape[1],)))
+            y = y + self.config.noise * bits.normal(key, (self.T,))
+        b = state.x.T @ y
         t = state.t + 1
         if self.config.policy == "replace":
             return state._replace(t=t, w=self._fit(state, 1.0, b))
         xty = state.xty + b
         return state._replace(t=t, w=self._fit(state, t.astype(float), xty), xty=xty)
+
+    def _trace_inv(self, gram):
+        """tr((X₁ᵀX₁ + λI)⁻¹) = ‖L⁻¹‖_F² − (d − d′) with L Lᵀ the system (computed once, at initialisation: a
+        batched triangular solve inside the generation loop was seen to stall XLA's CPU runtime)."""
+        eye = jnp.eye(self.d)
+        inv = jax.scipy.linalg.solve_triangular(jnp.linalg.cholesky(self._system(gram, 1.0)), eye, lower=True)
+        return jnp.sum(inv * inv) - (self.d - self.config.fitted_dim)
 
     def observe(self, state: State) -> dict:
         diff = state.w - self.w_star
