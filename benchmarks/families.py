@@ -56,7 +56,7 @@ def measure(bench: Bench, quick: bool) -> list[dict]:
         try:
             config = make_config(row["family"], **row["fields"], chains=chains, generations=generations,
                                  record_every=generations)
-        except Exception as err:  # noqa: BLE001  (a config the family refuses today is reported, not fatal)
+        except Exception as err:
             bench.fail(f"fam_sim_{row['key']}", f"simcollapse {row['label']}, {size}", chains * generations,
                        short_error(err))
         else:

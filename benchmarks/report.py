@@ -88,7 +88,7 @@ def state_bytes() -> list[tuple[str, str]]:
             with jax.enable_x64(True):  # the driver's dtypes
                 shapes = jax.eval_shape(chain.init, key)
             out.append((label, f"{sum(leaf.size * leaf.dtype.itemsize for leaf in jax.tree.leaves(shapes)):,}"))
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             out.append((label, f"— ({type(err).__name__})"))
     return out
 

@@ -106,7 +106,7 @@ class Group:
         for key, label, chain_gens, fn, warm in self.items:
             try:
                 ready.append((key, label, chain_gens, fn, warm()))
-            except Exception as err:  # noqa: BLE001  (any failure of one side is reported, the run goes on)
+            except Exception as err:
                 self.bench.fail(key, label, chain_gens, short_error(err))
         runs = interleaved([fn for _, _, _, fn, _ in ready], self.bench.repeats)
         for (key, label, chain_gens, _, compile_s), run in zip(ready, runs, strict=True):

@@ -167,7 +167,8 @@ def measure(quick: bool, repeats: int, verbose: bool = True) -> dict[str, dict]:
                 continue
             seeds = iter(range(1, 1000))
             alternate([(f"wall_{name}_warm", f"{label}, warm cache"), (f"wall_{name}_numpy", numpy_label)],
-                      [lambda: runner.cli(command, cache, next(seeds)), lambda: runner.python(code)], repeats)
+                      [lambda command=command, cache=cache, seeds=seeds: runner.cli(command, cache, next(seeds)),
+                       lambda code=code: runner.python(code)], repeats)
     finally:
         runner.close()
     imports = out.get("wall_import_jax", {}), out.get("wall_import_api", {})

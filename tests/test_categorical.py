@@ -15,7 +15,6 @@ from simcollapse.families import categorical as fam
 from simcollapse.theory import categorical as cat
 from simcollapse.theory import categorical_config as tc
 
-
 # ------------------------------------------------------------------------------------------------
 # The exact draw of the counts (the samplers' laws: tests/test_discrete_samplers.py)
 # ------------------------------------------------------------------------------------------------

@@ -16,8 +16,8 @@ import pytest
 from simcollapse.api import make_config, simulate
 from simcollapse.cli import main
 from simcollapse.config import ConfigError
-from simcollapse.samplers import bits
 from simcollapse.core import checkpoint, driver
+from simcollapse.samplers import bits
 
 CONFIG = dict(n_samples=12, generations=30, chains=5, seed=3, record_every=2)
 

@@ -18,8 +18,7 @@ from scipy import stats
 from simcollapse.samplers import bits
 from simcollapse.samplers.binomial import binomial, hypergeometric
 from simcollapse.samplers.discrete import D1, D2
-from simcollapse.samplers.multinomial import (layout, multinomial, multinomial_by_inversion,
-                                              multivariate_hypergeometric)
+from simcollapse.samplers.multinomial import layout, multinomial, multinomial_by_inversion, multivariate_hypergeometric
 from simcollapse.samplers.poisson import poisson
 from simcollapse.theory import categorical as cat
 

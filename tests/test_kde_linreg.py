@@ -7,9 +7,9 @@ import pytest
 
 from simcollapse.api import make_config, simulate, theory
 from simcollapse.config import ConfigError
-from simcollapse.theory.kde import expected_var
 from simcollapse.testing import assert_matches_theory
 from simcollapse.theory import linreg as lr
+from simcollapse.theory.kde import expected_var
 
 
 def _se(x):

@@ -49,14 +49,13 @@ import numpy as np
 from jax.scipy.linalg import solve_triangular
 
 from ..config import real_count, schedule
-from ..config.gaussian import GaussianConfig, MvGaussianConfig
+from ..config.gaussian import GaussianConfig
 from ..core.batch_invariant import entry_sum, logsumexp, ordered_sum
 from ..core.driver import Chain
 from ..samplers import bits
 from ..samplers.gamma import bartlett
 from ..samplers.subset import random_subset
 from .sgd import sgd
-
 
 
 class Model(NamedTuple):

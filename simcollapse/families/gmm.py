@@ -68,7 +68,7 @@ from ..mixture import GMMParams
 from ..samplers import bits
 from .em import em, fit_gmm, initialize
 
-__all__ = ["FIT_FAMILIES", "METRICS", "SAMPLERS", "GMM", "GMMConfig", "build", "hermite_grid"]
+__all__ = ["FIT_FAMILIES", "GMM", "METRICS", "SAMPLERS", "GMMConfig", "build", "hermite_grid"]
 
 MAX_NODES_PER_AXIS = 100  # numpy's Gauss–Hermite nodes overflow far beyond this
 

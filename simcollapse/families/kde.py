@@ -23,7 +23,6 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from ..config import schedule
 from ..config.kde import METRICS, RULES, KDEConfig
@@ -31,7 +30,7 @@ from ..core.batch_invariant import ordered_sum, tree_sum
 from ..core.driver import Chain
 from ..samplers import bits
 
-__all__ = ["METRICS", "RULES", "KDE", "KDEConfig", "build", "log_kernel_sums", "rule_factor", "variances"]
+__all__ = ["KDE", "METRICS", "RULES", "KDEConfig", "build", "log_kernel_sums", "rule_factor", "variances"]
 
 
 class State(NamedTuple):

@@ -53,7 +53,7 @@ def _nested(key: bits.Key, n, weights, draw):
         tail = jnp.flip(jnp.cumsum(jnp.flip(w, 1), 1), 1)
         level_key = bits.fold(key, level)
 
-        def step(rem, xs):
+        def step(rem, xs, level_key=level_key):
             i, wi, ti = xs
             x = draw(bits.fold(level_key, i), rem, wi, ti)
             return rem - x, x
