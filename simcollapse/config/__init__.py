@@ -1,4 +1,5 @@
-"""Run configurations: one frozen dataclass per family, validated before anything compiles.
+"""Run configurations: one frozen dataclass per family (in `simcollapse.config.<module>`), validated before
+anything compiles and before JAX is imported; this module holds the fields every family shares and the checks.
 
 Every field has a default, so `config.json` always holds the fully resolved configuration.
 Bad input raises :class:`ConfigError`, which names the field and the allowed values.

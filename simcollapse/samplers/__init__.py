@@ -1,0 +1,9 @@
+"""Exact samplers on one random-number generator.
+
+* `bits`: the counter-based Threefry-2x32 generator every draw comes from (keys, words, uniforms, normals);
+* `gamma`: Marsaglia–Tsang gamma, χ² and Bartlett–Wishart factors, in log space;
+* `binomial`, `multinomial`, `poisson`: exact count draws (inversion, Stadlober's ratio-of-uniforms), and
+  `discrete`, the machinery they share (gathered redraws across the chain batch);
+* `choice`: an index with probability ∝ mass, an ordered sample without replacement;
+* `subset`: a uniform subset without replacement (Floyd's algorithm).
+"""
