@@ -85,6 +85,14 @@ def schedule(spec, generations: int, name: str = "n_samples") -> np.ndarray:
     return values
 
 
+def check_metrics(config, known) -> None:
+    """`config.metrics` must be a non-empty list of names from `known`; stored as a tuple (frozen configs)."""
+    metrics = config.metrics
+    if isinstance(metrics, str) or not metrics or not all(m in known for m in metrics):
+        raise ConfigError("metrics", f"must be a non-empty list drawn from {', '.join(known)}; got {metrics!r}")
+    object.__setattr__(config, "metrics", tuple(metrics))
+
+
 def real_count(fraction, sizes):
     """Real samples of a training set of size M with real fraction ρ: n_r = ⌊ρM + ½⌋ (ρM rounded to the nearest
     integer, halves up, not Python's round-half-to-even), int64 like `sizes` (an integer or an array)."""

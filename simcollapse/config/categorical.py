@@ -8,7 +8,17 @@ from typing import Any
 
 import numpy as np
 
-from . import ConfigError, RunConfig, _is_int, check_choice, check_int, check_number, real_count, schedule
+from . import (
+    ConfigError,
+    RunConfig,
+    _is_int,
+    check_choice,
+    check_int,
+    check_metrics,
+    check_number,
+    real_count,
+    schedule,
+)
 
 TRUTHS = ("cats", "uniform", "zipf", "zipf_mandelbrot", "probs")
 SAMPLERS = ("exact", "infinite")
@@ -126,9 +136,7 @@ class CategoricalConfig(RunConfig):
         ):
             raise ConfigError("minority", f"must be a non-empty list of distinct type indices in [0, {K}), got {minority!r}")
         set_("minority", tuple(int(i) for i in minority))
-        if isinstance(self.metrics, str) or not self.metrics or not all(m in METRICS for m in self.metrics):
-            raise ConfigError("metrics", f"must be a non-empty list drawn from {', '.join(METRICS)}; got {self.metrics!r}")
-        set_("metrics", tuple(self.metrics))
+        check_metrics(self, METRICS)
 
     # --- derived ------------------------------------------------------------------------------------
     def probs(self) -> np.ndarray:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from . import ConfigError, RunConfig, check_choice, check_number, schedule
+from . import ConfigError, RunConfig, check_choice, check_metrics, check_number, schedule
 
 SAMPLERS = ("exact", "infinite")
 POLICIES = ("replace", "accumulate")
@@ -23,9 +23,7 @@ def _validate(c, known) -> None:
     check_choice("policy", c.policy, POLICIES)
     if c.policy == "accumulate" and float(sizes.sum(dtype=float)) >= MAX_POOL:
         raise ConfigError("n_samples", "the pooled sample size would exceed 2^53")
-    if isinstance(c.metrics, str) or not c.metrics or not all(m in known for m in c.metrics):
-        raise ConfigError("metrics", f"must be a non-empty list drawn from {', '.join(known)}; got {c.metrics!r}")
-    object.__setattr__(c, "metrics", tuple(c.metrics))
+    check_metrics(c, known)
 
 
 @dataclasses.dataclass(frozen=True)

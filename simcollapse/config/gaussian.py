@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ConfigError, RunConfig, check_choice, check_int, check_number, real_count, schedule
+from . import ConfigError, RunConfig, check_choice, check_int, check_metrics, check_number, real_count, schedule
 
 SAMPLERS = ("exact", "sufficient", "infinite")
 FITTERS = ("exact", "sgd")
@@ -113,9 +113,7 @@ def _validate_common(c, known_metrics) -> None:
     if c.fitter == "sgd" and c.ddof != 0:
         raise ConfigError("ddof", "fitter 'sgd' maximises the likelihood, whose maximiser is the ddof-0 fit; use ddof=0")
     check_int("pool_size", c.pool_size, 1)
-    if isinstance(c.metrics, str) or not all(m in known_metrics for m in c.metrics) or not c.metrics:
-        raise ConfigError("metrics", f"must be a non-empty list drawn from {', '.join(known_metrics)}; got {c.metrics!r}")
-    object.__setattr__(c, "metrics", tuple(c.metrics))
+    check_metrics(c, known_metrics)
     sizes = schedule(c.n_samples, c.generations)
     d = c.dim
     need = d + 1

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ConfigError, RunConfig, check_choice, check_int, check_number, schedule
+from . import ConfigError, RunConfig, check_choice, check_int, check_metrics, check_number, schedule
 
 COVARIANCE_TYPES = ("full", "diag", "spherical")
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
@@ -98,9 +98,7 @@ class GMMConfig(RunConfig):
             raise ConfigError("fit_components", f"must be ≤ n_samples ({sizes.min()}), got {self.fit_components}")
         if self.sampler == "exact" and self.ddof >= sizes.min():
             raise ConfigError("ddof", f"must be < n_samples ({sizes.min()}), got {self.ddof}")
-        if isinstance(self.metrics, str) or not self.metrics or not all(m in METRICS for m in self.metrics):
-            raise ConfigError("metrics", f"must be a non-empty list drawn from {', '.join(METRICS)}; got {self.metrics!r}")
-        object.__setattr__(self, "metrics", tuple(self.metrics))
+        check_metrics(self, METRICS)
         try:
             weights, means, covs = self.truth()
         except (TypeError, ValueError):

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ConfigError, RunConfig, check_int, check_number, schedule
+from . import ConfigError, RunConfig, check_int, check_metrics, check_number, schedule
 
 RULES = ("scott", "silverman")
 METRICS = ("var", "test_nll", "bandwidth")
@@ -46,6 +46,4 @@ class KDEConfig(RunConfig):
         check_number("mean0", self.mean0)
         check_number("var0", self.var0, low=0, low_open=True)
         check_int("test_size", self.test_size, 1)
-        if isinstance(self.metrics, str) or not self.metrics or not all(m in METRICS for m in self.metrics):
-            raise ConfigError("metrics", f"must be a non-empty list drawn from {', '.join(METRICS)}; got {self.metrics!r}")
-        object.__setattr__(self, "metrics", tuple(self.metrics))
+        check_metrics(self, METRICS)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ConfigError, RunConfig, check_choice, check_int, check_number
+from . import ConfigError, RunConfig, check_choice, check_int, check_metrics, check_number
 
 POLICIES = ("replace", "accumulate")
 SAMPLERS = ("exact", "infinite")
@@ -82,6 +82,4 @@ class LinRegConfig(RunConfig):
             raise ConfigError("w_star", f"must be a number or {d} numbers, got {self.w_star!r}") from None
         if not np.all(np.isfinite(w)):
             raise ConfigError("w_star", "must be finite")
-        if isinstance(self.metrics, str) or not self.metrics or not all(m in METRICS for m in self.metrics):
-            raise ConfigError("metrics", f"must be a non-empty list drawn from {', '.join(METRICS)}; got {self.metrics!r}")
-        object.__setattr__(self, "metrics", tuple(self.metrics))
+        check_metrics(self, METRICS)
