@@ -43,8 +43,24 @@ def close_prob(hits, exact, k=4.0):
     assert abs(hits.mean() - exact) <= k * se, (hits.mean(), exact, se)
 
 
+Z_SCORES = []  # (test, quantity, z) of every `close_z` check, printed in the terminal summary
+
+
+def close_z(samples, exact, what, k=4.0):
+    """Mean of samples within k standard errors of an exact expectation, the z-score kept for the summary."""
+    mean, se = mc_mean_se(samples)
+    z = (mean - exact) / se if se > 0 else (0.0 if abs(mean - exact) < 1e-12 else math.inf)
+    test = os.environ.get("PYTEST_CURRENT_TEST", "").split(" ")[0]
+    Z_SCORES.append((test, what, z))
+    assert abs(z) <= k, f"{what}: MC {mean:.6g} ± {se:.2g} vs theory {exact:.6g} (z = {z:.2f})"
+
+
 def pytest_terminal_summary(terminalreporter, config):
-    """The fuzz tests' tally (tests/test_fuzz.py): how many configs ran and how many were refused."""
+    """The fuzz tests' tally (tests/test_fuzz.py): how many configs ran and how many were refused; the z-scores of
+    the `close_z` checks (with -v)."""
+    if Z_SCORES and config.getoption("verbose") > 0:
+        for test, what, z in Z_SCORES:
+            terminalreporter.write_line(f"z {z:+.2f}  {what}  ({test})")
     tally = config.__dict__.get("fuzz_outcomes")
     if tally:
         terminalreporter.write_line("fuzzed configs: " + ", ".join(f"{w} {o} {n}" for (w, o), n in sorted(tally.items())))

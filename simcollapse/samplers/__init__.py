@@ -5,5 +5,7 @@
 * `binomial`, `multinomial`, `poisson`: exact count draws (inversion, Stadlober's ratio-of-uniforms), and
   `discrete`, the machinery they share (gathered redraws across the chain batch);
 * `choice`: an index with probability ∝ mass, an ordered sample without replacement;
-* `subset`: a uniform subset without replacement (Floyd's algorithm).
+* `subset`: a uniform subset without replacement (Floyd's algorithm);
+* `truncnorm`: normals truncated to a window, or passed by a noisy verifier, by inversion;
+* `curation`: tokens kept by a K-way Bradley–Terry choice among the model's draws.
 """

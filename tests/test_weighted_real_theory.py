@@ -1,0 +1,58 @@
+"""Weighted fresh real data (docs/theory.md §H): a plain-numpy chain (n real and m synthetic points per
+generation, weighted fit) against the recursions at 4 standard errors, and the optimal weight against a numerical
+minimisation."""
+
+import numpy as np
+import pytest
+from conftest import close_z
+from scipy.optimize import minimize_scalar
+
+from simcollapse.theory import weighted_real
+
+
+def numpy_weighted_chain(rng, n, m, weight, ddof, dim, generations, chains):
+    """tr Σ_t and ‖μ_t − μ_0‖², truth N(0, I_d), drawing the points."""
+    mean, chol = np.zeros((chains, dim)), np.broadcast_to(np.eye(dim), (chains, dim, dim)).copy()
+    trace, mse = [np.full(chains, float(dim))], [np.zeros(chains)]
+
+    def fit(x):
+        centred = x - x.mean(1, keepdims=True)
+        return x.mean(1), np.einsum("cki,ckj->cij", centred, centred) / (x.shape[1] - ddof)
+
+    for _ in range(generations):
+        real = rng.standard_normal((chains, n, dim))
+        synth = mean[:, None, :] + np.einsum("cij,ckj->cki", chol, rng.standard_normal((chains, m, dim)))
+        (mean_r, cov_r), (mean_s, cov_s) = fit(real), fit(synth)
+        mean = weight * mean_r + (1 - weight) * mean_s
+        cov = weight * cov_r + (1 - weight) * cov_s
+        chol = np.linalg.cholesky(cov)
+        trace.append(np.trace(cov, axis1=1, axis2=2))
+        mse.append((mean**2).sum(1))
+    return np.stack(trace), np.stack(mse)
+
+
+@pytest.mark.parametrize("n, m, weight, ddof, dim", [(10, 10, 0.618, 1, 1), (5, 20, 0.3, 0, 1), (20, 5, 0.9, 1, 1),
+                                                     (8, 8, 0.1, 0, 2), (12, 6, 0.5, 1, 3)])
+def test_weighted_chain_matches_the_recursion(n, m, weight, ddof, dim):
+    generations = 12
+    trace, mse = numpy_weighted_chain(np.random.default_rng(n + m + dim), n, m, weight, ddof, dim, generations, 20_000)
+    e_trace, e_mse = weighted_real.moments([n] * generations, [m] * generations, weight, ddof, dim)
+    for t in (1, 4, 12):
+        close_z(trace[t], e_trace[t], f"§H.1 E tr Σ_{t} (n={n}, m={m}, w={weight}, δ={ddof}, d={dim})")
+        close_z(mse[t], e_mse[t], f"§H.1 E‖μ_{t} − μ0‖² (n={n}, m={m}, w={weight}, δ={ddof}, d={dim})")
+
+
+def test_unbiased_variance_is_constant_and_the_error_reaches_its_stationary_value():
+    trace, mse = weighted_real.moments([10] * 400, [30] * 400, 0.4, 1, 2.0)
+    assert np.allclose(trace, 2.0, rtol=1e-14)
+    assert mse[-1] == pytest.approx(weighted_real.stationary_mean_sq_error(10, 30, 0.4, 2.0), rel=1e-12)
+
+
+@pytest.mark.parametrize("n, m", [(10, 10), (20, 5), (5, 40), (100, 300)])
+def test_optimal_weight_minimises_the_stationary_error(n, m):
+    w = weighted_real.optimal_weight(n, m)
+    best = minimize_scalar(lambda v: weighted_real.stationary_mean_sq_error(n, m, v), bounds=(1e-9, 1.0),
+                           method="bounded", options={"xatol": 1e-12})
+    assert w == pytest.approx(best.x, abs=1e-7)
+    assert weighted_real.stationary_mean_sq_error(n, m, w) == pytest.approx(w / n, rel=1e-12)  # V* = w*·σ0²/n
+    assert weighted_real.optimal_weight(10, 10) == pytest.approx((np.sqrt(5) - 1) / 2, rel=1e-15)  # 1/φ at k = 1
