@@ -48,3 +48,18 @@ def test_curriculum_has_the_real_only_error(n_real, n_synth, dim):
                                 curriculum=True)
     close_z(errors, strong_collapse.curriculum_test_error(n_real, dim, 1.0),
             f"§S.2 curriculum E_test (n1={n_real}, n2={n_synth}, d={dim})")
+
+
+@pytest.mark.parametrize("design_size, dim, fraction, shift, noise, curriculum",
+                         [(30, 4, 0.4, 0.5, 1.0, False), (20, 2, 0.25, [1.0, -2.0], 0.5, False),
+                          (60, 6, 0.5, 0.3, 1.0, True), (16, 3, 0.6, 1.0, 0.0, False)])
+def test_linreg_synthetic_mix_chain_matches_theory(design_size, dim, fraction, shift, noise, curriculum):
+    from simcollapse.api import make_config, simulate, theory
+
+    config = make_config("linreg", policy="synthetic_mix", design_size=design_size, dim=dim,
+                         synthetic_fraction=fraction, synthetic_shift=shift, noise=noise, curriculum=curriculum,
+                         generations=2, chains=20_000, seed=design_size, metrics=["test_error"])
+    errors, expected = simulate(config).stats["test_error"], theory(config)["E_test_error"]
+    for t in (1, 2):
+        close_z(errors[t], expected[t], f"§S linreg synthetic_mix E_test_{t} (T={design_size}, d={dim}, p2={fraction}, "
+                f"Δ={shift}, σ={noise}, curriculum={curriculum})")

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from . import ConfigError, RunConfig, check_choice, check_int, check_metrics, check_number
+from . import ConfigError, RunConfig, check_choice, check_int, check_metrics, check_number, real_count
 
-POLICIES = ("replace", "accumulate")
+POLICIES = ("replace", "accumulate", "synthetic_mix")
 SAMPLERS = ("exact", "infinite")
 FITTERS = ("exact", "sgd")
 METRICS = ("w", "test_error", "trace_inv_gram")
@@ -21,12 +21,17 @@ class LinRegConfig(RunConfig):
     """Linear-regression chain. Fields beyond the run fields:
 
     design_size: T rows of the fixed design (T > d′ + 1 for OLS, so E tr((X₁ᵀX₁)⁻¹) = d′/(T−d′−1) is finite).
-    dim: d.   noise: σ of the label noise.   policy: replace | accumulate.   ridge: λ ≥ 0 (0 = OLS).
+    dim: d.   noise: σ of the label noise.   policy: replace | accumulate | synthetic_mix.   ridge: λ ≥ 0 (0 = OLS).
     w_star: the truth; None gives (1, …, 1)/√d, a number gives that value in every coordinate.
     sampler: exact | infinite (labels without noise: no statistical error).
     fit_dim: d′, the features the model uses (the first d′; None = all d).
     fitter: exact | sgd.   sgd_steps, lr: the gradient steps and their learning rate η (fitter sgd).
     warm_start: start the steps from the previous fit instead of 0 (fitter sgd).
+    synthetic_fraction: p₂ (policy synthetic_mix): n₂ = ⌊p₂T + ½⌋ of the T rows are labelled by the shifted
+        w_s = w* + synthetic_shift, the others by w* (strong collapse, docs/theory.md §S.1).
+    synthetic_shift: w_s − w*, a number (every coordinate) or d numbers.
+    curriculum: fit on the synthetic rows, then refit on the real rows only (fitter exact: the real-only fit,
+        docs/theory.md §S.2).
     metrics: statistics recorded per generation.
     """
 
@@ -43,12 +48,24 @@ class LinRegConfig(RunConfig):
     sgd_steps: int = 20
     lr: float = 0.2
     warm_start: bool = False
+    synthetic_fraction: float = 0.5
+    synthetic_shift: Any = 1.0
+    curriculum: bool = False
     metrics: tuple = METRICS
 
     @property
     def fitted_dim(self) -> int:
         """d′: the number of features the model uses."""
         return self.dim if self.fit_dim is None else self.fit_dim
+
+    @property
+    def synthetic_rows(self) -> int:
+        """n₂ = ⌊p₂T + ½⌋ under synthetic_mix (the last n₂ rows of the design; rows are exchangeable), else 0."""
+        return int(real_count(self.synthetic_fraction, self.design_size)) if self.policy == "synthetic_mix" else 0
+
+    def shift(self) -> np.ndarray:
+        """Δ = w_s − w* (d,)."""
+        return np.broadcast_to(np.asarray(self.synthetic_shift, float), (self.dim,)).copy()
 
     def truth(self) -> np.ndarray:
         if self.w_star is None:
@@ -82,4 +99,21 @@ class LinRegConfig(RunConfig):
             raise ConfigError("w_star", f"must be a number or {d} numbers, got {self.w_star!r}") from None
         if not np.all(np.isfinite(w)):
             raise ConfigError("w_star", "must be finite")
+        check_number("synthetic_fraction", self.synthetic_fraction, low=0, high=1)
+        try:
+            shift = self.shift()
+        except (TypeError, ValueError):
+            raise ConfigError("synthetic_shift", f"must be a number or {d} numbers, got {self.synthetic_shift!r}") \
+                from None
+        if not np.all(np.isfinite(shift)):
+            raise ConfigError("synthetic_shift", "must be finite")
+        if not isinstance(self.curriculum, bool):
+            raise ConfigError("curriculum", f"must be true or false, got {self.curriculum!r}")
+        if self.curriculum:
+            if self.policy != "synthetic_mix" or self.fitter != "exact":
+                raise ConfigError("curriculum", "needs policy synthetic_mix and fitter exact (the two-stage fit ends "
+                                                "at the closed-form fit on the real rows)")
+            if ridge == 0 and self.design_size - self.synthetic_rows <= fitted + 1:
+                raise ConfigError("synthetic_fraction", f"leaves {self.design_size - self.synthetic_rows} real rows;"
+                                                        f" the curriculum's OLS fit needs more than {fitted + 1}")
         check_metrics(self, METRICS)

@@ -7,7 +7,11 @@ truth w*. Generation n labels the design with the previous model, y_n = X ŵ_{n�
 * ``replace``: ŵ_n = (XᵀX + λI)⁻¹ Xᵀ y_n;
 * ``accumulate``: the design is stacked n times and every label kept, so only the running sufficient statistic
   b_n = Σ_{i≤n} Xᵀ y_i is carried: ŵ_n = (n XᵀX + λI)⁻¹ b_n. For OLS, with ξ_i = (XᵀX)⁻¹Xᵀ ε_i,
-  n ŵ_n = Σ_{i≤n}(ŵ_{i−1} + ξ_i) gives ŵ_n = ŵ_{n−1} + ξ_n/n, so ŵ_n − w* = Σ_{i≤n} ξ_i/i.
+  n ŵ_n = Σ_{i≤n}(ŵ_{i−1} + ξ_i) gives ŵ_n = ŵ_{n−1} + ξ_n/n, so ŵ_n − w* = Σ_{i≤n} ξ_i/i;
+* ``synthetic_mix`` (strong collapse, Dohmatob et al., ICLR 2025; docs/theory.md §S): every generation labels the
+  design afresh, the last n₂ = ⌊p₂T + ½⌋ rows by a shifted model w_s = w* + Δ and the others by w*, and fits them
+  all (or, with ``curriculum``, ends on the real rows only). The labels do not depend on the previous fit, so each
+  generation is an independent draw of the one-shot experiment; the test error's mean is the same at every n.
 
 Each solve factors c XᵀX + λI by Cholesky (d × d; cheap, and far quicker to compile than an eigendecomposition).
 
@@ -65,10 +69,14 @@ class LinReg:
         # numpy constants: traced, they take the driver's float64 whatever the process's JAX default
         self.w_star = config.truth()
         self.fitted = np.arange(self.d) < config.fitted_dim  # the features the model uses
+        # synthetic_mix: the shifted rows, and the rows the (last stage of the) fit uses
+        self.synthetic = np.arange(self.T) >= self.T - config.synthetic_rows
+        self.fit_rows = (~self.synthetic if config.curriculum else np.ones(self.T, bool)).astype(float)
+        self.shifted_truth = config.shift()
 
     def init(self, key) -> State:
         x = bits.normal(key, (self.T, self.d))
-        gram = x.T @ x
+        gram = x.T @ (self.fit_rows[:, None] * x)
         return State(jnp.asarray(0, jnp.int32), self.w_star, x, gram, jnp.zeros(self.d), self._trace_inv(gram))
 
     def _system(self, gram, count):
@@ -88,12 +96,15 @@ class LinReg:
                    self.config.sgd_steps, self.config.lr)
 
     def step(self, key, state: State) -> State:
-        y = state.x @ state.w
+        mix = self.config.policy == "synthetic_mix"
+        y = state.x @ (self.w_star if mix else state.w)
+        if mix:
+            y = y + jnp.where(self.synthetic, state.x @ self.shifted_truth, 0.0)
         if self.config.sampler == "exact":
             y = y + self.config.noise * bits.normal(key, (self.T,))
-        b = state.x.T @ y
+        b = state.x.T @ (self.fit_rows * y)
         t = state.t + 1
-        if self.config.policy == "replace":
+        if self.config.policy in ("replace", "synthetic_mix"):
             return state._replace(t=t, w=self._fit(state, 1.0, b))
         xty = state.xty + b
         return state._replace(t=t, w=self._fit(state, t.astype(float), xty), xty=xty)

@@ -90,8 +90,16 @@ def _linreg_accumulate(config):
     return None
 
 
+def _strong_collapse_floor(config):
+    """The floor p₂²c² that mixed synthetic labels leave as T → ∞ (docs/theory.md §S.1)."""
+    if config.policy == "synthetic_mix" and not config.curriculum:
+        shift = config.shift()
+        return config.synthetic_fraction**2 * float(shift @ shift), "floor p₂²c² (T → ∞)"
+    return None
+
+
 BOUNDS = {"w2_mle": _w2_mle, "gaussian_accumulate_mean": _gaussian_accumulate_mean,
-          "linreg_accumulate": _linreg_accumulate}
+          "linreg_accumulate": _linreg_accumulate, "strong_collapse_floor": _strong_collapse_floor}
 
 
 # --- drawing ----------------------------------------------------------------------------------------------

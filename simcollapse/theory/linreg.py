@@ -33,6 +33,8 @@ FIELDS = {
     "ridge": Needs((0.0,)),
     "fitter": Needs(("exact",)),
     "sgd_steps": IRRELEVANT, "lr": IRRELEVANT, "warm_start": IRRELEVANT,
+    # strong collapse (docs/theory.md §S): read by the synthetic_mix policy only
+    "synthetic_fraction": USED, "synthetic_shift": USED, "curriculum": USED,
 }
 
 
@@ -74,6 +76,28 @@ def for_config(config) -> dict[str, np.ndarray]:
     """``E_test_error`` for OLS by the closed form (none for ridge > 0 or gradient steps: biased fitters, see
     `FIELDS`). The infinite sampler is σ = 0."""
     noise = config.noise if config.sampler == "exact" else 0.0
+    if config.policy == "synthetic_mix":
+        return synthetic_mix_curves(config, noise)
     omitted = config.truth()[config.fitted_dim:]
     return {"E_test_error": expected_test_error_omitted(config.generations, config.design_size, config.fitted_dim,
                                                         float(omitted @ omitted), noise, config.policy)}
+
+
+def synthetic_mix_curves(config, noise) -> dict[str, np.ndarray]:
+    """Strong collapse (docs/theory.md §S): every generation n ≥ 1 is a fresh one-shot fit, so E_test_error is
+    §S.1's mixed-data error (§S.2's real-only error with the curriculum) at every n. Derived with every feature
+    fitted: none is returned for fit_dim < dim."""
+    from .strong_collapse import curriculum_test_error, mixed_test_error
+
+    if config.fitted_dim < config.dim:
+        return {}
+    n_synth = config.synthetic_rows
+    n_real = config.design_size - n_synth
+    shift = config.shift()
+    if config.curriculum:
+        error = curriculum_test_error(n_real, config.dim, noise)
+    else:
+        error = mixed_test_error(n_real, n_synth, config.dim, float(shift @ shift), noise)
+    curve = np.full(config.generations + 1, float(error))
+    curve[0] = 0.0
+    return {"E_test_error": curve}
