@@ -95,7 +95,7 @@ def test_parameters_valid_over_run(k2_run):
     _, result = k2_run
     s = result.stats
     for name, values in s.items():
-        values = values[1:] if name == "loglik" else values
+        values = values[1:] if name in ("loglik", "l2_sq_to_first_fit") else values  # no fit at generation 0
         assert np.all(np.isfinite(values)), name
     w = s["weights"]
     assert np.all(w >= 0) and np.allclose(w.sum(-1), 1.0)
@@ -154,7 +154,7 @@ def test_degenerate_data_no_nan():
                          init="random_from_data")
     s = simulate(config).stats
     for name, values in s.items():
-        values = values[1:] if name == "loglik" else values
+        values = values[1:] if name in ("loglik", "l2_sq_to_first_fit") else values  # no fit at generation 0
         assert np.all(np.isfinite(values)), name
     assert np.all(np.linalg.eigvalsh(s["covs"][1:]) >= 0.5e-6)
 

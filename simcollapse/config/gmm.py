@@ -14,8 +14,8 @@ COVARIANCE_TYPES = ("full", "diag", "spherical")
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
 SAMPLERS = ("exact", "infinite")
 FIT_FAMILIES = ("gmm", "gaussian")
-METRICS = ("weights", "means", "covs", "mix_mean", "mix_cov", "trace", "mean_sq_error", "l2_to_truth",
-           "loglik", "em_iterations")
+METRICS = ("weights", "means", "covs", "component_std", "mix_mean", "mix_cov", "trace", "mean_sq_error",
+           "l2_to_truth", "l2_sq_to_truth", "l2_sq_to_first_fit", "loglik", "em_iterations")
 
 
 @dataclasses.dataclass(frozen=True)

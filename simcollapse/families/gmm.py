@@ -44,9 +44,12 @@ Samplers:
 Every mixture in the state has max(K, K′) component slots; unused slots have weight 0 (mean 0, covariance I)
 and contribute nothing to sampling, densities or moments. The component order of a fit is arbitrary.
 
-Metrics (per generation): ``weights`` (K_max,), ``means`` (K_max, d), ``covs`` (K_max, d, d); ``mix_mean`` (d,)
-and ``mix_cov`` (d, d), the mixture's mean and covariance; ``trace`` = tr ``mix_cov``; ``mean_sq_error`` =
-‖mix_mean − m_0‖²; ``l2_to_truth`` = (∫(f − f_0)²)^{1/2} in closed form (the paper's notebook);
+Metrics (per generation): ``weights`` (K_max,), ``means`` (K_max, d), ``covs`` (K_max, d, d);
+``component_std`` (K_max,), √(tr Σ_k/d) per component (0 for an empty slot), as the paper's notebook plots it;
+``mix_mean`` (d,) and ``mix_cov`` (d, d), the mixture's mean and covariance; ``trace`` = tr ``mix_cov``;
+``mean_sq_error`` = ‖mix_mean − m_0‖²; ``l2_to_truth`` = (∫(f − f_0)²)^{1/2} and ``l2_sq_to_truth`` = ∫(f − f_0)²
+in closed form; ``l2_sq_to_first_fit`` = ∫(f − f_1)², the squared distance to generation 1's fit (the notebook's
+"generation-0 model", fitted on real data; NaN at generation 0, 0 at generation 1);
 ``loglik``: EM's last mean per-sample log-likelihood (scikit-learn's ``lower_bound_``; NaN at generation 0);
 ``em_iterations``: EM iterations of the fit (0 at generation 0).
 """
@@ -78,6 +81,7 @@ class State(NamedTuple):
     model: GMMParams  # K_max slots
     loglik: jax.Array
     n_iter: jax.Array
+    first: GMMParams  # generation 1's fit (the truth until then)
 
 
 def _pad(params: GMMParams, k_max: int) -> GMMParams:
@@ -142,7 +146,8 @@ class GMM:
     def init(self, key) -> State:
         # dtypes exactly those of `step`'s state (weak types included): a weakly typed start would compile the
         # generation program twice, once for generation 0's state and once for every later one
-        return State(jnp.asarray(0, jnp.int32), self.truth(), jnp.asarray(jnp.nan, float), jnp.asarray(0))
+        truth = self.truth()
+        return State(jnp.asarray(0, jnp.int32), truth, jnp.asarray(jnp.nan, float), jnp.asarray(0), truth)
 
     def fit_gaussian(self, x, w):
         """One Gaussian: weighted mean and covariance S/(Σw − ddof) + reg·I; (params, mean log-likelihood)."""
@@ -155,12 +160,18 @@ class GMM:
         return params, (w @ mixture.log_prob(params, x)) / n
 
     def step(self, key, state: State) -> State:
+        model, loglik, n_iter = self.fit(key, state)
+        first = jax.tree.map(lambda new, old: jnp.where(state.t == 0, new, old), model, state.first)
+        return State(state.t + 1, model, loglik, n_iter, first)
+
+    def fit(self, key, state: State):
+        """The next model (K_max slots), EM's last mean log-likelihood and its iteration count."""
         c = self.config
         k_data, k_init = bits.fold(key, 0), bits.fold(key, 1)
         x, w = self.data(k_data, state)
         if c.fit_family == "gaussian":
             params, loglik = self.fit_gaussian(x, w)
-            return State(state.t + 1, _pad(params, self.k_max), loglik, jnp.asarray(0))
+            return _pad(params, self.k_max), loglik, jnp.asarray(0)
         options = dict(covariance_type=c.covariance_type, tol=c.tol, reg_covar=c.reg_covar, max_iter=c.em_iters,
                        sample_weight=w)
         if not c.warm_start:
@@ -173,21 +184,26 @@ class GMM:
                                    reg_covar=c.reg_covar, sample_weight=w)
                 previous = jax.tree.map(lambda a, b: jnp.where(state.t == 0, a, b), fresh, previous)
             result = em(x, previous, **options)
-        return State(state.t + 1, _pad(result.params, self.k_max), result.lower_bound, result.n_iter)
+        return _pad(result.params, self.k_max), result.lower_bound, result.n_iter
 
     def observe(self, state: State) -> dict:
         model = state.model
         mean, cov = mixture.moment_match(model)
         diff = mean - self.mean0
+        l2_sq = mixture.l2_distance_sq(model, self.truth())
+        std = jnp.sqrt(jnp.trace(model.covs, axis1=1, axis2=2) / self.d)
         out = {
             "weights": model.weights,
             "means": model.means,
             "covs": model.covs,
+            "component_std": jnp.where(model.weights > 0, std, 0.0),
             "mix_mean": mean,
             "mix_cov": cov,
             "trace": jnp.trace(cov),
             "mean_sq_error": diff @ diff,
-            "l2_to_truth": mixture.l2_distance(model, self.truth()),
+            "l2_to_truth": jnp.sqrt(l2_sq),
+            "l2_sq_to_truth": l2_sq,
+            "l2_sq_to_first_fit": jnp.where(state.t == 0, jnp.nan, mixture.l2_distance_sq(model, state.first)),
             "loglik": state.loglik,
             "em_iterations": state.n_iter,
         }
