@@ -40,9 +40,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import policies
 from ..config.linreg import FITTERS, METRICS, POLICIES, SAMPLERS, LinRegConfig
 from ..core.batch_invariant import tree_sum
 from ..core.driver import Chain
+from ..policies import Sizes
 from ..samplers import bits
 from .sgd import sgd
 
@@ -54,13 +56,26 @@ class State(NamedTuple):
     w: jax.Array  # (d,)
     x: jax.Array  # (T, d) design
     gram: jax.Array  # (d, d) XᵀX
-    xty: jax.Array  # (d,) Σ_i Xᵀ y_i (accumulate)
+    pool: object  # the policy's: the pooled Labels (accumulate) or None
     trace_inv: jax.Array  # tr((XᵀX + λI)⁻¹), fixed with the design
 
 
+class Labels(NamedTuple):
+    """Sufficient statistic of c label sets of the design: b = Σ_i Xᵀ y_i and c (float64)."""
+
+    xty: jax.Array
+    count: jax.Array
+
+
 class LinReg:
+    """Chain pieces of a linreg config, and its statistics for the policies (:class:`simcollapse.policies.Data`:
+    :class:`Labels`, one label set of the fixed design per generation); the model the draws read is the state."""
+
+    split_keys = False
+
     def __init__(self, config: LinRegConfig):
         self.config = config
+        self.policy = policies.POLICIES[config.policy]
         self.d, self.T = config.dim, config.design_size
         # numpy constants: traced, they take the driver's float64 whatever the process's JAX default
         self.w_star = config.truth()
@@ -69,7 +84,8 @@ class LinReg:
     def init(self, key) -> State:
         x = bits.normal(key, (self.T, self.d))
         gram = x.T @ x
-        return State(jnp.asarray(0, jnp.int32), self.w_star, x, gram, jnp.zeros(self.d), self._trace_inv(gram))
+        return State(jnp.asarray(0, jnp.int32), self.w_star, x, gram, self.policy.start(self, key),
+                     self._trace_inv(gram))
 
     def _system(self, gram, count):
         """count·XᵀX + λI on the fitted features, the identity on the others (so their coefficients solve to 0)."""
@@ -87,16 +103,28 @@ class LinReg:
         return sgd(lambda w: jnp.where(self.fitted, (system @ w - b) / scale, 0.0), start,
                    self.config.sgd_steps, self.config.lr)
 
-    def step(self, key, state: State) -> State:
+    def synthetic(self, key, state: State, n) -> Labels:
+        """Xᵀy for the labels y = X ŵ + ε of the current model (n = 1 label set)."""
         y = state.x @ state.w
         if self.config.sampler == "exact":
             y = y + self.config.noise * bits.normal(key, (self.T,))
-        b = state.x.T @ y
-        t = state.t + 1
-        if self.config.policy == "replace":
-            return state._replace(t=t, w=self._fit(state, 1.0, b))
-        xty = state.xty + b
-        return state._replace(t=t, w=self._fit(state, t.astype(float), xty), xty=xty)
+        return Labels(state.x.T @ y, jnp.asarray(1.0))
+
+    def fit_fresh(self, key, state: State, n):
+        return self.fit(self.synthetic(key, state, n), state)
+
+    def combine(self, a: Labels, b: Labels) -> Labels:
+        return Labels(a.xty + b.xty, a.count + b.count)
+
+    def empty(self) -> Labels:
+        return Labels(jnp.zeros(self.d), jnp.asarray(0.0))
+
+    def fit(self, data: Labels, state: State):
+        return self._fit(state, data.count, data.xty)
+
+    def step(self, key, state: State) -> State:
+        w, pool = self.policy.step(self, key, state, state.pool, Sizes(state.t, 1.0, 0.0, 1.0))
+        return state._replace(t=state.t + 1, w=w, pool=pool)
 
     def _trace_inv(self, gram):
         """tr((X₁ᵀX₁ + λI)⁻¹) = ‖L⁻¹‖_F² − (d − d′) with L Lᵀ the system (computed once, at initialisation: a
