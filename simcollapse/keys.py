@@ -88,9 +88,7 @@ def family_keys(family: str) -> list[Key]:
     """The keys ``simcollapse run FAMILY --set KEY=VALUE`` takes."""
     from . import families, neural
 
-    if family in neural.NEURAL:
-        return keys(neural.config_class(family), hidden=neural.CLI_FIELDS)
-    return keys(families.get(family).config)
+    return keys(families.config_class(family), hidden=neural.CLI_FIELDS if family in neural.NEURAL else ())
 
 
 def describe(family: str, width: int = 100) -> str:

@@ -12,22 +12,18 @@ import json
 from pathlib import Path
 
 from .config import ConfigError
+from .families import NEURAL
 
-NEURAL = ("lm", "vae")
 CLI_FIELDS = ("out", "progress")  # set by `simcollapse run`'s --out and --quiet, not by --set
 
 
 def config_class(family: str) -> type:
-    """The frozen dataclass of a neural family's settings."""
-    if family == "lm":
-        from .lm.loop import LMLoopConfig
+    """The frozen dataclass of a neural family's settings (registered in :mod:`simcollapse.families`)."""
+    from . import families
 
-        return LMLoopConfig
-    if family == "vae":
-        from .vae import VAEConfig
-
-        return VAEConfig
-    raise ConfigError("family", f"must be one of {', '.join(NEURAL)}; got {family!r}")
+    if family not in NEURAL:
+        raise ConfigError("family", f"must be one of {', '.join(NEURAL)}; got {family!r}")
+    return families.config_class(family)
 
 
 def make_config(family: str, values: dict):

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from simcollapse import families
 from simcollapse.api import make_config, simulate, theory
 from simcollapse.config import ConfigError
+from simcollapse.keys import family_keys
 from simcollapse.testing import assert_matches_theory, mc_mean_se, valid_config_values
 from simcollapse.theory.fields import IRRELEVANT, USED, Needs
 
@@ -82,6 +83,12 @@ SETTINGS = {"fitter": ({"fitter": "exact", "ddof": 0}, {"fitter": "sgd", "ddof":
             "ridge": ({"ridge": 0.0}, {"ridge": 0.5})}
 
 
+def _choices(family, name, rule):
+    """(a supported, an unsupported) setting of a field with documented choices."""
+    choices = next(key.choices for key in family_keys(family) if key.name == name)
+    return {name: rule.values[0]}, {name: next(c for c in choices if c not in rule.values)}
+
+
 @pytest.mark.parametrize("family", [f for f in families.names()
                                     if any(isinstance(r, Needs) for r in families.get(f).theory.fields.values())])
 @FAST
@@ -91,7 +98,7 @@ def test_unsupported_values_return_only_the_kept_curves(family, data):
     for name, rule in _declaration(family).items():
         if not isinstance(rule, Needs):
             continue
-        good, bad = SETTINGS[name]
+        good, bad = SETTINGS.get(name) or _choices(family, name, rule)
         supported, unsupported = _config_or_none(family, {**values, **good}), _config_or_none(family, {**values, **bad})
         if supported is None or unsupported is None or rule.holds(unsupported, bad[name]):
             continue

@@ -136,6 +136,14 @@ class RunConfig:
         return from_dict(self.family, {**dataclasses.asdict(self), **changes}, type(self))
 
 
+class SampleSizes:
+    """For the configs with an ``n_samples`` field: the sample size of each generation, from one place."""
+
+    def sizes(self) -> np.ndarray:
+        """M_t for t = 0 … generations−1 (see :func:`schedule`)."""
+        return schedule(self.n_samples, self.generations)
+
+
 def unknown_key(key: str, known, family: str) -> ConfigError:
     """The error for a key that `family` does not have: the closest known key if one is near, else all of them."""
     close = difflib.get_close_matches(key, sorted(known), n=1)

@@ -8,17 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from . import (
-    ConfigError,
-    RunConfig,
-    _is_int,
-    check_choice,
-    check_int,
-    check_metrics,
-    check_number,
-    real_count,
-    schedule,
-)
+from ..policies import real_counts
+from . import ConfigError, RunConfig, SampleSizes, _is_int, check_choice, check_int, check_metrics, check_number
 
 TRUTHS = ("cats", "uniform", "zipf", "zipf_mandelbrot", "probs")
 SAMPLERS = ("exact", "infinite")
@@ -30,7 +21,7 @@ MAX_POOL = 2**53
 
 
 @dataclasses.dataclass(frozen=True)
-class CategoricalConfig(RunConfig):
+class CategoricalConfig(SampleSizes, RunConfig):
     """Categorical chain (docs/theory.md §C). Fields beyond the run fields:
 
     truth: cats | uniform | zipf | zipf_mandelbrot | probs. Left out it is inferred: ``probs`` when probs0 is
@@ -103,7 +94,7 @@ class CategoricalConfig(RunConfig):
         check_number("zipf_q", self.zipf_q, low=-1.0, low_open=True)
         K = self.num_types
 
-        sizes = schedule(self.n_samples, self.generations)
+        sizes = self.sizes()
         if sizes.min() < 1:
             raise ConfigError("n_samples", f"must be ≥ 1 in every generation, got {sizes.min()}")
         check_number("alpha", self.alpha, low=0.0)
@@ -117,7 +108,7 @@ class CategoricalConfig(RunConfig):
         check_int("pool_size", self.pool_size, 1)
         check_int("probs_max_types", self.probs_max_types, 0)
         if self.policy == "real_pool":
-            n_real = real_count(self.real_fraction, sizes)
+            n_real = real_counts(self.policy, self.real_fraction, sizes)[0]
             if n_real.max() > self.pool_size:
                 raise ConfigError(
                     "pool_size", f"must be ≥ the real tokens per generation ({int(n_real.max())}), got {self.pool_size}"
@@ -153,16 +144,9 @@ class CategoricalConfig(RunConfig):
         q = 0.0 if self.truth == "zipf" else self.zipf_q
         return theory.zipf_mandelbrot(self.zipf_beta, q, self.num_types)
 
-    def sizes(self) -> np.ndarray:
-        return schedule(self.n_samples, self.generations)
-
     def real_counts(self) -> tuple[np.ndarray, np.ndarray]:
-        """(n_real, n_synthetic) per generation; n_real = ⌊ρ N_t + ½⌋ under fresh_real / real_pool, else 0."""
-        sizes = self.sizes()
-        real = real_count(self.real_fraction, sizes)
-        if self.policy not in ("fresh_real", "real_pool"):
-            real = np.zeros_like(real)
-        return real, sizes - real
+        """(n_real, n_synthetic) per generation (:func:`simcollapse.policies.real_counts`)."""
+        return real_counts(self.policy, self.real_fraction, self.sizes())
 
     def records_probs(self) -> bool:
         """Whether ``probs`` is recorded (it is requested and K ≤ probs_max_types)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from . import ConfigError, RunConfig, check_choice, check_metrics, check_number, schedule
+from . import ConfigError, RunConfig, SampleSizes, check_choice, check_metrics, check_number
 
 SAMPLERS = ("exact", "infinite")
 POLICIES = ("replace", "accumulate")
@@ -16,7 +16,7 @@ MAX_POOL = 2.0**53
 
 
 def _validate(c, known) -> None:
-    sizes = schedule(c.n_samples, c.generations)
+    sizes = c.sizes()
     if sizes.min() < 1:
         raise ConfigError("n_samples", f"must be ≥ 1 in every generation, got {sizes.min()}")
     check_choice("sampler", c.sampler, SAMPLERS)
@@ -27,7 +27,7 @@ def _validate(c, known) -> None:
 
 
 @dataclasses.dataclass(frozen=True)
-class PoissonConfig(RunConfig):
+class PoissonConfig(SampleSizes, RunConfig):
     """Poisson rate chain. rate0: λ_0 ≥ 0.  n_samples: n_t (integer or schedule).  sampler: exact | infinite.
     policy: replace | accumulate.  metrics: from rate, alive."""
 
@@ -42,12 +42,9 @@ class PoissonConfig(RunConfig):
         check_number("rate0", self.rate0, low=0.0)
         _validate(self, POISSON_METRICS)
 
-    def sizes(self):
-        return schedule(self.n_samples, self.generations)
-
 
 @dataclasses.dataclass(frozen=True)
-class BernoulliConfig(RunConfig):
+class BernoulliConfig(SampleSizes, RunConfig):
     """Bernoulli chain. p0: in [0, 1].  n_samples: n_t (integer or schedule).  sampler: exact | infinite.
     policy: replace | accumulate.  metrics: from p, lost, fixed, het."""
 
@@ -61,6 +58,3 @@ class BernoulliConfig(RunConfig):
     def validate(self) -> None:
         check_number("p0", self.p0, 0.0, 1.0)
         _validate(self, BERNOULLI_METRICS)
-
-    def sizes(self):
-        return schedule(self.n_samples, self.generations)

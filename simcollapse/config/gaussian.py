@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from . import ConfigError, RunConfig, check_choice, check_int, check_metrics, check_number, real_count, schedule
+from ..policies import real_counts
+from . import ConfigError, RunConfig, SampleSizes, check_choice, check_int, check_metrics, check_number
 
 SAMPLERS = ("exact", "sufficient", "infinite")
 FITTERS = ("exact", "sgd")
@@ -20,7 +21,7 @@ METRICS_ND = ("mean", "cov", "logdet", "trace", "det_ratio", "w2sq", "kl", "log_
 
 
 @dataclasses.dataclass(frozen=True)
-class _GaussianChainConfig(RunConfig):
+class _GaussianChainConfig(SampleSizes, RunConfig):
     """Fields shared by both Gaussian families (documented on `GaussianConfig`)."""
 
     n_samples: Any = 100
@@ -114,15 +115,14 @@ def _validate_common(c, known_metrics) -> None:
         raise ConfigError("ddof", "fitter 'sgd' maximises the likelihood, whose maximiser is the ddof-0 fit; use ddof=0")
     check_int("pool_size", c.pool_size, 1)
     check_metrics(c, known_metrics)
-    sizes = schedule(c.n_samples, c.generations)
+    sizes = c.sizes()
     d = c.dim
     need = d + 1
     bound = f"dim+1 = {need}" if c.family == "mvgaussian" else str(need)  # the 1-D family has no dim key
     if c.policy in ("replace", "accumulate", "accumulate_subsample") and sizes.min() < need:
         raise ConfigError("n_samples", f"must be ≥ {bound} so each fit is non-degenerate, got {sizes.min()}")
     if c.policy in ("fresh_real", "real_pool"):
-        real = real_count(c.real_fraction, sizes)
-        synth = sizes - real
+        real, synth = real_counts(c.policy, c.real_fraction, sizes)
         if sizes.min() < need:
             raise ConfigError("n_samples", f"must be ≥ {bound}, got {sizes.min()}")
         if c.sampler == "sufficient" and (np.any((real > 0) & (real < need)) or np.any((synth > 0) & (synth < need))):

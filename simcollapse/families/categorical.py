@@ -29,7 +29,7 @@ Samplers:
   finite-N weights). With T ≠ 1 and no smoothing this is the exact map p_n ∝ p_0^{T^{−n}}, computed in log
   space so it never underflows.
 
-Policies (same names as the Gaussian family):
+Policies (:mod:`simcollapse.policies`, the same functions for every family, here over the counts):
 
 * ``replace``: fit on the N_t fresh tokens;
 * ``accumulate``: fit on the pooled counts of every generation so far;
@@ -75,7 +75,7 @@ import numpy as np
 from ..config.categorical import CategoricalConfig
 from ..core.batch_invariant import logsumexp, tree_max, tree_sum
 from ..core.driver import LANES, Chain
-from ..samplers import bits
+from ..policies import POLICIES, Sizes
 from ..samplers.binomial import SMALL_MEAN
 from ..samplers.multinomial import MAX_BRANCH, multinomial, multinomial_by_inversion, multivariate_hypergeometric
 
@@ -92,7 +92,7 @@ INVERSION_WORK = 3e4  # inversion when N_max·log₂K ≤ this·√K (measured c
 class State(NamedTuple):
     t: jax.Array  # generation index of the current model
     logp: jax.Array  # (K,) log-probabilities of the model, −inf for lost types
-    pool: Any  # (K,) pooled counts (accumulate*), the real pool (real_pool), or None
+    pool: Any  # the policy's: Tokens (accumulate), pooled counts (accumulate_subsample), the real pool, None
     t_collapse: jax.Array  # first generation with a single type left (+inf before)
 
 
@@ -140,6 +140,7 @@ class Categorical:
         self.n_max = int(sizes.max())
         self.by_inversion = self.K > MAX_BRANCH and (
             self.n_max * math.log2(self.K) <= INVERSION_WORK * math.sqrt(self.K))
+        self.policy = POLICIES[c.policy]
         self.minority = np.zeros(self.K, bool)
         self.minority[list(c.minority)] = True
         self.metrics = tuple(m for m in c.metrics if m != "probs" or c.records_probs())
@@ -188,61 +189,17 @@ class Categorical:
         return jax.tree.map(jnp.asarray, self.own if params is None else params)
 
     def init(self, key, params: Params | None = None) -> State:
-        policy, c, p = self.config.policy, self.config, self._params(params)
-        pool = None
-        if policy in ("accumulate", "accumulate_subsample"):
-            pool = jnp.zeros(self.K)
-        elif policy == "real_pool":
-            pool = multinomial(key, c.pool_size, p.p0, self.small_mean, c.pool_size)
+        p = self._params(params)
         alive = jnp.sum(p.p0 > 0)
         # strongly typed, as the step's: a weakly typed carry would compile the generation loop twice
         t_collapse = jnp.asarray(jnp.where(alive == 1, 0.0, jnp.inf), jnp.float64)
-        return State(jnp.asarray(0, jnp.int32), p.logp0, pool, t_collapse)
-
-    def _exact(self, key, state: State, logq, p: Params):
-        policy, t = self.config.policy, state.t
-        n, n_r, n_s = jnp.asarray(self.sizes)[t], p.n_real[t], p.n_synth[t]
-        q = jnp.exp(logq)
-        k_synth, k_real = bits.fold(key, 0), bits.fold(key, 1)
-        pool = state.pool
-        if policy == "replace":
-            return self.fit(self.multinomial(k_synth, n, q), n), pool
-        if policy == "accumulate":
-            pool = pool + self.multinomial(k_synth, n, q)
-            return self.fit(pool, jnp.asarray(self.pooled)[t]), pool
-        if policy == "accumulate_subsample":
-            pool = pool + self.multinomial(k_synth, n, q)
-            return self.fit(self.subsample(k_real, n, pool), n), pool
-        if policy == "fresh_real":  # both draws in one vectorised call
-            keys = jax.tree.map(lambda *words: jnp.stack(words), k_synth, k_real)
-            both = jax.vmap(self.multinomial)(keys, jnp.stack([n_s, n_r]), jnp.stack([q, p.p0]))
-            return self.fit(both[0] + both[1], n), pool  # not .sum(axis=0): a fused reduce vectorises by batch
-        counts = self.multinomial(k_synth, n_s, q) + self.subsample(k_real, n_r, pool)
-        return self.fit(counts, n), pool
-
-    def _infinite(self, state: State, logq, p: Params):
-        policy, t = self.config.policy, state.t
-        n, n_r, n_s = jnp.asarray(self.sizes)[t], p.n_real[t], p.n_synth[t]
-        pool = state.pool
-        if policy == "replace":
-            return (logq if self.alpha == 0.0 else self.fit_log(jnp.log(n) + logq, n)), pool
-        q = jnp.exp(logq)
-        if policy == "accumulate":
-            pool = pool + n * q
-            return self.fit(pool, jnp.asarray(self.pooled)[t]), pool
-        if policy == "accumulate_subsample":  # the subsample's expected counts: n × pool frequencies
-            pool = pool + n * q
-            return self.fit(n * pool / jnp.asarray(self.pooled)[t], n), pool
-        real = p.p0 if policy == "fresh_real" else pool / self.config.pool_size
-        return self.fit(n_s * q + n_r * real, n), pool
+        return State(jnp.asarray(0, jnp.int32), p.logp0, self.policy.start(CategoricalData(self, p), key), t_collapse)
 
     def step(self, key, state: State, params: Params | None = None) -> State:
         p = self._params(params)
         logq = self.sampling_log_probs(state.logp, p)
-        if self.config.sampler == "infinite":
-            logp, pool = self._infinite(state, logq, p)
-        else:
-            logp, pool = self._exact(key, state, logq, p)
+        n = Sizes(state.t, jnp.asarray(self.sizes)[state.t], p.n_real[state.t], p.n_synth[state.t])
+        logp, pool = self.policy.step(CategoricalData(self, p), key, logq, state.pool, n)
         t = state.t + 1
         single = jnp.sum(logp > -jnp.inf) == 1
         t_collapse = jnp.where(single & jnp.isinf(state.t_collapse), t.astype(float), state.t_collapse)
@@ -288,6 +245,72 @@ class Categorical:
         # 64 lanes for any K would cost 16× at K = 5·10⁴ with a few chains; LANES / gcd(K, LANES) costs nothing.
         lanes = LANES // math.gcd(self.K, LANES)
         return Chain(self.init, self.step, self.observe, lanes=lanes, unbounded=("kl", "t_collapse"))
+
+
+class Tokens(NamedTuple):
+    """Sufficient statistics of a token set: the counts c (K,) and their total (float64)."""
+
+    counts: Any
+    total: Any
+
+
+class CategoricalData:
+    """The categorical chain's statistics for the policies (:class:`simcollapse.policies.Data`): token counts,
+    drawn exactly (``exact``) or replaced by their expectations (``infinite``); the model the draws read is the
+    sampling law log q; `p` is the step's params."""
+
+    split_keys = True
+
+    def __init__(self, chain: Categorical, p: Params):
+        self.chain, self.p = chain, p
+        self.infinite = chain.config.sampler == "infinite"
+
+    def _draw(self, key, q, n):
+        return n * q if self.infinite else self.chain.multinomial(key, n, q)
+
+    def fit_fresh(self, key, logq, n):
+        chain = self.chain
+        if self.infinite:  # in log space: with T ≠ 1 the map p_n ∝ p_0^{T^{−n}} never underflows
+            return logq if chain.alpha == 0.0 else chain.fit_log(jnp.log(n) + logq, n)
+        return chain.fit(self._draw(key, jnp.exp(logq), n), n)
+
+    def synthetic(self, key, logq, n) -> Tokens:
+        return Tokens(self._draw(key, jnp.exp(logq), n), n)
+
+    def real(self, key, n) -> Tokens:
+        return Tokens(self._draw(key, self.p.p0, n), n)
+
+    def combine(self, a: Tokens, b: Tokens) -> Tokens:
+        return Tokens(a.counts + b.counts, a.total + b.total)
+
+    def empty(self) -> Tokens:
+        return Tokens(jnp.zeros(self.chain.K), jnp.asarray(0.0))
+
+    def fit(self, tokens: Tokens, logq):
+        return self.chain.fit(tokens.counts, tokens.total)
+
+    # accumulate_subsample: the pooled counts of every generation
+    def empty_store(self):
+        return jnp.zeros(self.chain.K)
+
+    def store(self, pool, key, logq, n, t):
+        return pool + self._draw(key, jnp.exp(logq), n)
+
+    def subsample(self, key, pool, n, t) -> Tokens:
+        """A multivariate hypergeometric draw on the counts (no tokens); its expectation n × pool frequencies."""
+        if self.infinite:
+            return Tokens(n * pool / jnp.asarray(self.chain.pooled)[t], n)
+        return Tokens(self.chain.subsample(key, n, pool), n)
+
+    # real_pool: the counts of P real tokens, Mult(P, p_0)
+    def real_pool(self, key):
+        size = self.chain.config.pool_size
+        return multinomial(key, size, self.p.p0, self.chain.small_mean, size)
+
+    def from_real_pool(self, key, pool, n) -> Tokens:
+        if self.infinite:
+            return Tokens(n * (pool / self.chain.config.pool_size), n)
+        return Tokens(self.chain.subsample(key, n, pool), n)
 
 
 def build(config: CategoricalConfig) -> Chain:

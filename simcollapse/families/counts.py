@@ -24,6 +24,7 @@ import numpy as np
 
 from ..config.counts import BernoulliConfig, PoissonConfig
 from ..core.driver import Chain
+from ..policies import POLICIES, Sizes
 from ..samplers import bits
 from ..samplers.binomial import binomial
 from ..samplers.poisson import poisson
@@ -40,38 +41,65 @@ SMALL_MEAN = 64.0
 class State(NamedTuple):
     t: jax.Array
     param: jax.Array  # Λ or p
-    pooled: jax.Array  # sum of all samples so far (accumulate)
+    pool: object  # the policy's: the pooled Sum (accumulate) or None
+
+
+class Sum(NamedTuple):
+    """Sufficient statistic of n samples: their sum and n (float64)."""
+
+    total: jax.Array
+    count: jax.Array
 
 
 class Counts:
-    """Chain pieces of a poisson or bernoulli config."""
+    """Chain pieces of a poisson or bernoulli config, and its statistics for the policies
+    (:class:`simcollapse.policies.Data`: the sum of the samples and their number)."""
+
+    split_keys = False
 
     def __init__(self, config):
         self.config = config
         sizes = config.sizes()
         # host arrays: the chain's functions are traced in float64 (the driver's), whatever the caller's default
         self.sizes = np.asarray(sizes, float)
-        self.pooled_sizes = np.cumsum(self.sizes)
         self.n_max = float(sizes.max())
         self.poisson = config.family == "poisson"
         self.param0 = float(config.rate0 if self.poisson else config.p0)
+        self.policy = POLICIES[config.policy]
 
+    # --- the statistics ---------------------------------------------------------------------------
+    def _draw(self, key, param, n):
+        if self.poisson:
+            return poisson(key, n * param, SMALL_MEAN)
+        return binomial(key, n, param, SMALL_MEAN, self.n_max)
+
+    def fit_fresh(self, key, param, n):
+        return self._draw(key, param, n) / n
+
+    def synthetic(self, key, param, n) -> Sum:
+        return Sum(self._draw(key, param, n), n)
+
+    def combine(self, a: Sum, b: Sum) -> Sum:
+        return Sum(a.total + b.total, a.count + b.count)
+
+    def empty(self) -> Sum:
+        return Sum(jnp.asarray(0.0, jnp.float64), jnp.asarray(0.0, jnp.float64))
+
+    def fit(self, data: Sum, param):
+        """The MLE: the sample mean."""
+        return data.total / data.count
+
+    # --- the chain --------------------------------------------------------------------------------
     def init(self, key: bits.Key) -> State:
         # strongly typed, as the step's: a weakly typed carry would compile the generation loop twice
-        return State(jnp.asarray(0, jnp.int32), jnp.asarray(self.param0, jnp.float64), jnp.asarray(0.0, jnp.float64))
+        return State(jnp.asarray(0, jnp.int32), jnp.asarray(self.param0, jnp.float64), self.policy.start(self, key))
 
     def step(self, key: bits.Key, state: State) -> State:
-        if self.config.sampler == "infinite":
-            return State(state.t + 1, state.param, state.pooled)
+        if self.config.sampler == "infinite":  # the population fit of the parameter is the parameter
+            return State(state.t + 1, state.param, state.pool)
         n = jnp.asarray(self.sizes)[state.t]
-        if self.poisson:
-            x = poisson(key, n * state.param, SMALL_MEAN)
-        else:
-            x = binomial(key, n, state.param, SMALL_MEAN, self.n_max)
-        if self.config.policy == "replace":
-            return State(state.t + 1, x / n, state.pooled)
-        pooled = state.pooled + x
-        return State(state.t + 1, pooled / jnp.asarray(self.pooled_sizes)[state.t], pooled)
+        param, pool = self.policy.step(self, key, state.param, state.pool, Sizes(state.t, n, 0.0, n))
+        return State(state.t + 1, param, pool)
 
     def observe(self, state: State) -> dict:
         v = state.param

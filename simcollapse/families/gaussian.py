@@ -48,10 +48,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.linalg import solve_triangular
 
-from ..config import real_count, schedule
 from ..config.gaussian import GaussianConfig
 from ..core.batch_invariant import entry_sum, logsumexp, ordered_sum
 from ..core.driver import Chain
+from ..policies import POLICIES, Sizes, real_counts
 from ..samplers import bits
 from ..samplers.gamma import bartlett
 from ..samplers.subset import random_subset
@@ -91,12 +91,10 @@ class Params(NamedTuple):
 
 
 def params(config) -> Params:
-    sizes = schedule(config.n_samples, config.generations)
-    real = real_count(config.real_fraction, sizes)
-    if config.policy not in ("fresh_real", "real_pool"):
-        real = np.zeros_like(real)
+    sizes = config.sizes()
+    real, synthetic = real_counts(config.policy, config.real_fraction, sizes)
     ddof = 0.0 if config.sampler == "infinite" else float(config.ddof)
-    return Params(sizes, real, sizes - real, np.float64(ddof))
+    return Params(sizes, real, synthetic, np.float64(ddof))
 
 
 def batchable(config) -> tuple[str, ...]:
@@ -194,6 +192,8 @@ class Gaussian:
         self.own = params(config)
         # largest counts: array shapes of the exact sampler (whose counts are therefore not batchable)
         self.n_max, self.n_max_real, self.n_max_synth = (int(x.max()) for x in self.own[:3])
+        self.m_const = int(self.own.sizes[0])  # M under accumulate_subsample (constant, validated)
+        self.policy = POLICIES[config.policy]
         mean0 = np.broadcast_to(np.asarray(config.mean0, dtype=float), (self.d,))
         cov0 = config.covariance0()
         chol0 = np.linalg.cholesky(cov0)
@@ -237,78 +237,16 @@ class Gaussian:
     def draw_points(self, key, model: Model, n_max):
         return model.mean + bits.normal(key, (n_max, self.d)) @ cholesky(model).T
 
-    # --- policies -----------------------------------------------------------------------------------
-    def _replace(self, key, state: State, p: Params) -> State:
-        """Exact fit: a = z̄, B = A/√(n − δ) with A the Bartlett (Cholesky) factor of the standardised scatter."""
-        n = p.sizes[state.t]
-        if self.config.fitter == "sgd":
-            zbar, scatter = self.standard(key, n, self.n_max, factor=False)
-            shift, unit, log_factor = gradient_fit(zbar, scatter, n, self.config.sgd_steps, self.config.lr)
-        else:
-            shift, a = self.standard(key, n, self.n_max, factor=True)
-            unit = a / jnp.diagonal(a)[None, :]
-            log_factor = jnp.log(jnp.diagonal(a)) - 0.5 * jnp.log(n - p.ddof)
-        return State(state.t + 1, compose(state.model, shift, unit, log_factor), None)
-
-    def _fit(self, data: Moments, model: Model, p: Params) -> Model:
-        """The fitter on pooled data: closed form, or gradient steps from `model`."""
-        if self.config.fitter == "exact":
-            return fit(data, p.ddof)
-        z = standardise(data, model)
-        return compose(model, *gradient_fit(z.mean, z.scatter, z.count, self.config.sgd_steps, self.config.lr))
-
-    def _accumulate(self, key, state: State, p: Params) -> State:
-        pool = combine(state.pool, self.draw(key, state.model, p.sizes[state.t], self.n_max))
-        return State(state.t + 1, self._fit(pool, state.model, p), pool)
-
-    def _accumulate_subsample(self, key, state: State, p: Params) -> State:
-        m = int(self.own.sizes[0])  # constant (validated), and an array shape
-        k_draw, k_pick = bits.fold(key, 0), bits.fold(key, 1)
-        points = jax.lax.dynamic_update_slice(
-            state.pool, self.draw_points(k_draw, state.model, m), (state.t * m, jnp.zeros_like(state.t))
-        )
-        chosen, _ = random_subset(k_pick, (state.t + 1) * m, m, m, points.shape[0])
-        return State(state.t + 1, self._fit(points_moments(points[chosen], jnp.ones(m)), state.model, p), points)
-
-    def _with_real(self, key, state: State, p: Params) -> State:
-        k_synth, k_real = bits.fold(key, 0), bits.fold(key, 1)
-        n_r, n_s = p.n_real[state.t], p.n_synth[state.t]
-        synthetic = self.draw(k_synth, state.model, n_s, self.n_max_synth)
-        if self.config.policy == "fresh_real":
-            real = self.draw(k_real, self.truth, n_r, self.n_max_real)
-        elif self.config.sampler == "infinite":
-            whole = points_moments(state.pool, jnp.ones(state.pool.shape[0]))
-            real = Moments(n_r.astype(float), whole.mean, whole.scatter * n_r / whole.count)
-        else:
-            size = state.pool.shape[0]
-            # a static bound on n_r: this config's largest under the exact sampler (ρ is then no batchable field),
-            # else the pool size, which bounds the n_r of every batched point (validated)
-            most = self.n_max_real if self.config.sampler == "exact" else size
-            chosen, valid = random_subset(k_real, size, n_r, most, size)
-            real = points_moments(state.pool[chosen], valid)
-        return State(state.t + 1, self._fit(combine(synthetic, real), state.model, p), state.pool)
-
+    # --- the statistics the policies pool (simcollapse.policies.Data) ----------------------------------
     def init(self, key, params: Params | None = None) -> State:
-        d, policy = self.d, self.config.policy
-        pool = None
-        if policy == "accumulate":
-            pool = Moments(jnp.asarray(0.0), jnp.zeros(d), jnp.zeros((d, d)))
-        elif policy == "accumulate_subsample":
-            pool = jnp.zeros((int(self.own.sizes[0]) * self.config.generations, d))
-        elif policy == "real_pool":
-            pool = self.draw_points(key, self.truth, self.config.pool_size)
-        return State(jnp.asarray(0, jnp.int32), self.truth, pool)
+        p = jax.tree.map(jnp.asarray, self.own if params is None else params)
+        return State(jnp.asarray(0, jnp.int32), self.truth, self.policy.start(GaussianData(self, p), key))
 
     def step(self, key, state: State, params: Params | None = None) -> State:
         p = jax.tree.map(jnp.asarray, self.own if params is None else params)
-        policy = self.config.policy
-        if policy == "replace":
-            return self._replace(key, state, p)
-        if policy == "accumulate":
-            return self._accumulate(key, state, p)
-        if policy == "accumulate_subsample":
-            return self._accumulate_subsample(key, state, p)
-        return self._with_real(key, state, p)
+        n = Sizes(state.t, p.sizes[state.t], p.n_real[state.t], p.n_synth[state.t])
+        model, pool = self.policy.step(GaussianData(self, p), key, state.model, state.pool, n)
+        return State(state.t + 1, model, pool)
 
     # --- metrics ------------------------------------------------------------------------------------
     def observe(self, state: State, params: Params | None = None) -> dict:
@@ -360,6 +298,78 @@ class Gaussian:
 
     def chain(self) -> Chain:
         return Chain(self.init, self.step, self.observe, unbounded=("kl", "log_kl"))  # KL → ∞: collapse; log 0 = −∞
+
+
+class GaussianData:
+    """The Gaussian's statistics for the policies (:class:`simcollapse.policies.Data`): :class:`Moments` of the
+    drawn points, or the points themselves where a policy subsamples them; `p` is the step's params."""
+
+    split_keys = False
+
+    def __init__(self, chain: Gaussian, p: Params):
+        self.chain, self.p = chain, p
+
+    def fit_fresh(self, key, model: Model, n) -> Model:
+        """The fit in the model's standardised coordinates: a = z̄, B = A/√(n − δ) with A the Bartlett (Cholesky)
+        factor of the standardised scatter, or gradient steps on the standardised data."""
+        chain = self.chain
+        if chain.config.fitter == "sgd":
+            zbar, scatter = chain.standard(key, n, chain.n_max, factor=False)
+            shift, unit, log_factor = gradient_fit(zbar, scatter, n, chain.config.sgd_steps, chain.config.lr)
+        else:
+            shift, a = chain.standard(key, n, chain.n_max, factor=True)
+            unit = a / jnp.diagonal(a)[None, :]
+            log_factor = jnp.log(jnp.diagonal(a)) - 0.5 * jnp.log(n - self.p.ddof)
+        return compose(model, shift, unit, log_factor)
+
+    def synthetic(self, key, model: Model, n) -> Moments:
+        return self.chain.draw(key, model, n, self.chain.n_max_synth)
+
+    def real(self, key, n) -> Moments:
+        return self.chain.draw(key, self.chain.truth, n, self.chain.n_max_real)
+
+    def combine(self, a: Moments, b: Moments) -> Moments:
+        return combine(a, b)
+
+    def empty(self) -> Moments:
+        d = self.chain.d
+        return Moments(jnp.asarray(0.0), jnp.zeros(d), jnp.zeros((d, d)))
+
+    def fit(self, data: Moments, model: Model) -> Model:
+        """The fitter on pooled data: closed form, or gradient steps from `model`."""
+        config = self.chain.config
+        if config.fitter == "exact":
+            return fit(data, self.p.ddof)
+        z = standardise(data, model)
+        return compose(model, *gradient_fit(z.mean, z.scatter, z.count, config.sgd_steps, config.lr))
+
+    # accumulate_subsample: the points of every generation, M (constant, validated) a generation
+    def empty_store(self):
+        return jnp.zeros((self.chain.m_const * self.chain.config.generations, self.chain.d))
+
+    def store(self, points, key, model: Model, n, t):
+        m = self.chain.m_const  # an array shape
+        return jax.lax.dynamic_update_slice(points, self.chain.draw_points(key, model, m), (t * m, jnp.zeros_like(t)))
+
+    def subsample(self, key, points, n, t) -> Moments:
+        m = self.chain.m_const
+        chosen, _ = random_subset(key, (t + 1) * m, m, m, points.shape[0])
+        return points_moments(points[chosen], jnp.ones(m))
+
+    # real_pool: P points of the truth
+    def real_pool(self, key):
+        return self.chain.draw_points(key, self.chain.truth, self.chain.config.pool_size)
+
+    def from_real_pool(self, key, pool, n) -> Moments:
+        if self.chain.config.sampler == "infinite":  # the expected moments of the subset
+            whole = points_moments(pool, jnp.ones(pool.shape[0]))
+            return Moments(n.astype(float), whole.mean, whole.scatter * n / whole.count)
+        size = pool.shape[0]
+        # a static bound on n_r: this config's largest under the exact sampler (ρ is then no batchable field),
+        # else the pool size, which bounds the n_r of every batched point (validated)
+        most = self.chain.n_max_real if self.chain.config.sampler == "exact" else size
+        chosen, valid = random_subset(key, size, n, most, size)
+        return points_moments(pool[chosen], valid)
 
 
 def build(config) -> Chain:

@@ -44,9 +44,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import policies
 from ..config.linreg import FITTERS, METRICS, POLICIES, SAMPLERS, LinRegConfig
 from ..core.batch_invariant import tree_sum
 from ..core.driver import Chain
+from ..policies import Sizes
 from ..samplers import bits
 from .sgd import sgd
 
@@ -58,26 +60,40 @@ class State(NamedTuple):
     w: jax.Array  # (d,)
     x: jax.Array  # (T, d) design
     gram: jax.Array  # (d, d) XᵀX
-    xty: jax.Array  # (d,) Σ_i Xᵀ y_i (accumulate)
+    pool: object  # the policy's: the pooled Labels (accumulate) or None
     trace_inv: jax.Array  # tr((XᵀX + λI)⁻¹), fixed with the design
 
 
+class Labels(NamedTuple):
+    """Sufficient statistic of c label sets of the design: b = Σ_i Xᵀ y_i and c (float64)."""
+
+    xty: jax.Array
+    count: jax.Array
+
+
 class LinReg:
+    """Chain pieces of a linreg config, and its statistics for the policies (:class:`simcollapse.policies.Data`:
+    :class:`Labels`, one label set of the fixed design per generation); the model the draws read is the state."""
+
+    split_keys = False
+
     def __init__(self, config: LinRegConfig):
         self.config = config
+        self.policy = policies.POLICIES[config.policy]
         self.d, self.T = config.dim, config.design_size
         # numpy constants: traced, they take the driver's float64 whatever the process's JAX default
         self.w_star = config.truth()
         self.fitted = np.arange(self.d) < config.fitted_dim  # the features the model uses
         # synthetic_mix: the shifted rows, and the rows the (last stage of the) fit uses
-        self.synthetic = np.arange(self.T) >= self.T - config.synthetic_rows
-        self.fit_rows = (~self.synthetic if config.curriculum else np.ones(self.T, bool)).astype(float)
+        self.synthetic_rows = np.arange(self.T) >= self.T - config.synthetic_rows
+        self.fit_rows = (~self.synthetic_rows if config.curriculum else np.ones(self.T, bool)).astype(float)
         self.shifted_truth = config.shift()
 
     def init(self, key) -> State:
         x = bits.normal(key, (self.T, self.d))
         gram = x.T @ (self.fit_rows[:, None] * x)
-        return State(jnp.asarray(0, jnp.int32), self.w_star, x, gram, jnp.zeros(self.d), self._trace_inv(gram))
+        return State(jnp.asarray(0, jnp.int32), self.w_star, x, gram, self.policy.start(self, key),
+                     self._trace_inv(gram))
 
     def _system(self, gram, count):
         """count·XᵀX + λI on the fitted features, the identity on the others (so their coefficients solve to 0)."""
@@ -95,19 +111,35 @@ class LinReg:
         return sgd(lambda w: jnp.where(self.fitted, (system @ w - b) / scale, 0.0), start,
                    self.config.sgd_steps, self.config.lr)
 
-    def step(self, key, state: State) -> State:
-        mix = self.config.policy == "synthetic_mix"
-        y = state.x @ (self.w_star if mix else state.w)
-        if mix:
-            y = y + jnp.where(self.synthetic, state.x @ self.shifted_truth, 0.0)
+    def synthetic(self, key, state: State, n) -> Labels:
+        """Xᵀy for the labels y = X ŵ + ε of the current model (n = 1 label set)."""
+        y = state.x @ state.w
         if self.config.sampler == "exact":
             y = y + self.config.noise * bits.normal(key, (self.T,))
-        b = state.x.T @ (self.fit_rows * y)
-        t = state.t + 1
-        if self.config.policy in ("replace", "synthetic_mix"):
-            return state._replace(t=t, w=self._fit(state, 1.0, b))
-        xty = state.xty + b
-        return state._replace(t=t, w=self._fit(state, t.astype(float), xty), xty=xty)
+        return Labels(state.x.T @ y, jnp.asarray(1.0))
+
+    def mixed(self, key, state: State) -> Labels:
+        """Xᵀy over the fitted rows for the strong-collapse labels: y = X w* + ε, plus X Δ on the synthetic rows."""
+        y = state.x @ self.w_star + jnp.where(self.synthetic_rows, state.x @ self.shifted_truth, 0.0)
+        if self.config.sampler == "exact":
+            y = y + self.config.noise * bits.normal(key, (self.T,))
+        return Labels(state.x.T @ (self.fit_rows * y), jnp.asarray(1.0))
+
+    def fit_fresh(self, key, state: State, n):
+        return self.fit(self.synthetic(key, state, n), state)
+
+    def combine(self, a: Labels, b: Labels) -> Labels:
+        return Labels(a.xty + b.xty, a.count + b.count)
+
+    def empty(self) -> Labels:
+        return Labels(jnp.zeros(self.d), jnp.asarray(0.0))
+
+    def fit(self, data: Labels, state: State):
+        return self._fit(state, data.count, data.xty)
+
+    def step(self, key, state: State) -> State:
+        w, pool = self.policy.step(self, key, state, state.pool, Sizes(state.t, 1.0, 0.0, 1.0))
+        return state._replace(t=state.t + 1, w=w, pool=pool)
 
     def _trace_inv(self, gram):
         """tr((X₁ᵀX₁ + λI)⁻¹) = ‖L⁻¹‖_F² − (d − d′) with L Lᵀ the system (computed once, at initialisation: a

@@ -1,51 +1,24 @@
-"""Property-testing toolkit: hypothesis strategies for configs and statistical assertions against theory.
-
-Strategies (need ``hypothesis``, installed with the ``test`` extra):
-
-* :func:`schedules` — ``n_samples`` specs accepted by :func:`simcollapse.config.schedule`;
-* :func:`gaussian_configs`, :func:`mvgaussian_configs` — dicts for ``make_config("gaussian" | "mvgaussian", **d)``;
-* :func:`categorical_truths` — probability vectors (cats, uniform, Zipf, random) to pass as ``probs0``;
-* :func:`invalid_gaussian_values` — ``(field, values)`` pairs that ``make_config`` rejects naming ``field``;
-* :func:`valid_config_values` — any simulated family: dicts that ``make_config`` accepts, small enough to run fast;
-* :func:`fuzzed_config_values` — any family: field values mutated at random, valid or not, for fuzzing.
-
-Assertions (numpy only; all Monte Carlo standard errors come from the chains themselves,
-SE = s/√C for C chains, s the sample standard deviation):
-
-* :func:`assert_matches_theory` — two-sided: |mean − E| ≤ n_se·SE at each chosen generation;
-* :func:`assert_variance_shrinks_no_faster_than` — one-sided against E log σ_n² of the closed form;
-* :func:`assert_lost_mass_at_least` — one-sided: categorical lost mass ≥ its exact expectation.
-"""
+"""Hypothesis strategies for configs (need ``hypothesis``, installed with the ``test`` extra); see
+:mod:`simcollapse.testing`."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
-from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from .config import real_count
-from .config import schedule as _schedule
-from .theory.gaussian import expected_logvar, var_logvar
+from ..config import RunConfig, real_count
+from ..config import schedule as _schedule
 
 try:
     from hypothesis import strategies as st
 except ImportError:  # the assertions work without hypothesis; the strategies do not
     st = None
 
-__all__ = [
-    "assert_lost_mass_at_least",
-    "assert_matches_theory",
-    "assert_variance_shrinks_no_faster_than",
-    "categorical_truths",
-    "fuzzed_config_values",
-    "gaussian_configs",
-    "invalid_gaussian_values",
-    "mc_mean_se",
-    "mvgaussian_configs",
-    "schedules",
-    "valid_config_values",
-]
+__all__ = ["categorical_truths", "fuzzed_config_values", "gaussian_configs", "invalid_gaussian_values",
+           "mvgaussian_configs", "schedules", "valid_config_values"]
 
 GAUSSIAN_METRICS = ("mean", "var", "logvar", "std", "w2sq", "kl", "log_kl", "mean_sq_error", "second_moment")
 MVGAUSSIAN_METRICS = ("mean", "cov", "logdet", "trace", "det_ratio", "w2sq", "kl", "log_kl", "mean_sq_error")
@@ -151,8 +124,8 @@ def _gaussian_family(draw, family: str, fixed: dict, max_generations: int, max_c
 
 
 def _builds(family: str, values: dict) -> bool:
-    from .api import make_config
-    from .config import ConfigError
+    from ..api import make_config
+    from ..config import ConfigError
 
     try:
         make_config(family, **values)
@@ -183,7 +156,7 @@ _FINITE = dict(allow_nan=False, allow_infinity=False)
 
 
 def _gmm_fields(draw, values: dict) -> None:
-    from .families import em, gmm
+    from ..families import em, gmm
 
     s, g = st, values["generations"]
     k, d = draw(s.integers(1, 3)), draw(s.integers(1, 2))
@@ -208,7 +181,7 @@ def _gmm_fields(draw, values: dict) -> None:
 
 
 def _kde_fields(draw, values: dict) -> None:
-    from .families import kde
+    from ..families import kde
 
     s = st
     values.update(dim=draw(s.integers(1, 2)), n_samples=draw(s.integers(2, 32)),
@@ -218,7 +191,7 @@ def _kde_fields(draw, values: dict) -> None:
 
 
 def _linreg_fields(draw, values: dict) -> None:
-    from .families import linreg
+    from ..families import linreg
 
     s = st
     d = draw(s.integers(1, 4))
@@ -235,7 +208,7 @@ def _linreg_fields(draw, values: dict) -> None:
 
 
 def _categorical_fields(draw, values: dict) -> None:
-    from .config import categorical
+    from ..config import categorical
 
     s, g = st, values["generations"]
     truth = draw(s.sampled_from(categorical.TRUTHS))
@@ -262,7 +235,7 @@ def _categorical_fields(draw, values: dict) -> None:
 
 
 def _counts_fields(draw, values: dict, family: str) -> None:
-    from .config import counts
+    from ..config import counts
 
     s = st
     if family == "poisson":
@@ -272,6 +245,19 @@ def _counts_fields(draw, values: dict, family: str) -> None:
     values.update(n_samples=draw(schedules(values["generations"], min_size=1, max_size=32)),
                   sampler=draw(s.sampled_from(counts.SAMPLERS)), policy=draw(s.sampled_from(counts.POLICIES)),
                   metrics=_subset(draw, metrics))
+
+
+def _schema_fields(draw, values: dict, family: str) -> None:
+    """Any other family, from its config's keys (:mod:`simcollapse.keys`): a field with documented choices is drawn
+    from them, ``metrics`` as a non-empty subset of its default, every other field keeps its default."""
+    from .. import families, keys
+
+    run = {f.name for f in dataclasses.fields(RunConfig)}
+    for key in keys.keys(families.config_class(family)):
+        if key.name == "metrics":
+            values["metrics"] = _subset(draw, json.loads(key.default))
+        elif key.choices and key.name not in run and key.type != "bool":
+            values[key.name] = draw(st.sampled_from(key.choices))
 
 
 _FAMILY_FIELDS = {
@@ -296,7 +282,7 @@ def valid_config_values(family: str, *, max_generations: int = 4, max_chains: in
     ``sampler="infinite"``); draws they make invalid are filtered out. Values stay in ranges where a short run
     gives finite statistics (reg_covar ≥ 1e-6, learning rates ≤ 0.2, truths of moderate scale).
     """
-    from . import families
+    from .. import families
 
     s = _need_hypothesis()
     if family not in families.names():
@@ -307,7 +293,7 @@ def valid_config_values(family: str, *, max_generations: int = 4, max_chains: in
     @s.composite
     def values(draw):
         drawn = _run_fields(draw, fixed, max_generations, max_chains)
-        _FAMILY_FIELDS[family](draw, drawn)
+        _FAMILY_FIELDS.get(family, lambda draw, values: _schema_fields(draw, values, family))(draw, drawn)
         return {**drawn, **fixed}
 
     return values().filter(lambda v: _builds(family, v))
@@ -343,9 +329,7 @@ def fuzzed_config_values(family: str, *, max_fields: int = 4, max_generations: i
     most are invalid, some valid. ``generations`` and ``chains`` stay small (or invalid) so valid ones run fast.
     Use it to check that every outcome is either a clean :class:`~simcollapse.config.ConfigError` or a run.
     """
-    import dataclasses
-
-    from . import families
+    from .. import families
 
     s = _need_hypothesis()
     fields = {f.name: f.default for f in dataclasses.fields(families.get(family).config)}
@@ -439,128 +423,3 @@ def invalid_gaussian_values():
     s = _need_hypothesis()
     small = {"generations": 4, "chains": 8}
     return s.sampled_from(_INVALID_GAUSSIAN).map(lambda fv: (fv[0], {**small, **fv[1]}))
-
-
-# --- assertions -----------------------------------------------------------------------------------------
-
-
-def mc_mean_se(samples) -> tuple[float, float]:
-    """Monte Carlo mean and its standard error s/√C over the C chains (axis 0 after flattening)."""
-    x = np.asarray(samples, dtype=float).reshape(-1)
-    if x.size < 2:
-        raise ValueError("a standard error needs at least 2 chains")
-    return float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size))
-
-
-def _rows(stats, metric: str | None):
-    """(generation numbers, rows) of `stats`: a Trajectory, a mapping of statistics or one array."""
-    generation = None
-    if hasattr(stats, "stats") and hasattr(stats, "generation"):
-        generation, stats = np.asarray(stats.generation), stats.stats
-    if isinstance(stats, Mapping):
-        if generation is None and "generation" in stats:
-            generation = np.asarray(stats["generation"])
-        if metric not in stats:
-            raise KeyError(f"statistic {metric!r} not recorded; have {', '.join(k for k in stats if k != 'generation')}")
-        stats = stats[metric]
-    rows = np.asarray(stats, dtype=float)
-    if generation is None:
-        generation = np.arange(rows.shape[0])
-    return generation, rows
-
-
-def _row(generation, rows, t: int):
-    hit = np.flatnonzero(generation == t)
-    if hit.size == 0:
-        raise ValueError(f"generation {t} was not recorded (recorded: {generation.tolist()})")
-    return rows[hit[0]]
-
-
-def _as_list(generations, generation) -> list[int]:
-    if generations is None:
-        return [int(t) for t in generation if t > 0]
-    if isinstance(generations, (int, np.integer)):
-        return [int(generations)]
-    return [int(t) for t in generations]
-
-
-def assert_matches_theory(stats, theory: Mapping, metric: str, generations: Iterable[int] | int | None = None,
-                          n_se: float = 4.0) -> None:
-    """Two-sided check: |X̄_t − E_t| ≤ n_se · SE_t at each generation t, with X̄_t the mean over chains of
-    ``metric`` at generation t, SE_t = s_t/√C and E_t = ``theory["E_" + metric][t]``.
-
-    `stats`: a Trajectory (``simulate(...)``), a dict of statistics (``run.stats`` or a loaded stats.npz;
-    its ``generation`` entry maps rows to generations), or an array with row t = generation t.
-    `generations`: an int, a list, or None for every recorded generation after the truth. Where SE is 0
-    (e.g. a deterministic chain) the mean must equal E to 1e-9 relative. Each generation is tested at
-    n_se on its own: with many generations, raise n_se (a Bonferroni bound: P(some |Z| > 4) ≤ G·6.3e-5).
-    """
-    generation, rows = _rows(stats, metric)
-    key = "E_" + metric
-    if key not in theory:
-        raise KeyError(f"theory has no {key!r}; it has {', '.join(sorted(theory))}")
-    expected = np.asarray(theory[key], dtype=float)
-    failures = []
-    for t in _as_list(generations, generation):
-        mean, se = mc_mean_se(_row(generation, rows, t))
-        e = float(expected[t])
-        tolerance = max(n_se * se, 1e-9 * max(1.0, abs(e)))
-        if not abs(mean - e) <= tolerance:
-            z = (mean - e) / se if se > 0 else math.inf
-            failures.append(f"  generation {t}: MC {mean:.6g} ± {se:.2g} vs theory {e:.6g} ({z:+.1f} SE)")
-    if failures:
-        raise AssertionError(f"{metric}: Monte Carlo mean off the theory by more than {n_se} SE\n" + "\n".join(failures))
-
-
-def assert_variance_shrinks_no_faster_than(stats_logvar, sizes, ddof: int, n_se: float = 4.0, *,
-                                           var0: float = 1.0, generations: Iterable[int] | int | None = None) -> None:
-    """One-sided check that an estimator loses log-variance no faster than the Gaussian chain's closed form:
-
-        X̄_t ≥ E log σ_t² − n_se · SE_t,   E log σ_t² = log σ0² + Σ_{s<t} [ψ((M_s−1)/2) + log(2/(M_s−δ))]
-
-    (Nature Thm 3.1; `simcollapse.theory.gaussian.expected_logvar`), X̄_t the mean over chains of the
-    recorded log σ_t² and SE_t = s_t/√C. A fitter that is, e.g., more biased downward than the ddof=δ
-    estimator, or that sees fewer points than `sizes` claims, fails; one that keeps more variance passes.
-
-    `stats_logvar`: rows = generations 0 … n (or a Trajectory / dict holding ``logvar``), columns = chains.
-    `sizes`: M_t as anything `simcollapse.config.schedule` accepts (int, list, linear/geometric dict).
-    `generations`: which to test (default every t ≥ 1 recorded).
-    """
-    generation, rows = _rows(stats_logvar, "logvar")
-    n = int(generation.max())
-    m = _schedule(sizes, n) if not isinstance(sizes, np.ndarray) else np.asarray(sizes)
-    if m.shape[0] < n:
-        raise ValueError(f"sizes give {m.shape[0]} generations, the statistics {n}")
-    expected = expected_logvar(m[:n], ddof, var0)
-    spread = np.sqrt(var_logvar(m[:n]))
-    failures = []
-    for t in _as_list(generations, generation):
-        mean, se = mc_mean_se(_row(generation, rows, t))
-        if not mean >= expected[t] - n_se * se:
-            failures.append(
-                f"  generation {t}: MC E log σ² {mean:.6g} ± {se:.2g} < theory {expected[t]:.6g} − {n_se}·SE "
-                f"({(mean - expected[t]) / se:+.1f} SE; theory sd of log σ² {spread[t]:.3g})"
-            )
-    if failures:
-        raise AssertionError("log-variance shrinks faster than the closed form E log σ_n² allows\n" + "\n".join(failures))
-
-
-def assert_lost_mass_at_least(stats, theory: Mapping, generations: Iterable[int] | int | None = None,
-                              n_se: float = 4.0) -> None:
-    """One-sided check for categorical tails: the mean truth mass on extinct types (``lost_mass``, the
-    Σ p0_i over types with p̂_i = 0) is at least its exact expectation,
-
-        X̄_t ≥ E lost_t − n_se · SE_t,   E lost_t = Σ_i p0_i P(type i extinct by t)   (``theory["E_lost_mass"]``),
-
-    so a fitter (smoothing, top-k, temperature, …) is not claimed to keep tails it in fact keeps less of.
-    Where SE = 0 (every chain lost the same mass) the mean must be ≥ E − 1e-9.
-    """
-    generation, rows = _rows(stats, "lost_mass")
-    expected = np.asarray(theory["E_lost_mass"], dtype=float)
-    failures = []
-    for t in _as_list(generations, generation):
-        mean, se = mc_mean_se(_row(generation, rows, t))
-        if not mean >= expected[t] - max(n_se * se, 1e-9):
-            failures.append(f"  generation {t}: MC lost mass {mean:.6g} ± {se:.2g} < theory {expected[t]:.6g}")
-    if failures:
-        raise AssertionError(f"lost tail mass below the exact expectation by more than {n_se} SE\n" + "\n".join(failures))
