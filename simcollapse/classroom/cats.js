@@ -227,7 +227,7 @@
     if (state.real_fraction > 0) sets.push("policy=fresh_real", `real_fraction=${state.real_fraction}`);
     document.getElementById("command").textContent =
       `simcollapse run categorical ${sets.map((s) => `--set ${s}`).join(" ")} --out cats`;
-    document.getElementById("compute-time").textContent = exact.milliseconds.toFixed(0);
+    document.getElementById("compute-time").title = `in ${exact.milliseconds.toFixed(0)} ms`;
     UI.publish({
       page: "cats", settings: { ...settings(), seed: state.seed }, generation: t,
       p_lost: exact.lost[t], lost: exact.lost, fixed: exact.fixed, share: exact.share,

@@ -269,7 +269,7 @@
       : "every point is drawn from the previous fit";
     const sets = [`n_samples=${state.M}`, `ddof=${state.ddof}`, `generations=${Math.max(t, 1)}`];
     if (state.real_fraction > 0) sets.push("policy=fresh_real", `real_fraction=${state.real_fraction}`);
-    document.getElementById("compute-time").textContent = exact.milliseconds.toFixed(1);
+    document.getElementById("compute-time").title = `in ${exact.milliseconds.toFixed(1)} ms`;
     document.getElementById("command").textContent =
       `simcollapse run gaussian ${sets.map((s) => `--set ${s}`).join(" ")} --out gaussian --plot`;
     UI.publish({

@@ -136,7 +136,7 @@ const UI = (() => {
     return a >= 1e-3 && a < 1e6 ? String(Number(x.toPrecision(6))) : x.toExponential(4);
   }
 
-  /** Keep the page's exact numbers in <script type="application/json" id="exact-data"> for anyone to read. */
+  /** Keep the page's exact numbers, as JSON, in the element #exact-data (a script of type application/json). */
   function publish(data) {
     document.getElementById("exact-data").textContent = JSON.stringify(data, (key, value) =>
       value instanceof Float64Array ? Array.from(value) : value);
