@@ -290,6 +290,32 @@ def test_keys_step_play_and_leave_a_focused_slider_alone(tmp_path, name):
     assert seen == [5, 8, 7, 7, 0, "true", "false"]
 
 
+# Headless Chromium runs one animation frame under virtual time: the frame clock is driven by timers instead.
+FRAMES_BY_TIMER = """<script>
+window.__errors = [];
+window.addEventListener("error", (e) => __errors.push(String(e.message)));
+window.requestAnimationFrame = (f) => setTimeout(() => f(performance.now()), 16);
+</script>"""
+PLAY = """<script>
+document.getElementById("speed").value = "200";
+document.getElementById("play").click();
+setTimeout(() => document.body.insertAdjacentHTML("beforeend", `<pre id="played">${JSON.stringify(
+  [Number(document.getElementById("generation").value), document.getElementById("play").getAttribute("aria-pressed"), __errors])}</pre>`), 2000);
+</script>"""
+
+
+@needs_chromium
+@pytest.mark.parametrize("name", sorted(page.PAGES))
+def test_play_animates_generation_after_generation(tmp_path, name):
+    path = tmp_path / "play.html"
+    path.write_text(page.render(name).replace("<head>", "<head>" + FRAMES_BY_TIMER).replace("</body>", PLAY + "</body>"),
+                    encoding="utf-8")
+    dom = _chromium(tmp_path, path.as_uri() + "?real_fraction=0.2", "--virtual-time-budget=3000", "--dump-dom")
+    generation, pressed, errors = json.loads(html.unescape(re.search(r'<pre id="played">(\[.*?\])</pre>', dom).group(1)))
+    assert errors == [] and pressed == "true"
+    assert 5 <= generation <= 11  # 2 s at 200 ms a generation, each drawn as an animated step
+
+
 def _screenshot(tmp_path: Path, url: str, name: str) -> np.ndarray:
     from PIL import Image
 

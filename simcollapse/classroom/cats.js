@@ -18,11 +18,11 @@
   const { COLOURS, CHAIN_COLOURS, CHAIN_NAMES } = UI;
   const CAT = { yellow: COLOURS.yellow, blue: COLOURS.blue };
 
-  let exact = null, live = null, drawn = 0;
+  let exact = null, live = null, driver = null;
   const control = UI.controls(SPECS, (changed) => {
     if (changed.some((name) => MODEL.includes(name))) exact = null;
     if (changed.some((name) => MODEL.includes(name) || name === "seed")) live = null;
-    schedule();
+    driver.schedule();
   });
   const state = control.state;
 
@@ -237,7 +237,6 @@
   }
 
   function render() {
-    drawn = 0;
     if (exact === null) exact = WrightFisher.curves(settings());
     if (live === null) live = simulate();
     writeNumbers();
@@ -245,30 +244,10 @@
     drawCats(null);
   }
 
-  function schedule() {  // coalesce a burst of slider events into one redraw per frame
-    if (drawn++ === 0) requestAnimationFrame(render);
-  }
-
-  // ------------------------------------------------------------------------------------------------
-  // Playing
-  // ------------------------------------------------------------------------------------------------
-
   const speed = document.getElementById("speed");
-  const play = UI.player({
-    button: document.getElementById("play"),
+  driver = UI.driver({
+    control, render, frame: drawCats, maxGeneration: MAX_GENERATION,
     duration: () => Number(speed.value) / (state.N > 200 ? 1.5 : 1),
-    frame: (progress) => drawCats(progress),
-    advance: () => {
-      if (state.generation >= MAX_GENERATION) return false;
-      control.set({ generation: state.generation + 1 });
-      return state.generation < MAX_GENERATION;
-    },
   });
-  const step = (by) => { play.stop(); control.set({ generation: state.generation + by }); };
-  document.getElementById("step").addEventListener("click", () => step(1));
-  document.getElementById("step-back").addEventListener("click", () => step(-1));
-  document.getElementById("restart").addEventListener("click", () => step(-state.generation));
-  UI.keys({ toggle: play.toggle, forward: () => step(1), back: () => step(-1), restart: () => step(-state.generation) });
-  window.addEventListener("resize", schedule);
   render();
 })();

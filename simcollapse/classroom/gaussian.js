@@ -17,11 +17,11 @@
   const { COLOURS, CHAIN_COLOURS, CHAIN_NAMES } = UI;
   const LN10 = Math.log(10);
 
-  let exact = null, live = null, population = null, drawn = 0;
+  let exact = null, live = null, population = null, driver = null;
   const control = UI.controls(SPECS, (changed) => {
     if (changed.some((name) => MODEL.includes(name))) exact = null;
     if (changed.some((name) => MODEL.includes(name) || name === "seed")) { live = null; population = null; }
-    schedule();
+    driver.schedule();
   });
   const state = control.state;
   const settings = () => ({ M: state.M, ddof: state.ddof, realFraction: state.real_fraction, generations: MAX_GENERATION });
@@ -281,7 +281,6 @@
   }
 
   function render() {
-    drawn = 0;
     if (exact === null) {
       const start = performance.now();
       exact = GaussianTheory.curves(settings());
@@ -294,26 +293,7 @@
     drawLive(null);
   }
 
-  function schedule() {  // coalesce a burst of slider events into one redraw per frame
-    if (drawn++ === 0) requestAnimationFrame(render);
-  }
-
   const speed = document.getElementById("speed");
-  const play = UI.player({
-    button: document.getElementById("play"),
-    duration: () => Number(speed.value),
-    frame: (progress) => drawLive(progress),
-    advance: () => {
-      if (state.generation >= MAX_GENERATION) return false;
-      control.set({ generation: state.generation + 1 });
-      return state.generation < MAX_GENERATION;
-    },
-  });
-  const step = (by) => { play.stop(); control.set({ generation: state.generation + by }); };
-  document.getElementById("step").addEventListener("click", () => step(1));
-  document.getElementById("step-back").addEventListener("click", () => step(-1));
-  document.getElementById("restart").addEventListener("click", () => step(-state.generation));
-  UI.keys({ toggle: play.toggle, forward: () => step(1), back: () => step(-1), restart: () => step(-state.generation) });
-  window.addEventListener("resize", schedule);
+  driver = UI.driver({ control, render, frame: drawLive, maxGeneration: MAX_GENERATION, duration: () => Number(speed.value) });
   render();
 })();

@@ -1,5 +1,9 @@
 """One self-contained HTML page per classroom demo: the markup, style and scripts of this package inlined into
-``page.html``, so the file works offline (from a USB stick) in any browser. Nothing in it is fetched."""
+``page.html``, so the file works offline (from a USB stick) in any browser. Nothing in it is fetched.
+
+Each page's body (``cats.html``, ``gaussian.html``) holds its own controls and canvases, and ``{{playback}}``
+where the controls both pages share go (``playback.html``: the generation slider, play/step buttons, speed,
+curves' horizon, seed, the link to the state and the keys)."""
 
 from __future__ import annotations
 
@@ -40,7 +44,7 @@ def render(name: str) -> str:
     parts = {
         "title": page["title"],
         "style": source("style.css"),
-        "body": source(f"{name}.html"),
+        "body": source(f"{name}.html").replace("{{playback}}", source("playback.html")),
         "scripts": inline_scripts(page["scripts"]),
     }
     html = source("page.html")

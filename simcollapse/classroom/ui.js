@@ -115,6 +115,35 @@ const UI = (() => {
     return { start, stop, toggle: () => (playing ? stop() : start()), get playing() { return playing; } };
   }
 
+  /** What both pages do with the generation: redraw at most once a frame (`schedule`, for bursts of slider
+      events), play / pause / step from the buttons and keys, redraw on resize. `render()` draws the page as it
+      stands, `frame(progress)` the step in flight (see `player`). */
+  function driver({ control, render, frame, maxGeneration, duration }) {
+    const state = control.state;
+    let pending = false;
+    const schedule = () => {
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(() => { pending = false; render(); });
+    };
+    const play = player({
+      button: document.getElementById("play"), duration, frame,
+      advance: () => {
+        if (state.generation >= maxGeneration) return false;
+        control.set({ generation: state.generation + 1 });
+        return state.generation < maxGeneration;
+      },
+    });
+    const step = (by) => { play.stop(); control.set({ generation: state.generation + by }); };
+    const restart = () => step(-state.generation);
+    document.getElementById("step").addEventListener("click", () => step(1));
+    document.getElementById("step-back").addEventListener("click", () => step(-1));
+    document.getElementById("restart").addEventListener("click", restart);
+    keys({ toggle: play.toggle, forward: () => step(1), back: () => step(-1), restart });
+    window.addEventListener("resize", schedule);
+    return { schedule };
+  }
+
   // ------------------------------------------------------------------------------------------------
   // Read-outs
   // ------------------------------------------------------------------------------------------------
@@ -327,7 +356,7 @@ const UI = (() => {
   }
 
   return {
-    COLOURS, CHAIN_COLOURS, CHAIN_NAMES, controls, keys, player, readout, fixed, significant, publish, horizon,
+    COLOURS, CHAIN_COLOURS, CHAIN_NAMES, controls, keys, player, driver, readout, fixed, significant, publish, horizon,
     surface, font, lineChart, barChart,
   };
 })();
