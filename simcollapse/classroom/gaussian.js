@@ -145,12 +145,14 @@
       label: `${CHAIN_NAMES[c]}: μ = ${f.mu.toFixed(2)}, σ² = ${UI.significant(Math.exp(f.logVar))}`,
       colour: CHAIN_COLOURS[c], width: 3,
     }));
-    const { x, y, box } = UI.lineChart(canvas, {
+    const axes = (yMin) => UI.lineChart(canvas, {
       title: `Generation ${shownAt}: three chains' fits over the truth N(0, 1), with the points each was fitted to`,
-      xLabel: "x", xMin: -reach, xMax: reach, yMin: -0.02 - ((rugRows * rugHeight) / (canvas.clientHeight - 140)) * yMax, yMax,
-      yTicks: [0, 0.4, 0.8, 1.2, 1.6],
+      xLabel: "x", xMin: -reach, xMax: reach, yMin, yMax, yTicks: [0, 0.4, 0.8, 1.2, 1.6],
       legend: [{ label: "truth", colour: COLOURS.ink, dash: [8, 6], width: 3 }, ...legend], series: [],
     });
+    // below y = 0, room for the rugs: R pixels of a box H high need yMin = −R·yMax/(H − R)
+    const rug = rugRows * rugHeight + 8, first = axes(-0.5).box, plotHeight = first.bottom - first.top;
+    const { x, y, box } = axes((-rug * yMax) / Math.max(plotHeight - rug, 1));
     const ctx = canvas.getContext("2d");
     const curve = (mu, sigma, colour, dash, lineWidth) => {
       ctx.save();
@@ -174,7 +176,7 @@
     curve(0, 1, COLOURS.ink, [8, 6], 3);
     fits.forEach((f, c) => curve(f.mu, f.sigma, CHAIN_COLOURS[c], [], 3.5));
     if (shownAt === 0) return;
-    live.forEach((chain, c) => {  // the points that fitted generation shownAt: ticks, real ones tall and dark
+    live.forEach((chain, c) => {  // the points that fitted generation shownAt: synthetic ones as ticks, real ones as dots
       const points = livePoints(c, shownAt, chain.mu[shownAt - 1], chain.logVar[shownAt - 1]);
       const base = y(0) + 6 + c * rugHeight;
       ctx.globalAlpha = moving ? ease : 1;
@@ -183,10 +185,10 @@
         if (Math.abs(v) > reach) continue;
         ctx.beginPath(); ctx.moveTo(x(v), base); ctx.lineTo(x(v), base + rugHeight - 5); ctx.stroke();
       }
-      ctx.strokeStyle = COLOURS.ink; ctx.lineWidth = 3;
+      ctx.fillStyle = "#ffffff"; ctx.strokeStyle = CHAIN_COLOURS[c]; ctx.lineWidth = 2;
       for (const v of points.real) {
         if (Math.abs(v) > reach) continue;
-        ctx.beginPath(); ctx.moveTo(x(v), base - 2); ctx.lineTo(x(v), base + rugHeight - 3); ctx.stroke();
+        ctx.beginPath(); ctx.arc(x(v), base + (rugHeight - 5) / 2, 4, 0, 2 * Math.PI); ctx.fill(); ctx.stroke();
       }
       ctx.globalAlpha = 1;
     });
@@ -265,7 +267,7 @@
     const median = 10 ** population.q50[t];
     UI.readout("sim-median", median, UI.significant(median));
     document.getElementById("real-count").textContent = nReal > 0
-      ? `${nReal} of the ${state.M} points each generation are real (tall dark ticks), drawn fresh from the truth`
+      ? `${nReal} of the ${state.M} points each generation are real (open dots), drawn fresh from the truth; the others (ticks) are drawn from the previous fit`
       : "every point is drawn from the previous fit";
     const sets = [`n_samples=${state.M}`, `ddof=${state.ddof}`, `generations=${Math.max(t, 1)}`];
     if (state.real_fraction > 0) sets.push("policy=fresh_real", `real_fraction=${state.real_fraction}`);

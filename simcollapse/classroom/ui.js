@@ -153,6 +153,7 @@ const UI = (() => {
     const element = document.getElementById(id);
     element.textContent = text;
     element.dataset.value = value === null ? "" : String(value);
+    element.classList.toggle("missing", value === null);
   }
 
   const fixed = (x, digits = 6) => (x === null || !Number.isFinite(x) ? "—" : x.toFixed(digits));
@@ -228,8 +229,9 @@ const UI = (() => {
     const x = (v) => box.left + ((v - spec.xMin) / (spec.xMax - spec.xMin)) * (box.right - box.left);
     const y = (v) => box.bottom - ((v - spec.yMin) / (spec.yMax - spec.yMin)) * (box.bottom - box.top);
     ctx.fillStyle = COLOURS.ink;
-    ctx.font = font(20, "600");
     ctx.textAlign = "left"; ctx.textBaseline = "alphabetic";
+    let size = 20;  // the title shrinks to fit a narrow chart
+    do { ctx.font = font(size, "600"); } while (ctx.measureText(spec.title).width > width - 20 && --size > 13);
     ctx.fillText(spec.title, 10, 26);
     ctx.font = font(16);
     for (const { item, at: left, row: r } of placed) {
