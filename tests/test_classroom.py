@@ -299,6 +299,11 @@ window.requestAnimationFrame = (f) => setTimeout(() => f(performance.now()), 16)
 PLAY = """<script>
 document.getElementById("speed").value = "200";
 document.getElementById("play").click();
+setTimeout(() => {  // a setting moved while playing: the chains are redrawn from it, the play goes on
+  const slider = document.getElementById("real_fraction-range");
+  slider.value = "0.5";
+  slider.dispatchEvent(new Event("input"));
+}, 1010);
 setTimeout(() => document.body.insertAdjacentHTML("beforeend", `<pre id="played">${JSON.stringify(
   [Number(document.getElementById("generation").value), document.getElementById("play").getAttribute("aria-pressed"), __errors])}</pre>`), 2000);
 </script>"""

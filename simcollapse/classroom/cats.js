@@ -236,9 +236,13 @@
     });
   }
 
-  function render() {
+  function ensure() {  // what a settings change left to recompute, before anything is drawn (also mid-play)
     if (exact === null) exact = WrightFisher.curves(settings());
     if (live === null) live = simulate();
+  }
+
+  function render() {
+    ensure();
     writeNumbers();
     drawCharts();
     drawCats(null);
@@ -246,7 +250,7 @@
 
   const speed = document.getElementById("speed");
   driver = UI.driver({
-    control, render, frame: drawCats, maxGeneration: MAX_GENERATION,
+    control, render, frame: (progress) => { ensure(); drawCats(progress); }, maxGeneration: MAX_GENERATION,
     duration: () => Number(speed.value) / (state.N > 200 ? 1.5 : 1),
   });
   render();

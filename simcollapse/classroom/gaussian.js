@@ -282,7 +282,7 @@
     });
   }
 
-  function render() {
+  function ensure() {  // what a settings change left to recompute, before anything is drawn (also mid-play)
     if (exact === null) {
       const start = performance.now();
       exact = GaussianTheory.curves(settings());
@@ -290,12 +290,19 @@
     }
     if (live === null) live = simulateLive();
     if (population === null) population = simulatePopulation();
+  }
+
+  function render() {
+    ensure();
     writeNumbers();
     drawCharts();
     drawLive(null);
   }
 
   const speed = document.getElementById("speed");
-  driver = UI.driver({ control, render, frame: drawLive, maxGeneration: MAX_GENERATION, duration: () => Number(speed.value) });
+  driver = UI.driver({
+    control, render, frame: (progress) => { ensure(); drawLive(progress); }, maxGeneration: MAX_GENERATION,
+    duration: () => Number(speed.value),
+  });
   render();
 })();
