@@ -358,7 +358,7 @@ const UI = (() => {
   }
 
   return {
-    COLOURS, CHAIN_COLOURS, CHAIN_NAMES, controls, keys, player, driver, readout, fixed, significant, publish, horizon,
+    COLOURS, CHAIN_COLOURS, CHAIN_NAMES, controls, driver, readout, significant, publish, horizon,
     surface, font, lineChart, barChart,
   };
 })();
