@@ -42,7 +42,7 @@ def _config(args):
 
 
 # Further subcommands: each module defines `add_parser(subparsers)`, which adds its parser and sets `func`.
-COMMAND_MODULES: tuple[str, ...] = ("report", "demo", "reproduce", "decompose", "sweep")
+COMMAND_MODULES: tuple[str, ...] = ("report", "demo", "classroom", "reproduce", "decompose", "sweep")
 
 
 def cmd_run(args) -> int:
