@@ -18,6 +18,7 @@ SCALED_RULES = ("scott", "silverman")  # h = c·σ̂: scipy's gaussian_kde conve
 UNSCALED_RULES = ("scott_unscaled", "silverman_unscaled")  # h = c in data units: scikit-learn's KernelDensity
 RULES = SCALED_RULES + UNSCALED_RULES
 METRICS = ("var", "test_nll", "bandwidth")
+POLICIES = ("replace", "accumulate", "accumulate_subsample")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,7 +32,8 @@ class KDEConfig(RunConfig):
     truth: "gaussian" or one of the toy shapes of `simcollapse.truths` ("blobs", 2 dims unless set; "moons" and
     "circles" in 2 dims, "swiss_roll" in 3).   truth_noise: the shapes' noise level s (None: the shape's default).
     mean0, var0: the gaussian truth N(mean0, var0·I).   test_size: held-out truth points for test_nll.
-    metrics: statistics recorded per generation.
+    policy: replace | accumulate | accumulate_subsample (every point so far kept; the centres are all of them, or
+    a uniform N-subset).   metrics: statistics recorded per generation.
     """
 
     family = "kde"
@@ -43,6 +45,7 @@ class KDEConfig(RunConfig):
     mean0: float = 0.0
     var0: float = 1.0
     test_size: int = 500
+    policy: str = "replace"
     metrics: tuple = METRICS
 
     @property
@@ -77,4 +80,5 @@ class KDEConfig(RunConfig):
         check_number("mean0", self.mean0)
         check_number("var0", self.var0, low=0, low_open=True)
         check_int("test_size", self.test_size, 1)
+        check_choice("policy", self.policy, POLICIES)
         check_metrics(self, METRICS)
