@@ -10,7 +10,7 @@ import numpy as np
 
 from . import ConfigError, RunConfig, check_choice, check_int, check_metrics, check_number, real_count
 
-POLICIES = ("replace", "accumulate", "synthetic_mix")
+POLICIES = ("replace", "accumulate", "accumulate_subsample", "synthetic_mix")
 SAMPLERS = ("exact", "infinite")
 FITTERS = ("exact", "sgd")
 METRICS = ("w", "test_error", "trace_inv_gram")
@@ -21,7 +21,7 @@ class LinRegConfig(RunConfig):
     """Linear-regression chain. Fields beyond the run fields:
 
     design_size: T rows of the fixed design (T > d′ + 1 for OLS, so E tr((X₁ᵀX₁)⁻¹) = d′/(T−d′−1) is finite).
-    dim: d.   noise: σ of the label noise.   policy: replace | accumulate | synthetic_mix.   ridge: λ ≥ 0 (0 = OLS).
+    dim: d.   noise: σ of the label noise.   policy: replace | accumulate | accumulate_subsample | synthetic_mix.   ridge: λ ≥ 0 (0 = OLS).
     w_star: the truth; None gives (1, …, 1)/√d, a number gives that value in every coordinate.
     sampler: exact | infinite (labels without noise: no statistical error).
     fit_dim: d′, the features the model uses (the first d′; None = all d).
@@ -93,6 +93,11 @@ class LinRegConfig(RunConfig):
             what = "dim" if self.fit_dim is None else "fit_dim"
             raise ConfigError("design_size", f"must be > {what} + 1 = {fitted + 1} for OLS (ridge = 0), "
                                              f"got {self.design_size}")
+        if self.policy == "accumulate_subsample" and ridge == 0 and self.design_size < 4 * fitted:
+            # a T-subset of the pooled pairs repeats design rows; OLS needs d distinct ones, which ≥ 4d draws
+            # give but for a vanishing probability
+            raise ConfigError("design_size", f"must be ≥ 4·{'fit_dim' if self.fit_dim else 'dim'} = {4 * fitted} "
+                                             f"for OLS on subsamples of the pooled pairs, got {self.design_size}")
         try:
             w = self.truth()
         except (TypeError, ValueError):

@@ -11,7 +11,11 @@ truth w*. Generation n labels the design with the previous model, y_n = X ŵ_{n�
 * ``synthetic_mix`` (strong collapse, Dohmatob et al., ICLR 2025; docs/theory.md §S): every generation labels the
   design afresh, the last n₂ = ⌊p₂T + ½⌋ rows by a shifted model w_s = w* + Δ and the others by w*, and fits them
   all (or, with ``curriculum``, ends on the real rows only). The labels do not depend on the previous fit, so each
-  generation is an independent draw of the one-shot experiment; the test error's mean is the same at every n.
+  generation is an independent draw of the one-shot experiment; the test error's mean is the same at every n;
+* ``accumulate_subsample`` (Kazdan et al. 2024): every (x, y) pair generated so far is kept — the design reused
+  every generation, the labels drawn afresh, generation 1's real labels included — and the fit is on a uniform
+  T-subset of the nT pairs, drawn without replacement (its own Gram matrix: design rows may repeat in it). No
+  closed form is known for its test error (docs/theory.md §L.4).
 
 Each solve factors c XᵀX + λI by Cholesky (d × d; cheap, and far quicker to compile than an eigendecomposition).
 
@@ -50,6 +54,7 @@ from ..core.batch_invariant import tree_sum
 from ..core.driver import Chain
 from ..policies import Sizes
 from ..samplers import bits
+from ..samplers.subset import random_subset
 from .sgd import sgd
 
 __all__ = ["FITTERS", "METRICS", "POLICIES", "SAMPLERS", "LinReg", "LinRegConfig", "build"]
@@ -65,9 +70,20 @@ class State(NamedTuple):
 
 
 class Labels(NamedTuple):
-    """Sufficient statistic of c label sets of the design: b = Σ_i Xᵀ y_i and c (float64)."""
+    """Sufficient statistic of c label sets of the design: b = Σ_i Xᵀ y_i and c (float64); ``gram``: the
+    subsample's own Σ x xᵀ where the pairs are not whole label sets of the design (else None: c XᵀX)."""
 
     xty: jax.Array
+    count: jax.Array
+    gram: jax.Array | None = None
+
+
+class Store(NamedTuple):
+    """Every (x, y) pair so far (accumulate_subsample): the design is fixed, so the design (T, d) once and the
+    labels of each generation's set, (generations·T,), with their number."""
+
+    x: jax.Array
+    labels: jax.Array
     count: jax.Array
 
 
@@ -100,10 +116,10 @@ class LinReg:
         both = self.fitted[:, None] & self.fitted[None, :]
         return jnp.where(both, count * gram + self.config.ridge * jnp.eye(self.d), jnp.eye(self.d))
 
-    def _fit(self, state: State, count, b):
-        """The fitter on `count` pooled label sets with Σ Xᵀ y_i = b."""
+    def _fit(self, state: State, count, b, gram=None):
+        """The fitter on `count` pooled label sets with Σ Xᵀ y_i = b (or on pairs with their own Σ x xᵀ = gram)."""
         b = jnp.where(self.fitted, b, 0.0)
-        system = self._system(state.gram, count)
+        system = self._system(state.gram if gram is None else gram, count)
         if self.config.fitter == "exact":
             return jax.scipy.linalg.cho_solve((jnp.linalg.cholesky(system), True), b)
         scale = count * self.T
@@ -111,12 +127,16 @@ class LinReg:
         return sgd(lambda w: jnp.where(self.fitted, (system @ w - b) / scale, 0.0), start,
                    self.config.sgd_steps, self.config.lr)
 
-    def synthetic(self, key, state: State, n) -> Labels:
-        """Xᵀy for the labels y = X ŵ + ε of the current model (n = 1 label set)."""
+    def labels(self, key, state: State):
+        """y = X ŵ + ε, the labels of the current model for the design (ε = 0 for the infinite sampler)."""
         y = state.x @ state.w
         if self.config.sampler == "exact":
             y = y + self.config.noise * bits.normal(key, (self.T,))
-        return Labels(state.x.T @ y, jnp.asarray(1.0))
+        return y
+
+    def synthetic(self, key, state: State, n) -> Labels:
+        """Xᵀy for the labels of the current model (n = 1 label set)."""
+        return Labels(state.x.T @ self.labels(key, state), jnp.asarray(1.0))
 
     def mixed(self, key, state: State) -> Labels:
         """Xᵀy over the fitted rows for the strong-collapse labels: y = X w* + ε, plus X Δ on the synthetic rows."""
@@ -135,7 +155,22 @@ class LinReg:
         return Labels(jnp.zeros(self.d), jnp.asarray(0.0))
 
     def fit(self, data: Labels, state: State):
-        return self._fit(state, data.count, data.xty)
+        return self._fit(state, data.count, data.xty, data.gram)
+
+    # accumulate_subsample (Kazdan et al. 2024): every pair so far kept, the fit on a uniform T-subset of them
+    def empty_store(self) -> Store:
+        return Store(jnp.zeros((self.T, self.d)), jnp.zeros(self.config.generations * self.T),
+                     jnp.asarray(0, jnp.int32))
+
+    def store(self, store: Store, key, state: State, n, t) -> Store:
+        labels = jax.lax.dynamic_update_slice(store.labels, self.labels(key, state), (store.count,))
+        return Store(state.x, labels, store.count + self.T)
+
+    def subsample(self, key, store: Store, n, t) -> Labels:
+        """T of the stored pairs, drawn without replacement: pair k is design row k mod T with its label."""
+        chosen, _ = random_subset(key, store.count, self.T, self.T, store.labels.shape[0])
+        x = store.x[chosen % self.T]
+        return Labels(x.T @ store.labels[chosen], jnp.asarray(1.0), x.T @ x)
 
     def step(self, key, state: State) -> State:
         w, pool = self.policy.step(self, key, state, state.pool, Sizes(state.t, 1.0, 0.0, 1.0))

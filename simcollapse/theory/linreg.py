@@ -28,7 +28,12 @@ from .fields import IRRELEVANT, RUN_FIELDS, USED, Needs, declared
 
 FIELDS = {
     **RUN_FIELDS,
-    "design_size": USED, "dim": USED, "noise": USED, "policy": USED, "w_star": USED, "sampler": USED, "fit_dim": USED,
+    "design_size": USED, "dim": USED, "noise": USED, "w_star": USED, "sampler": USED, "fit_dim": USED,
+    # accumulate_subsample: no closed form (docs/theory.md §L.4) but without label noise and with every feature
+    # fitted, where every pair's label is x·w* and every subset refits w* exactly
+    "policy": Needs(("replace", "accumulate", "synthetic_mix"),
+                    exempt=lambda config: (config.sampler == "infinite" or config.noise == 0)
+                    and config.fitted_dim == config.dim),
     # derived for least squares only: a ridge or gradient steps bias every generation's fit (docs/theory.md §L.1)
     "ridge": Needs((0.0,)),
     "fitter": Needs(("exact",)),
