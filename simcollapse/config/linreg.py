@@ -20,7 +20,8 @@ METRICS = ("w", "test_error", "trace_inv_gram")
 class LinRegConfig(RunConfig):
     """Linear-regression chain. Fields beyond the run fields:
 
-    design_size: T rows of the fixed design (T > d′ + 1 for OLS, so E tr((X₁ᵀX₁)⁻¹) = d′/(T−d′−1) is finite).
+    design_size: T rows of the fixed design (any T ≥ 1; with T < d′ OLS fits the minimum-norm solution X⁺y; the
+    closed forms need T > d′ + 1, or T < d − 1 with every feature fitted).
     dim: d.   noise: σ of the label noise.   policy: replace | accumulate | accumulate_subsample | synthetic_mix.   ridge: λ ≥ 0 (0 = OLS).
     w_star: the truth; None gives (1, …, 1)/√d, a number gives that value in every coordinate.
     sampler: exact | infinite (labels without noise: no statistical error).
@@ -89,10 +90,6 @@ class LinRegConfig(RunConfig):
         if not isinstance(self.warm_start, bool):
             raise ConfigError("warm_start", f"must be true or false, got {self.warm_start!r}")
         check_int("design_size", self.design_size, 1)
-        if ridge == 0 and self.design_size <= fitted + 1:
-            what = "dim" if self.fit_dim is None else "fit_dim"
-            raise ConfigError("design_size", f"must be > {what} + 1 = {fitted + 1} for OLS (ridge = 0), "
-                                             f"got {self.design_size}")
         if self.policy == "accumulate_subsample" and ridge == 0 and self.design_size < 4 * fitted:
             # a T-subset of the pooled pairs repeats design rows; OLS needs d distinct ones, which ≥ 4d draws
             # give but for a vanishing probability

@@ -18,6 +18,8 @@ truth w*. Generation n labels the design with the previous model, y_n = X ŵ_{n�
   closed form is known for its test error (docs/theory.md §L.4).
 
 Each solve factors c XᵀX + λI by Cholesky (d × d; cheap, and far quicker to compile than an eigendecomposition).
+With fewer rows than fitted features (T < d′) and no ridge, XᵀX is singular and the fit is the minimum-norm
+least-squares solution X⁺y (the peers' ``pinv``), by an eigendecomposition.
 
 The paper's three error sources (Shumailov et al. 2024, "What is model collapse?"), each a switch:
 
@@ -100,6 +102,7 @@ class LinReg:
         # numpy constants: traced, they take the driver's float64 whatever the process's JAX default
         self.w_star = config.truth()
         self.fitted = np.arange(self.d) < config.fitted_dim  # the features the model uses
+        self.underdetermined = config.ridge == 0 and self.T < config.fitted_dim  # XᵀX singular: min-norm fits
         # synthetic_mix: the shifted rows, and the rows the (last stage of the) fit uses
         self.synthetic_rows = np.arange(self.T) >= self.T - config.synthetic_rows
         self.fit_rows = (~self.synthetic_rows if config.curriculum else np.ones(self.T, bool)).astype(float)
@@ -121,7 +124,7 @@ class LinReg:
         b = jnp.where(self.fitted, b, 0.0)
         system = self._system(state.gram if gram is None else gram, count)
         if self.config.fitter == "exact":
-            return jax.scipy.linalg.cho_solve((jnp.linalg.cholesky(system), True), b)
+            return self._solve(system, b)
         scale = count * self.T
         start = jnp.where(self.fitted, state.w, 0.0) if self.config.warm_start else jnp.zeros(self.d)
         return sgd(lambda w: jnp.where(self.fitted, (system @ w - b) / scale, 0.0), start,
@@ -176,9 +179,26 @@ class LinReg:
         w, pool = self.policy.step(self, key, state, state.pool, Sizes(state.t, 1.0, 0.0, 1.0))
         return state._replace(t=state.t + 1, w=w, pool=pool)
 
+    def _pseudo_inverse(self, system):
+        """The Moore–Penrose inverse of the symmetric system, by its eigendecomposition: eigenvalues below
+        max(d, T)·ε times the largest count as 0 (numpy's lstsq rule)."""
+        values, vectors = jnp.linalg.eigh(system)
+        keep = values > max(self.d, self.T) * jnp.finfo(values.dtype).eps * values[-1]
+        return (vectors * jnp.where(keep, 1.0 / jnp.where(keep, values, 1.0), 0.0)) @ vectors.T
+
+    def _solve(self, system, b):
+        """system⁻¹ b by Cholesky; where fewer rows than fitted features make XᵀX singular (OLS, T < d′), the
+        minimum-norm least-squares solution (XᵀX)⁺ Xᵀy = X⁺y instead."""
+        if self.underdetermined:
+            return self._pseudo_inverse(system) @ b
+        return jax.scipy.linalg.cho_solve((jnp.linalg.cholesky(system), True), b)
+
     def _trace_inv(self, gram):
         """tr((X₁ᵀX₁ + λI)⁻¹) = ‖L⁻¹‖_F² − (d − d′) with L Lᵀ the system (computed once, at initialisation: a
-        batched triangular solve inside the generation loop was seen to stall XLA's CPU runtime)."""
+        batched triangular solve inside the generation loop was seen to stall XLA's CPU runtime); the trace of the
+        pseudo-inverse, tr((X₁X₁ᵀ)⁻¹), where the fit is under-determined."""
+        if self.underdetermined:
+            return jnp.trace(self._pseudo_inverse(self._system(gram, 1.0))) - (self.d - self.config.fitted_dim)
         eye = jnp.eye(self.d)
         inv = jax.scipy.linalg.solve_triangular(jnp.linalg.cholesky(self._system(gram, 1.0)), eye, lower=True)
         return jnp.sum(inv * inv) - (self.d - self.config.fitted_dim)

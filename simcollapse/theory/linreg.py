@@ -76,6 +76,16 @@ def expected_test_error_omitted(generations: int, design_size: int, fit_dim: int
     return error
 
 
+def underdetermined_test_error(generations: int, design_size: int, dim: int, truth_sq: float, noise: float,
+                               policy: str) -> np.ndarray:
+    """E‖ŵ_n − w*‖² for the minimum-norm fit with T < d − 1 rows (docs/theory.md §L.5):
+    (1 − T/d)‖w*‖² + c_n σ² T/(d − T − 1), 0 at n = 0."""
+    error = (1 - design_size / dim) * truth_sq + generation_factor(generations, policy) * noise**2 * design_size / (
+        dim - design_size - 1)
+    error[0] = 0.0
+    return error
+
+
 @declared(FIELDS)
 def for_config(config) -> dict[str, np.ndarray]:
     """``E_test_error`` for OLS by the closed form (none for ridge > 0 or gradient steps: biased fitters, see
@@ -83,6 +93,13 @@ def for_config(config) -> dict[str, np.ndarray]:
     noise = config.noise if config.sampler == "exact" else 0.0
     if config.policy == "synthetic_mix":
         return synthetic_mix_curves(config, noise)
+    T, fitted = config.design_size, config.fitted_dim
+    if T <= fitted + 1:  # E tr((X₁ᵀX₁)⁻¹) is infinite for T ∈ {d′, d′ + 1}; below, the fit is under-determined
+        if fitted < config.dim or T >= config.dim - 1:
+            return {}
+        w = config.truth()
+        return {"E_test_error": underdetermined_test_error(config.generations, T, config.dim, float(w @ w), noise,
+                                                           config.policy)}
     omitted = config.truth()[config.fitted_dim:]
     return {"E_test_error": expected_test_error_omitted(config.generations, config.design_size, config.fitted_dim,
                                                         float(omitted @ omitted), noise, config.policy)}
