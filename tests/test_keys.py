@@ -58,7 +58,7 @@ def test_run_family_help_prints_its_keys(family, capsys):
 
 def test_allowed_values_come_from_the_meaning():
     by_name = {k.name: k for k in keys.family_keys("gaussian")}
-    assert by_name["sampler"].choices == ("exact", "sufficient", "infinite")
+    assert by_name["sampler"].choices == ("exact", "sufficient", "infinite", "plain_points")
     assert by_name["summary"].choices == ("true", "false")
     assert by_name["n_samples"].choices == () and by_name["n_samples"].type == "JSON value"
     assert {k.name: k for k in keys.family_keys("gmm")}["init"].choices == ("kmeans", "k-means++", "random",

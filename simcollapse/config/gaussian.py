@@ -11,12 +11,12 @@ import numpy as np
 from ..policies import real_counts
 from . import ConfigError, RunConfig, SampleSizes, check_choice, check_int, check_metrics, check_number
 
-SAMPLERS = ("exact", "sufficient", "infinite")
+SAMPLERS = ("exact", "sufficient", "infinite", "plain_points")
 FITTERS = ("exact", "sgd")
 POLICIES = ("replace", "accumulate", "accumulate_subsample", "fresh_real", "real_pool")
 MAX_POOL_BYTES = 4 * 2**30
 
-METRICS_1D = ("mean", "var", "logvar", "std", "w2sq", "kl", "log_kl", "mean_sq_error", "second_moment")
+METRICS_1D = ("mean", "var", "logvar", "std", "w2sq", "kl", "log_kl", "mean_sq_error", "second_moment", "frozen")
 METRICS_ND = ("mean", "cov", "logdet", "trace", "det_ratio", "w2sq", "kl", "log_kl", "mean_sq_error")
 
 
@@ -42,7 +42,9 @@ class GaussianConfig(_GaussianChainConfig):
 
     n_samples: M_t, an integer or a schedule (see `simcollapse.config.schedule`).
     ddof: 0 (MLE, the official code) or 1 (unbiased, the theorem).
-    sampler: exact | sufficient | infinite.   policy: replace | accumulate | accumulate_subsample |
+    sampler: exact | sufficient | infinite | plain_points (the official code's arithmetic: the points
+    x = μ + σz in plain float64 and the fit on them, so σ freezes at 0 once σz no longer changes μ in
+    rounding; replace and the exact fitter only).   policy: replace | accumulate | accumulate_subsample |
     fresh_real | real_pool.   real_fraction: ρ for fresh_real / real_pool.   pool_size: P for real_pool.
     fitter: exact | sgd (gradient steps from the previous model; needs ddof 0).   sgd_steps, lr: its steps and
     learning rate.
@@ -106,6 +108,12 @@ class MvGaussianConfig(_GaussianChainConfig):
 def _validate_common(c, known_metrics) -> None:
     check_choice("ddof", c.ddof, (0, 1))
     check_choice("sampler", c.sampler, SAMPLERS)
+    if c.sampler == "plain_points" and (c.family != "gaussian" or c.policy != "replace" or c.fitter != "exact"):
+        raise ConfigError("sampler", "'plain_points' reproduces the official 1-D code: family gaussian, policy "
+                                     "replace and fitter exact")
+    if c.sampler == "plain_points" and np.any(c.sizes() != c.sizes()[0]):
+        raise ConfigError("n_samples", "sampler 'plain_points' needs a constant n_samples (NumPy's summation order "
+                                       "is that of a fixed size)")
     check_choice("policy", c.policy, POLICIES)
     check_number("real_fraction", c.real_fraction, 0.0, 1.0)
     check_choice("fitter", c.fitter, FITTERS)

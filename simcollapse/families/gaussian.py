@@ -141,6 +141,48 @@ def points_moments(x, mask) -> Moments:
     return Moments(n.astype(float), mean, ordered_sum(centred, lambda c: jnp.outer(c, c)))
 
 
+def numpy_sum(a):
+    """Σ a in NumPy's order (its pairwise summation: 8 running sums over blocks of 128, halves above), so that
+    sums of the same float64 numbers round exactly as NumPy's ``np.sum``/``np.mean`` do (tested bit for bit)."""
+    n = a.shape[0]
+    if n < 8:
+        total = jnp.zeros((), a.dtype)
+        for i in range(n):
+            total = total + a[i]
+        return total
+    if n <= 128:
+        r = [a[j] for j in range(8)]
+        i = 8
+        while i < n - n % 8:
+            r = [r[j] + a[i + j] for j in range(8)]
+            i += 8
+        total = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        for k in range(i, n):
+            total = total + a[k]
+        return total
+    half = n // 2 - (n // 2) % 8
+    return numpy_sum(a[:half]) + numpy_sum(a[half:])
+
+
+def _true_divide(a, b):
+    """a / b correctly rounded, as NumPy divides: XLA compiles a division by a constant or by one scalar broadcast
+    over the chains as a product with the reciprocal, which rounds differently (and then freezes fewer chains than
+    the official code); a divisor b + 0·a, one per element, keeps it a division."""
+    return a / (b + 0.0 * a)
+
+
+def plain_fit(x, ddof) -> Model:
+    """The 1-D fit in plain float64 arithmetic, as the official code computes it with NumPy: μ̂ = np.mean(x),
+    σ̂ = np.std(x, ddof=δ) of the points x (M, 1) themselves, in NumPy's summation order. Once σ is so small that
+    μ + σz rounds to μ for every draw (and their mean to μ), σ̂ = 0 and log σ = −∞ from then on
+    (docs/differences.md)."""
+    m = x.shape[0]
+    mean = _true_divide(numpy_sum(x[:, 0]), m)
+    centred = x[:, 0] - mean
+    var = _true_divide(numpy_sum(centred * centred), m - ddof)
+    return Model(mean[None], jnp.ones((1, 1)), 0.5 * jnp.log(var)[None])
+
+
 def gradient_fit(zbar, scatter, n, steps: int, lr: float):
     """`steps` SGD steps on the mean negative log-likelihood of standardised data, from N(0, I).
 
@@ -283,8 +325,12 @@ class Gaussian:
             bures = trace + np.trace(self.cov0) - 2.0 * entry_sum(jnp.sqrt(jnp.clip(eig, 0.0)))
         mse = entry_sum(diff * diff)
         out = {"w2sq": mse + bures, "kl": kl, "log_kl": log_kl, "mean_sq_error": mse}
+        if self.config.sampler == "plain_points":  # a frozen σ = 0: KL(truth ‖ point mass) = ∞
+            frozen = log_scale[0] == -jnp.inf
+            out |= {"kl": jnp.where(frozen, jnp.inf, kl), "log_kl": jnp.where(frozen, jnp.inf, log_kl)}
         if self.config.family == "gaussian":
             out |= {
+                "frozen": (log_scale[0] == -jnp.inf).astype(float),
                 "mean": model.mean[0],
                 "var": jnp.exp(logdet),
                 "logvar": logdet,
@@ -297,7 +343,9 @@ class Gaussian:
         return {name: out[name] for name in self.config.metrics}
 
     def chain(self) -> Chain:
-        return Chain(self.init, self.step, self.observe, unbounded=("kl", "log_kl"))  # KL → ∞: collapse; log 0 = −∞
+        # KL → ∞: collapse; log 0 = −∞; plain float64 points freeze σ at 0 (log σ² = −∞)
+        unbounded = ("kl", "log_kl") + (("logvar",) if self.config.sampler == "plain_points" else ())
+        return Chain(self.init, self.step, self.observe, unbounded=unbounded)
 
 
 class GaussianData:
@@ -311,8 +359,11 @@ class GaussianData:
 
     def fit_fresh(self, key, model: Model, n) -> Model:
         """The fit in the model's standardised coordinates: a = z̄, B = A/√(n − δ) with A the Bartlett (Cholesky)
-        factor of the standardised scatter, or gradient steps on the standardised data."""
+        factor of the standardised scatter, or gradient steps on the standardised data; under ``plain_points``
+        the fit on the points themselves (the same draws as ``exact``)."""
         chain = self.chain
+        if chain.config.sampler == "plain_points":
+            return plain_fit(chain.draw_points(key, model, chain.n_max), self.p.ddof)
         if chain.config.fitter == "sgd":
             zbar, scatter = chain.standard(key, n, chain.n_max, factor=False)
             shift, unit, log_factor = gradient_fit(zbar, scatter, n, chain.config.sgd_steps, chain.config.lr)
