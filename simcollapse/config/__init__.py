@@ -99,8 +99,22 @@ def real_count(fraction, sizes):
     return np.floor(fraction * np.asarray(sizes) + 0.5).astype(np.int64)
 
 
+class AsDict:
+    """A config's dict form, ``{"family": …, field: value, …}``, and back (unknown keys refused)."""
+
+    family: ClassVar[str] = ""
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]):
+        """Build from ``{field: value}`` (e.g. parsed ``--set`` pairs); an unknown field raises ConfigError."""
+        return from_dict(cls.family, values, cls)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"family": self.family, **dataclasses.asdict(self)}
+
+
 @dataclasses.dataclass(frozen=True)
-class RunConfig:
+class RunConfig(AsDict):
     """Fields shared by every family.
 
     generations: number of fit→sample steps after the truth (generation 0).
@@ -110,7 +124,6 @@ class RunConfig:
     summary: store only the mean, sd and 10/50/90 % quantiles over chains (``core.summary``), not each chain.
     """
 
-    family: ClassVar[str] = ""
     generations: int = 100
     chains: int = 1000
     seed: int = 0
@@ -128,9 +141,6 @@ class RunConfig:
 
     def validate(self) -> None:
         """Family-specific checks; raise ConfigError."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"family": self.family, **dataclasses.asdict(self)}
 
     def replace(self, **changes) -> RunConfig:
         return from_dict(self.family, {**dataclasses.asdict(self), **changes}, type(self))
