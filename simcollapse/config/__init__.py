@@ -1,6 +1,11 @@
 """Run configurations: one frozen dataclass per family (in `simcollapse.config.<module>`), validated before
 anything compiles and before JAX is imported; this module holds the fields every family shares and the checks.
 
+A config is built in three steps: the keys are parsed (:func:`from_dict` refuses unknown ones, the shared fields
+are checked), :meth:`RunConfig.normalise` gives the canonical form of the values (the only step that writes), and
+:meth:`RunConfig.validate` checks the result. The CLI help and the docs' reference are generated from the class
+(:mod:`simcollapse.keys`), the strategies of :mod:`simcollapse.testing` draw from the same declarations.
+
 Every field has a default, so `config.json` always holds the fully resolved configuration.
 Bad input raises :class:`ConfigError`, which names the field and the allowed values.
 """
@@ -86,11 +91,11 @@ def schedule(spec, generations: int, name: str = "n_samples") -> np.ndarray:
 
 
 def check_metrics(config, known) -> None:
-    """`config.metrics` must be a non-empty list of names from `known`; stored as a tuple (frozen configs)."""
+    """`config.metrics` must be a non-empty list of names from `known` (:meth:`RunConfig.normalise` made it a
+    tuple)."""
     metrics = config.metrics
     if isinstance(metrics, str) or not metrics or not all(m in known for m in metrics):
         raise ConfigError("metrics", f"must be a non-empty list drawn from {', '.join(known)}; got {metrics!r}")
-    object.__setattr__(config, "metrics", tuple(metrics))
 
 
 def real_count(fraction, sizes):
@@ -131,16 +136,27 @@ class RunConfig(AsDict):
     summary: bool = False
 
     def __post_init__(self):
+        """Parse the shared fields, then normalise, then validate (the only step that writes is normalise, on the
+        config being built; a config once built is never rewritten)."""
         check_int("generations", self.generations, 1)
         check_int("chains", self.chains, 1)
         check_int("seed", self.seed, 0)
         check_int("record_every", self.record_every, 1)
         if not isinstance(self.summary, bool):
             raise ConfigError("summary", f"must be true or false, got {self.summary!r}")
+        for name, value in self.normalise().items():
+            object.__setattr__(self, name, value)
         self.validate()
 
+    def normalise(self) -> dict[str, Any]:
+        """The canonical values of fields given in another form, ``{field: value}`` (inferred fields, lists
+        stored as tuples so the frozen config hashes); a family extends it. It may raise ConfigError for a value
+        it cannot read."""
+        metrics = getattr(self, "metrics", None)
+        return {"metrics": tuple(metrics)} if isinstance(metrics, (list, tuple)) else {}
+
     def validate(self) -> None:
-        """Family-specific checks; raise ConfigError."""
+        """Family-specific checks of the normalised config; raise ConfigError. Never writes."""
 
     def replace(self, **changes) -> RunConfig:
         return from_dict(self.family, {**dataclasses.asdict(self), **changes}, type(self))

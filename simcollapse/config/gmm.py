@@ -26,7 +26,7 @@ class GMMConfig(RunConfig):
     weights0, means0, covs0: the truth; None gives uniform weights, means 4·(k − (K−1)/2) on the first axis
         (a single N(0, I) for K = 1) and identity covariances; covs0 may be one d×d matrix for all components.
     fit_components: K′ fitted by EM each generation.   n_samples: N, an integer or a schedule.
-    fit_family: gmm (EM) | gaussian (one Gaussian in closed form; fit_components=1).   ddof: 0 | 1, the Gaussian
+    fit_family: gmm | gaussian (gmm: K′ components by EM; gaussian: one Gaussian in closed form, fit_components=1).   ddof: 0 | 1, the Gaussian
     fit's covariance divisor N − ddof (fit_family gaussian only).
     covariance_type: full | diag | spherical.   em_iters: EM max_iter.   tol: EM tolerance on the change of the
     mean log-likelihood.   reg_covar: added to every covariance diagonal.   init: kmeans | k-means++ | random |
