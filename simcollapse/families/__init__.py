@@ -59,7 +59,7 @@ def _neural(name) -> Family:
 
 _LOADERS: dict[str, Callable[[str], Family]] = {
     "gaussian": _gaussian, "mvgaussian": _gaussian, "categorical": _categorical,
-    "poisson": _plain("counts", "categorical_config"), "bernoulli": _plain("counts", "categorical_config"),
+    "poisson": _plain("counts", "counts"), "bernoulli": _plain("counts", "counts"),
     "gmm": _plain("gmm", "gmm"), "kde": _plain("kde", "kde"), "linreg": _plain("linreg", "linreg"),
 }
 NEURAL = ("lm", "vae")
