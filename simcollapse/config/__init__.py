@@ -61,6 +61,18 @@ def check_choice(name: str, value, choices) -> str:
     return value
 
 
+def choice(default, among: tuple) -> Any:
+    """A dataclass field with default `default` whose value must be one of `among`: the one place its allowed
+    values are written (the config's parse step refuses any other, ``--help``, the docs and the strategies of
+    `simcollapse.testing` list them)."""
+    return dataclasses.field(default=default, metadata={"choices": tuple(among)})
+
+
+def choices(field: dataclasses.Field) -> tuple | None:
+    """The allowed values of a field declared with :func:`choice` (None for any other field)."""
+    return field.metadata.get("choices")
+
+
 def schedule(spec, generations: int, name: str = "n_samples") -> np.ndarray:
     """Expand a sample-size spec into M_t for t = 0 … generations−1 (model t → data → model t+1).
 
@@ -136,7 +148,7 @@ class RunConfig(AsDict):
     summary: bool = False
 
     def __post_init__(self):
-        """Parse the shared fields, then normalise, then validate (the only step that writes is normalise, on the
+        """Parse the shared fields and those with declared choices, then normalise, then validate (the only step that writes is normalise, on the
         config being built; a config once built is never rewritten)."""
         check_int("generations", self.generations, 1)
         check_int("chains", self.chains, 1)
@@ -144,6 +156,9 @@ class RunConfig(AsDict):
         check_int("record_every", self.record_every, 1)
         if not isinstance(self.summary, bool):
             raise ConfigError("summary", f"must be true or false, got {self.summary!r}")
+        for field in dataclasses.fields(self):
+            if choices(field) is not None:
+                check_choice(field.name, getattr(self, field.name), choices(field))
         for name, value in self.normalise().items():
             object.__setattr__(self, name, value)
         self.validate()

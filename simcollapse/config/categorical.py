@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..policies import real_counts
-from . import ConfigError, RunConfig, SampleSizes, _is_int, check_choice, check_int, check_metrics, check_number
+from . import ConfigError, RunConfig, SampleSizes, _is_int, check_choice, check_int, check_metrics, check_number, choice
 
 TRUTHS = ("cats", "uniform", "zipf", "zipf_mandelbrot", "probs")
 SAMPLERS = ("exact", "infinite")
@@ -52,8 +52,8 @@ class CategoricalConfig(SampleSizes, RunConfig):
     temperature: float = 1.0
     top_k: Any = None
     min_p: float = 0.0
-    sampler: str = "exact"
-    policy: str = "replace"
+    sampler: str = choice("exact", SAMPLERS)
+    policy: str = choice("replace", POLICIES)
     real_fraction: float = 0.1
     pool_size: int = 1000
     minority: Any = None
@@ -112,8 +112,6 @@ class CategoricalConfig(SampleSizes, RunConfig):
         if self.top_k is not None:
             check_int("top_k", self.top_k, 1)
         check_number("min_p", self.min_p, 0.0, 1.0, high_open=True)
-        check_choice("sampler", self.sampler, SAMPLERS)
-        check_choice("policy", self.policy, POLICIES)
         check_number("real_fraction", self.real_fraction, 0.0, 1.0)
         check_int("pool_size", self.pool_size, 1)
         check_int("probs_max_types", self.probs_max_types, 0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from . import ConfigError, RunConfig, SampleSizes, check_choice, check_metrics, check_number
+from . import ConfigError, RunConfig, SampleSizes, check_metrics, check_number, choice
 
 SAMPLERS = ("exact", "infinite")
 POLICIES = ("replace", "accumulate")
@@ -19,15 +19,13 @@ MAX_POOL = 2.0**53
 class _CountChainConfig(SampleSizes, RunConfig):
     """Fields of both count chains. sampler: exact | infinite.   policy: replace | accumulate."""
 
-    sampler: str = "exact"
-    policy: str = "replace"
+    sampler: str = choice("exact", SAMPLERS)
+    policy: str = choice("replace", POLICIES)
 
     def _validate_common(self, known) -> None:
         sizes = self.sizes()
         if sizes.min() < 1:
             raise ConfigError("n_samples", f"must be ≥ 1 in every generation, got {sizes.min()}")
-        check_choice("sampler", self.sampler, SAMPLERS)
-        check_choice("policy", self.policy, POLICIES)
         if self.policy == "accumulate" and float(sizes.sum(dtype=float)) >= MAX_POOL:
             raise ConfigError("n_samples", "the pooled sample size would exceed 2^53")
         check_metrics(self, known)

@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 
 import numpy as np
 
-from ..config import RunConfig, gaussian, real_count
+from ..config import choices, gaussian, real_count
 from ..config import schedule as _schedule
 
 try:
@@ -246,16 +245,15 @@ def _counts_fields(draw, values: dict, family: str) -> None:
 
 
 def _schema_fields(draw, values: dict, family: str) -> None:
-    """Any other family, from its config's keys (:mod:`simcollapse.keys`): a field with documented choices is drawn
-    from them, ``metrics`` as a non-empty subset of its default, every other field keeps its default."""
-    from .. import families, keys
+    """Any other family, from its config's declarations: a field declared with ``config.choice`` is drawn from
+    its allowed values, ``metrics`` as a non-empty subset of its default, every other field keeps its default."""
+    from .. import families
 
-    run = {f.name for f in dataclasses.fields(RunConfig)}
-    for key in keys.keys(families.config_class(family)):
-        if key.name == "metrics":
-            values["metrics"] = _subset(draw, json.loads(key.default))
-        elif key.choices and key.name not in run and key.type != "bool":
-            values[key.name] = draw(st.sampled_from(key.choices))
+    for field in dataclasses.fields(families.config_class(family)):
+        if choices(field) is not None:
+            values[field.name] = draw(st.sampled_from(choices(field)))
+        elif field.name == "metrics":
+            values["metrics"] = _subset(draw, field.default)
 
 
 _FAMILY_FIELDS = {
