@@ -45,6 +45,24 @@ def _config(args):
 COMMAND_MODULES: tuple[str, ...] = ("report", "demo", "classroom", "reproduce", "decompose", "sweep")
 
 
+def add_command(subparsers, func) -> argparse.ArgumentParser:
+    """The parser of the subcommand that ``func(args)`` runs (for the modules' `add_parser`): ``cmd_NAME`` is
+    ``simcollapse NAME``, the first paragraph of its docstring the command's help, the rest its description."""
+    import inspect
+
+    help, _, description = inspect.cleandoc(func.__doc__).partition("\n\n")
+    parser = subparsers.add_parser(func.__name__.removeprefix("cmd_"), help=" ".join(help.split()),
+                                   description=" ".join(description.split()) or None)
+    parser.set_defaults(func=func)
+    return parser
+
+
+def add_overwrite(parser: argparse.ArgumentParser) -> None:
+    """``--overwrite``, for every command that writes into --out."""
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the results in --out: first remove the files simcollapse wrote there")
+
+
 def cmd_run(args) -> int:
     from .core import outputs, results
 
@@ -207,8 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="simulate chains and write config.json, stats.npz, theory.npz", add_help=False)
     with_config(run, NEURAL)
     run.add_argument("--out", required=True, help="output directory (refused if it holds results, see --overwrite)")
-    run.add_argument("--overwrite", action="store_true",
-                     help="replace the results in --out: first remove the files simcollapse wrote there")
+    add_overwrite(run)
     run.add_argument("--chunk", type=int, default=None, help="recorded generations per compiled chunk")
     run.add_argument("--plot", action="store_true", help="also draw the figures")
     run.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -47,6 +47,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .cli import add_command, add_overwrite
 from .config import ConfigError
 
 SOURCES = ("statistical", "expressivity", "approximation")
@@ -236,6 +237,9 @@ def figure(rows: list[Row], metric: str, title: str, out: Path) -> list[Path]:
 
 
 def cmd_decompose(args) -> int:
+    """run the 2³ on/off combinations of the three error sources and tabulate a metric
+
+    The paper's three error sources switched on and off, 2³ runs side by side."""
     from .cli import parse_sets
     from .core.outputs import claim
 
@@ -256,17 +260,11 @@ def cmd_decompose(args) -> int:
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser(
-        "decompose",
-        help="run the 2³ on/off combinations of the three error sources and tabulate a metric",
-        description=__doc__.split("\n\n")[0],
-    )
+    p = add_command(subparsers, cmd_decompose)
     p.add_argument("family", choices=sorted(FAMILIES), help="decomposition (see the module docstring)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="base config field (JSON value)")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace the results in --out: first remove the files simcollapse wrote there")
+    add_overwrite(p)
     p.add_argument("--metric", default=None,
                    help="scalar statistic to compare (default: l2_to_truth, test_error or tv)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=cmd_decompose)

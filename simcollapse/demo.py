@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .cli import add_command
 from .config import ConfigError
 
 YELLOW, BLUE, INK = "#f2c12e", "#3a6fd8", "#333333"
@@ -150,6 +151,11 @@ DEMOS = {"cats": (render_cats, 100), "gaussian": (render_gaussian, 100)}
 
 
 def cmd_demo(args) -> int:
+    """write a classroom animation (GIF): cats turning yellow, or a bell curve collapsing
+
+    cats: 100 cats, 90 yellow and 10 blue, redrawn each generation from the last one's colours, with the exact
+    probability that blue is gone. gaussian: a normal distribution refitted each generation to samples of the
+    previous fit, narrowing and wandering away from the dashed truth."""
     render, default_generations = DEMOS[args.name]
     out = Path(args.out or f"{args.name}.gif")
     if out.suffix.lower() != ".gif":
@@ -165,16 +171,9 @@ def cmd_demo(args) -> int:
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "demo",
-        help="write a classroom animation (GIF): cats turning yellow, or a bell curve collapsing",
-        description="cats: 100 cats, 90 yellow and 10 blue, redrawn each generation from the last one's colours, "
-        "with the exact probability that blue is gone. gaussian: a normal distribution refitted each generation "
-        "to samples of the previous fit, narrowing and wandering away from the dashed truth.",
-    )
+    parser = add_command(subparsers, cmd_demo)
     parser.add_argument("name", choices=sorted(DEMOS), help="which demo")
     parser.add_argument("--out", default=None, help="GIF file to write (default: NAME.gif)")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the chain (default 0)")
     parser.add_argument("--generations", type=int, default=None,
                         help="generations to simulate (default 100)")
-    parser.set_defaults(func=cmd_demo)

@@ -5,7 +5,8 @@ A key is a dataclass field: its type is the field's annotation, its default the 
 entry ``name: meaning`` in the docstring of its class (an entry starts a line or follows a sentence; several names
 may share one, ``mean0, var0: …``; it runs to the next entry, a blank line or a line starting with a capital). A field without an entry there or in a base
 class is looked up on the other subclasses of its bases (fields shared by two families are documented on one).
-Its allowed values are the ``a | b | c`` list in its meaning, or true | false for a flag.
+Its allowed values are those declared with ``simcollapse.config.choice`` (which the config's parse step enforces),
+else true | false for a flag, else the ``a | b | c`` list in its meaning.
 """
 
 from __future__ import annotations
@@ -74,10 +75,14 @@ def keys(cls: type, hidden=()) -> list[Key]:
         if field.name in hidden:
             continue
         text = meaning(cls, field.name)
-        choices = ("true", "false") if _type(field) == "bool" else ()
-        found = _CHOICES.search(text)
-        if found and not choices:
-            choices = tuple(found.group(0).split(" | "))
+        declared = field.metadata.get("choices")  # simcollapse.config.choice
+        if declared is not None:
+            choices = tuple(v if isinstance(v, str) else json.dumps(v) for v in declared)
+        elif _type(field) == "bool":
+            choices = ("true", "false")
+        else:
+            found = _CHOICES.search(text)
+            choices = tuple(found.group(0).split(" | ")) if found else ()
         default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
         out.append(Key(field.name, _type(field), json.dumps(default, ensure_ascii=False, default=list),
                        choices, text))

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .cli import add_command
 from .config import ConfigError
 
 DEFAULT_ROWS = 5
@@ -214,6 +215,11 @@ def render_index(directory, run_dirs: list[Path]) -> str:
 
 
 def cmd_report(args) -> int:
+    """write one self-contained HTML page for a run directory
+
+    Write one self-contained HTML page for a run directory: its figures (inline), the resolved config,
+    provenance, and simulated against theory values with their standard errors. Given a directory of runs (the
+    --out of simcollapse reproduce or sweep), write each run's report.html and an index.html linking them."""
     directory = Path(args.run_dir)
     runs = run_directories(directory) if directory.is_dir() and not (directory / "config.json").exists() else []
     if runs:  # a directory of runs: one report each and an index page
@@ -236,16 +242,8 @@ def cmd_report(args) -> int:
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "report",
-        help="write one self-contained HTML page for a run directory",
-        description="Write one self-contained HTML page for a run directory: its figures (inline), the resolved "
-        "config, provenance, and simulated against theory values with their standard errors. Given a directory "
-        "of runs (the --out of simcollapse reproduce or sweep), write each run's report.html and an index.html "
-        "linking them.",
-    )
+    parser = add_command(subparsers, cmd_report)
     parser.add_argument("run_dir", help="a run directory (the --out of simcollapse run), or a directory of them")
     parser.add_argument("--out", default=None, help="HTML file to write (default: RUN_DIR/report.html)")
     parser.add_argument("--at", type=int, nargs="+", default=None, metavar="G",
                         help="recorded generations to tabulate (default: five spread over the run)")
-    parser.set_defaults(func=cmd_report)

@@ -30,6 +30,7 @@ import time
 import tomllib
 from pathlib import Path
 
+from .cli import add_command, add_overwrite
 from .config import ConfigError
 
 SCALES = ("small", "paper")
@@ -172,6 +173,7 @@ def describe() -> str:
 
 
 def cmd_reproduce(args) -> int:
+    """run one of the paper's experiments (see --list) and draw its figures"""
     if args.list:
         print(describe())
         return 0
@@ -188,14 +190,12 @@ def cmd_reproduce(args) -> int:
 
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("reproduce", help="run one of the paper's experiments (see --list) and draw its figures")
+    p = add_command(subparsers, cmd_reproduce)
     p.add_argument("name", nargs="?", default=None, help="experiment name (see --list)")
     p.add_argument("--list", action="store_true", help="list the experiments with their small-scale cost")
     p.add_argument("--scale", default="small", help="small (≤ 2 minutes on a laptop) or paper (the paper's sizes)")
     p.add_argument("--out", default=None, help="output directory (default: out/NAME)")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace the results in --out: first remove the files simcollapse wrote there")
+    add_overwrite(p)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="field of every run (JSON value), e.g. the OPT experiment's model_dir and data_dir")
     p.add_argument("--quiet", action="store_true", help="no per-run timings")
-    p.set_defaults(func=cmd_reproduce)

@@ -32,6 +32,7 @@ import math
 
 import numpy as np
 
+from .cli import add_command, add_overwrite
 from .config import ConfigError
 
 SEED_KEY = "seed"
@@ -216,6 +217,12 @@ def write_summary(path, keys, points, configs, runs, curves) -> None:
 
 
 def cmd_sweep(args) -> int:
+    """run a grid of configs (cartesian product, and seeds); one run directory per point plus sweep.npz
+
+    Run every combination of the --grid values (first key varying slowest), each point as `simcollapse run`
+    would, then stack the statistics with a labelled grid axis in sweep.npz and write summary.csv (final-
+    generation mean, standard error and theory per point). Points that differ only in the seed and in fields
+    that change no array shape (e.g. ddof, temperature) run as one compiled program."""
     from . import families
     from .cli import parse_sets
 
@@ -229,14 +236,7 @@ def cmd_sweep(args) -> int:
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "sweep",
-        help="run a grid of configs (cartesian product, and seeds); one run directory per point plus sweep.npz",
-        description="Run every combination of the --grid values (first key varying slowest), each point as "
-        "`simcollapse run` would, then stack the statistics with a labelled grid axis in sweep.npz and write "
-        "summary.csv (final-generation mean, standard error and theory per point). Points that differ only in "
-        "the seed and in fields that change no array shape (e.g. ddof, temperature) run as one compiled program.",
-    )
+    parser = add_command(subparsers, cmd_sweep)
     parser.add_argument("family", help="model family (a chain family: see `simcollapse run --help`)")
     parser.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,…",
                         help="a config field and its values (JSON each, e.g. n_samples=10,100 or policy=replace,accumulate)")
@@ -244,9 +244,7 @@ def add_parser(subparsers) -> None:
                         help="also run seeds s, s+1, …, s+N−1 (s from --set seed, default 0) as the last grid axis")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="fixed config field (JSON value)")
     parser.add_argument("--out", required=True, help="output directory")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace the results in --out: first remove the files simcollapse wrote there")
+    add_overwrite(parser)
     parser.add_argument("--no-batch", action="store_true",
                         help="run every point as its own compiled program (same results; less memory at once)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
-    parser.set_defaults(func=cmd_sweep)

@@ -23,8 +23,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .config import ConfigError, check_choice, check_int, check_number
-from .config import from_dict as config_from_dict
+from .config import AsDict, ConfigError, check_choice, check_int, check_number
 
 __all__ = ["STATISTICS", "VAEConfig", "eval_latents", "latent_std", "load_digits_data", "load_mnist", "plot_vae", "run_vae"]
 
@@ -149,7 +148,7 @@ STATISTICS = {
 
 
 @dataclasses.dataclass(frozen=True)
-class VAEConfig:
+class VAEConfig(AsDict):
     """Settings of the VAE chain.
 
     generations: generations after generation 0.
@@ -182,14 +181,6 @@ class VAEConfig:
     grid: int = 10
     out: str = "out/vae"
     progress: bool = True
-
-    @classmethod
-    def from_dict(cls, d: dict) -> VAEConfig:
-        """Build from ``{field: value}``; an unknown field raises ConfigError."""
-        return config_from_dict(cls.family, d, cls)
-
-    def to_dict(self) -> dict:
-        return {"family": self.family, **dataclasses.asdict(self)}
 
     def __post_init__(self):
         check_int("generations", self.generations, 0)

@@ -3,10 +3,9 @@ import os
 import tempfile
 
 import jax
-import numpy as np
 import pytest
 
-from simcollapse.testing import mc_mean_se
+from simcollapse.testing.assertions import assert_frequency_near, assert_mean_near, mc_mean_se
 
 # The tests call internal JAX functions directly, outside simcollapse's float64 entry points: run the whole test
 # process in float64, and its CPU computations in the calling thread (as the command line does).
@@ -19,28 +18,14 @@ jax.config.update("jax_compilation_cache_dir", os.environ.get(
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
-def assert_close_mc(samples, expected, n_se=4.0, what=""):
-    """Monte Carlo mean within n_se standard errors of the expectation (SE from the samples)."""
-    mean, se = mc_mean_se(samples)
-    assert abs(mean - expected) <= n_se * se + 1e-12, f"{what}: MC {mean:.6g} ± {se:.2g} vs theory {expected:.6g}"
+# the assertions of simcollapse.testing under the names the tests use
+close_mean = assert_mean_near
+close_prob = assert_frequency_near
 
 
 @pytest.fixture
 def close_mc():
-    return assert_close_mc
-
-
-def close_mean(samples, exact, k=4.0):
-    """Mean of samples within k standard errors of an exact expectation."""
-    assert_close_mc(samples, exact, n_se=k)
-
-
-def close_prob(hits, exact, k=4.0):
-    """Frequency of 0/1 hits within k binomial standard errors of an exact probability."""
-    hits = np.asarray(hits, dtype=float)
-    n = hits.size
-    se = math.sqrt(max(exact * (1 - exact), 1.0 / n) / n)
-    assert abs(hits.mean() - exact) <= k * se, (hits.mean(), exact, se)
+    return assert_mean_near
 
 
 Z_SCORES = []  # (test, quantity, z) of every `close_z` check, printed in the terminal summary

@@ -56,7 +56,22 @@ def test_run_family_help_prints_its_keys(family, capsys):
             assert " | ".join(key.choices) in text
 
 
-def test_allowed_values_come_from_the_meaning():
+@pytest.mark.parametrize("family", families.names())
+def test_declared_choices_are_the_listed_and_the_enforced_values(family):
+    from simcollapse.api import make_config
+    from simcollapse.config import ConfigError, choices
+
+    listed = {k.name: k.choices for k in keys.family_keys(family)}
+    for field in dataclasses.fields(families.config_class(family)):
+        if choices(field) is None:
+            continue
+        assert listed[field.name] == tuple(v if isinstance(v, str) else json.dumps(v) for v in choices(field))
+        with pytest.raises(ConfigError, match="must be one of") as err:
+            make_config(family, **{field.name: "no such value"})
+        assert err.value.field == field.name
+
+
+def test_allowed_values_come_from_the_declaration_or_the_meaning():
     by_name = {k.name: k for k in keys.family_keys("gaussian")}
     assert by_name["sampler"].choices == ("exact", "sufficient", "infinite", "plain_points")
     assert by_name["summary"].choices == ("true", "false")

@@ -14,6 +14,7 @@ import jax.numpy as jnp
 
 import simcollapse  # noqa: F401
 from simcollapse.lm import checkpoint as ck
+from simcollapse.lm import tokenizer as tk
 from simcollapse.lm.model import OPTConfig, init_params
 
 TEXT = """\
@@ -177,7 +178,7 @@ def test_missing_directory_and_files(tmp_path, cfg, params):
         ck.load_pretrained(tmp_path)
     with pytest.raises(FileNotFoundError, match="merges.txt"):
         (tmp_path / "vocab.json").write_text("{}")
-        ck.load_tokenizer(tmp_path)
+        tk.load_tokenizer(tmp_path)
 
 
 def test_weights_that_do_not_fit_the_config(cfg, params):
@@ -208,7 +209,7 @@ def test_tokenizer_round_trip(tmp_path, trained_tokenizer_dir, layout):
     names = ["tokenizer.json"] if layout == "tokenizer.json" else ["vocab.json", "merges.txt"]
     for n in names:
         (tmp_path / n).write_bytes((trained_tokenizer_dir / n).read_bytes())
-    tok = ck.load_tokenizer(tmp_path)
+    tok = tk.load_tokenizer(tmp_path)
     assert (tok.bos_token_id, tok.pad_token_id, tok.eos_token_id, tok.unk_token_id) == (2, 1, 2, 3)
     for para in TEXT.split("\n\n"):
         ids = tok.encode(para)
@@ -221,7 +222,7 @@ def test_tokenizer_round_trip(tmp_path, trained_tokenizer_dir, layout):
 
 
 def test_tokenizer_saved_with_model_and_checked_against_vocab(tmp_path, trained_tokenizer_dir, params):
-    tok = ck.load_tokenizer(trained_tokenizer_dir)
+    tok = tk.load_tokenizer(trained_tokenizer_dir)
     small = OPTConfig.tiny()  # vocab 128 < the tokenizer's 300
     ck.save_pretrained(tmp_path / "small", small, params, tokenizer=tok)
     with pytest.raises(ck.CheckpointError, match="tokenizer has 300 tokens .*vocab_size=128"):

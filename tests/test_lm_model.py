@@ -17,15 +17,7 @@ from simcollapse.lm.model import (
     param_count,
     position_ids_from_mask,
 )
-
-
-def random_params(cfg, seed=0, scale=0.3):
-    """OPT init plus noise on every leaf, so biases and LayerNorms are not trivially 0/1."""
-    rs = np.random.RandomState(seed)
-    return jax.tree_util.tree_map(
-        lambda x: jnp.asarray(np.asarray(x) + scale * rs.standard_normal(x.shape), jnp.float32),
-        init_params(cfg, jax.random.PRNGKey(seed)),
-    )
+from simcollapse.testing.lm import random_params
 
 
 def jit_apply(model):

@@ -15,12 +15,12 @@ except ImportError:
 pytestmark = pytest.mark.skipif(torch is None, reason="needs torch and transformers (the reference implementation)")
 
 import jax
-import jax.numpy as jnp
 
 import simcollapse  # noqa: F401
 from simcollapse.lm import checkpoint as ck
 from simcollapse.lm.generate import GenerationConfig, generate, left_pad
-from simcollapse.lm.model import OPTConfig, OPTForCausalLM, init_params
+from simcollapse.lm.model import OPTConfig, OPTForCausalLM
+from simcollapse.testing.lm import random_params
 
 # tiny models: one intra-op thread avoids oversubscribing the cores that XLA also uses (40x faster here)
 if torch is not None:
@@ -36,14 +36,6 @@ CONFIGS = {
     "pre_ln": OPTConfig.tiny(),
     "post_ln_proj": OPTConfig.tiny(do_layer_norm_before=False, word_embed_proj_dim=16),  # 350m-like
 }
-
-
-def random_params(cfg, seed=0, scale=0.3):
-    rs = np.random.RandomState(seed)
-    return jax.tree_util.tree_map(
-        lambda x: jnp.asarray(np.asarray(x) + scale * rs.standard_normal(x.shape), jnp.float32),
-        init_params(cfg, jax.random.PRNGKey(seed)),
-    )
 
 
 def hf_model(path):

@@ -1,6 +1,11 @@
 """Run configurations: one frozen dataclass per family (in `simcollapse.config.<module>`), validated before
 anything compiles and before JAX is imported; this module holds the fields every family shares and the checks.
 
+A config is built in three steps: the keys are parsed (:func:`from_dict` refuses unknown ones, the shared fields
+are checked), :meth:`RunConfig.normalise` gives the canonical form of the values (the only step that writes), and
+:meth:`RunConfig.validate` checks the result. The CLI help and the docs' reference are generated from the class
+(:mod:`simcollapse.keys`), the strategies of :mod:`simcollapse.testing` draw from the same declarations.
+
 Every field has a default, so `config.json` always holds the fully resolved configuration.
 Bad input raises :class:`ConfigError`, which names the field and the allowed values.
 """
@@ -56,6 +61,18 @@ def check_choice(name: str, value, choices) -> str:
     return value
 
 
+def choice(default, among: tuple) -> Any:
+    """A dataclass field with default `default` whose value must be one of `among`: the one place its allowed
+    values are written (the config's parse step refuses any other, ``--help``, the docs and the strategies of
+    `simcollapse.testing` list them)."""
+    return dataclasses.field(default=default, metadata={"choices": tuple(among)})
+
+
+def choices(field: dataclasses.Field) -> tuple | None:
+    """The allowed values of a field declared with :func:`choice` (None for any other field)."""
+    return field.metadata.get("choices")
+
+
 def schedule(spec, generations: int, name: str = "n_samples") -> np.ndarray:
     """Expand a sample-size spec into M_t for t = 0 … generations−1 (model t → data → model t+1).
 
@@ -86,11 +103,11 @@ def schedule(spec, generations: int, name: str = "n_samples") -> np.ndarray:
 
 
 def check_metrics(config, known) -> None:
-    """`config.metrics` must be a non-empty list of names from `known`; stored as a tuple (frozen configs)."""
+    """`config.metrics` must be a non-empty list of names from `known` (:meth:`RunConfig.normalise` made it a
+    tuple)."""
     metrics = config.metrics
     if isinstance(metrics, str) or not metrics or not all(m in known for m in metrics):
         raise ConfigError("metrics", f"must be a non-empty list drawn from {', '.join(known)}; got {metrics!r}")
-    object.__setattr__(config, "metrics", tuple(metrics))
 
 
 def real_count(fraction, sizes):
@@ -99,8 +116,22 @@ def real_count(fraction, sizes):
     return np.floor(fraction * np.asarray(sizes) + 0.5).astype(np.int64)
 
 
+class AsDict:
+    """A config's dict form, ``{"family": …, field: value, …}``, and back (unknown keys refused)."""
+
+    family: ClassVar[str] = ""
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]):
+        """Build from ``{field: value}`` (e.g. parsed ``--set`` pairs); an unknown field raises ConfigError."""
+        return from_dict(cls.family, values, cls)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"family": self.family, **dataclasses.asdict(self)}
+
+
 @dataclasses.dataclass(frozen=True)
-class RunConfig:
+class RunConfig(AsDict):
     """Fields shared by every family.
 
     generations: number of fit→sample steps after the truth (generation 0).
@@ -110,7 +141,6 @@ class RunConfig:
     summary: store only the mean, sd and 10/50/90 % quantiles over chains (``core.summary``), not each chain.
     """
 
-    family: ClassVar[str] = ""
     generations: int = 100
     chains: int = 1000
     seed: int = 0
@@ -118,19 +148,30 @@ class RunConfig:
     summary: bool = False
 
     def __post_init__(self):
+        """Parse the shared fields and those with declared choices, then normalise, then validate (the only step that writes is normalise, on the
+        config being built; a config once built is never rewritten)."""
         check_int("generations", self.generations, 1)
         check_int("chains", self.chains, 1)
         check_int("seed", self.seed, 0)
         check_int("record_every", self.record_every, 1)
         if not isinstance(self.summary, bool):
             raise ConfigError("summary", f"must be true or false, got {self.summary!r}")
+        for field in dataclasses.fields(self):
+            if choices(field) is not None:
+                check_choice(field.name, getattr(self, field.name), choices(field))
+        for name, value in self.normalise().items():
+            object.__setattr__(self, name, value)
         self.validate()
 
-    def validate(self) -> None:
-        """Family-specific checks; raise ConfigError."""
+    def normalise(self) -> dict[str, Any]:
+        """The canonical values of fields given in another form, ``{field: value}`` (inferred fields, lists
+        stored as tuples so the frozen config hashes); a family extends it. It may raise ConfigError for a value
+        it cannot read."""
+        metrics = getattr(self, "metrics", None)
+        return {"metrics": tuple(metrics)} if isinstance(metrics, (list, tuple)) else {}
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"family": self.family, **dataclasses.asdict(self)}
+    def validate(self) -> None:
+        """Family-specific checks of the normalised config; raise ConfigError. Never writes."""
 
     def replace(self, **changes) -> RunConfig:
         return from_dict(self.family, {**dataclasses.asdict(self), **changes}, type(self))

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..policies import real_counts
-from . import ConfigError, RunConfig, SampleSizes, _is_int, check_choice, check_int, check_metrics, check_number
+from . import ConfigError, RunConfig, SampleSizes, _is_int, check_choice, check_int, check_metrics, check_number, choice
 
 TRUTHS = ("cats", "uniform", "zipf", "zipf_mandelbrot", "probs")
 SAMPLERS = ("exact", "infinite")
@@ -52,16 +52,18 @@ class CategoricalConfig(SampleSizes, RunConfig):
     temperature: float = 1.0
     top_k: Any = None
     min_p: float = 0.0
-    sampler: str = "exact"
-    policy: str = "replace"
+    sampler: str = choice("exact", SAMPLERS)
+    policy: str = choice("replace", POLICIES)
     real_fraction: float = 0.1
     pool_size: int = 1000
     minority: Any = None
     metrics: tuple = METRICS
     probs_max_types: int = 1000
 
-    def validate(self) -> None:
-        set_ = lambda name, value: object.__setattr__(self, name, value)
+    def normalise(self) -> dict[str, Any]:
+        """The truth inferred when left out, probs0 as floats, K resolved for every truth, the minority types as
+        a tuple (default: the last type)."""
+        values = super().normalise()
         truth = self.truth
         if self.probs0 is not None:
             if truth not in (None, "cats", "probs"):
@@ -69,28 +71,36 @@ class CategoricalConfig(SampleSizes, RunConfig):
             truth = "probs"
         elif truth is None:
             truth = "zipf" if self.zipf_beta is not None else "uniform" if self.num_types is not None else "cats"
-        check_choice("truth", truth, TRUTHS)
-        set_("truth", truth)
+        values["truth"] = check_choice("truth", truth, TRUTHS)
         if truth == "probs":
             p = _check_probs(self.probs0)
-            set_("probs0", [float(x) for x in p])
+            values["probs0"] = [float(x) for x in p]
             if self.num_types is not None and self.num_types != p.size:
                 raise ConfigError("num_types", f"must equal len(probs0) = {p.size}, got {self.num_types!r}")
-            set_("num_types", int(p.size))
+            values["num_types"] = int(p.size)
         elif truth == "cats":
             if self.num_types not in (None, 2):
                 raise ConfigError("num_types", f"truth 'cats' has 2 types, got {self.num_types!r}")
-            set_("num_types", 2)
+            values["num_types"] = 2
         else:
             if self.num_types is None:
                 raise ConfigError("num_types", f"truth {truth!r} needs num_types (the number of types K)")
-            set_("num_types", check_int("num_types", self.num_types, 1))
-            if self.num_types > MAX_TYPES:
+            values["num_types"] = check_int("num_types", self.num_types, 1)
+            if values["num_types"] > MAX_TYPES:
                 raise ConfigError("num_types", f"must be ≤ {MAX_TYPES}, got {self.num_types}")
             if truth in ("zipf", "zipf_mandelbrot"):
                 if self.zipf_beta is None:
                     raise ConfigError("zipf_beta", f"truth {truth!r} needs zipf_beta (the exponent β ≥ 0)")
-                set_("zipf_beta", check_number("zipf_beta", self.zipf_beta, low=0.0))
+                values["zipf_beta"] = check_number("zipf_beta", self.zipf_beta, low=0.0)
+        minority = [values["num_types"] - 1] if self.minority is None else self.minority
+        if _is_int(minority):
+            minority = [minority]
+        if isinstance(minority, (list, tuple)) and all(_is_int(i) for i in minority):
+            minority = tuple(int(i) for i in minority)
+        values["minority"] = minority
+        return values
+
+    def validate(self) -> None:
         check_number("zipf_q", self.zipf_q, low=-1.0, low_open=True)
         K = self.num_types
 
@@ -102,8 +112,6 @@ class CategoricalConfig(SampleSizes, RunConfig):
         if self.top_k is not None:
             check_int("top_k", self.top_k, 1)
         check_number("min_p", self.min_p, 0.0, 1.0, high_open=True)
-        check_choice("sampler", self.sampler, SAMPLERS)
-        check_choice("policy", self.policy, POLICIES)
         check_number("real_fraction", self.real_fraction, 0.0, 1.0)
         check_int("pool_size", self.pool_size, 1)
         check_int("probs_max_types", self.probs_max_types, 0)
@@ -116,17 +124,14 @@ class CategoricalConfig(SampleSizes, RunConfig):
         if self.policy in ("accumulate", "accumulate_subsample") and float(np.sum(sizes, dtype=float)) >= MAX_POOL:
             raise ConfigError("n_samples", "the pooled counts would exceed 2^53 tokens (float64 integers)")
 
-        minority = [K - 1] if self.minority is None else self.minority
-        if isinstance(minority, (int, np.integer)) and not isinstance(minority, bool):
-            minority = [minority]
+        minority = self.minority
         if (
-            not isinstance(minority, (list, tuple))
+            not isinstance(minority, tuple)
             or not minority
-            or not all(_is_int(i) and 0 <= i < K for i in minority)
+            or not all(0 <= i < K for i in minority)
             or len(set(minority)) != len(minority)
         ):
             raise ConfigError("minority", f"must be a non-empty list of distinct type indices in [0, {K}), got {minority!r}")
-        set_("minority", tuple(int(i) for i in minority))
         check_metrics(self, METRICS)
 
     # --- derived ------------------------------------------------------------------------------------

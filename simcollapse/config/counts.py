@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from . import ConfigError, RunConfig, SampleSizes, check_choice, check_metrics, check_number
+from . import ConfigError, RunConfig, SampleSizes, check_metrics, check_number, choice
 
 SAMPLERS = ("exact", "infinite")
 POLICIES = ("replace", "accumulate")
@@ -15,46 +15,45 @@ BERNOULLI_METRICS = ("p", "lost", "fixed", "het")
 MAX_POOL = 2.0**53
 
 
-def _validate(c, known) -> None:
-    sizes = c.sizes()
-    if sizes.min() < 1:
-        raise ConfigError("n_samples", f"must be ≥ 1 in every generation, got {sizes.min()}")
-    check_choice("sampler", c.sampler, SAMPLERS)
-    check_choice("policy", c.policy, POLICIES)
-    if c.policy == "accumulate" and float(sizes.sum(dtype=float)) >= MAX_POOL:
-        raise ConfigError("n_samples", "the pooled sample size would exceed 2^53")
-    check_metrics(c, known)
+@dataclasses.dataclass(frozen=True)
+class _CountChainConfig(SampleSizes, RunConfig):
+    """Fields of both count chains. sampler: exact | infinite.   policy: replace | accumulate."""
+
+    sampler: str = choice("exact", SAMPLERS)
+    policy: str = choice("replace", POLICIES)
+
+    def _validate_common(self, known) -> None:
+        sizes = self.sizes()
+        if sizes.min() < 1:
+            raise ConfigError("n_samples", f"must be ≥ 1 in every generation, got {sizes.min()}")
+        if self.policy == "accumulate" and float(sizes.sum(dtype=float)) >= MAX_POOL:
+            raise ConfigError("n_samples", "the pooled sample size would exceed 2^53")
+        check_metrics(self, known)
 
 
 @dataclasses.dataclass(frozen=True)
-class PoissonConfig(SampleSizes, RunConfig):
-    """Poisson rate chain. rate0: λ_0 ≥ 0.  n_samples: n_t (integer or schedule).  sampler: exact | infinite.
-    policy: replace | accumulate.  metrics: from rate, alive."""
+class PoissonConfig(_CountChainConfig):
+    """Poisson rate chain. rate0: λ_0 ≥ 0.  n_samples: n_t (integer or schedule).  metrics: from rate, alive."""
 
     family = "poisson"
     rate0: float = 1.0
     n_samples: Any = 10
-    sampler: str = "exact"
-    policy: str = "replace"
     metrics: tuple = POISSON_METRICS
 
     def validate(self) -> None:
         check_number("rate0", self.rate0, low=0.0)
-        _validate(self, POISSON_METRICS)
+        self._validate_common(POISSON_METRICS)
 
 
 @dataclasses.dataclass(frozen=True)
-class BernoulliConfig(SampleSizes, RunConfig):
-    """Bernoulli chain. p0: in [0, 1].  n_samples: n_t (integer or schedule).  sampler: exact | infinite.
-    policy: replace | accumulate.  metrics: from p, lost, fixed, het."""
+class BernoulliConfig(_CountChainConfig):
+    """Bernoulli chain. p0: in [0, 1].  n_samples: n_t (integer or schedule).  metrics: from p, lost, fixed, het."""
 
     family = "bernoulli"
     p0: float = 0.1
     n_samples: Any = 100
-    sampler: str = "exact"
-    policy: str = "replace"
     metrics: tuple = BERNOULLI_METRICS
 
     def validate(self) -> None:
         check_number("p0", self.p0, 0.0, 1.0)
-        _validate(self, BERNOULLI_METRICS)
+        self._validate_common(BERNOULLI_METRICS)

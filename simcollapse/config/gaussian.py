@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..policies import real_counts
-from . import ConfigError, RunConfig, SampleSizes, check_choice, check_int, check_metrics, check_number
+from . import ConfigError, RunConfig, SampleSizes, check_int, check_metrics, check_number, choice
 
 SAMPLERS = ("exact", "sufficient", "infinite", "plain_points")
 FITTERS = ("exact", "sgd")
@@ -25,13 +25,13 @@ class _GaussianChainConfig(SampleSizes, RunConfig):
     """Fields shared by both Gaussian families (documented on `GaussianConfig`)."""
 
     n_samples: Any = 100
-    ddof: int = 0
-    sampler: str = "sufficient"
-    policy: str = "replace"
+    ddof: int = choice(0, (0, 1))
+    sampler: str = choice("sufficient", SAMPLERS)
+    policy: str = choice("replace", POLICIES)
     real_fraction: float = 0.1
     pool_size: int = 1000
     mean0: Any = 0.0
-    fitter: str = "exact"
+    fitter: str = choice("exact", FITTERS)
     sgd_steps: int = 10
     lr: float = 0.1
 
@@ -106,17 +106,13 @@ class MvGaussianConfig(_GaussianChainConfig):
 
 
 def _validate_common(c, known_metrics) -> None:
-    check_choice("ddof", c.ddof, (0, 1))
-    check_choice("sampler", c.sampler, SAMPLERS)
     if c.sampler == "plain_points" and (c.family != "gaussian" or c.policy != "replace" or c.fitter != "exact"):
         raise ConfigError("sampler", "'plain_points' reproduces the official 1-D code: family gaussian, policy "
                                      "replace and fitter exact")
     if c.sampler == "plain_points" and np.any(c.sizes() != c.sizes()[0]):
         raise ConfigError("n_samples", "sampler 'plain_points' needs a constant n_samples (NumPy's summation order "
                                        "is that of a fixed size)")
-    check_choice("policy", c.policy, POLICIES)
     check_number("real_fraction", c.real_fraction, 0.0, 1.0)
-    check_choice("fitter", c.fitter, FITTERS)
     check_int("sgd_steps", c.sgd_steps, 1)
     check_number("lr", c.lr, low=0, low_open=True)
     if c.fitter == "sgd" and c.ddof != 0:

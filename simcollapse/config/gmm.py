@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ConfigError, RunConfig, check_choice, check_int, check_metrics, check_number, schedule
+from . import ConfigError, RunConfig, check_choice, check_int, check_metrics, check_number, choice, schedule
 
 COVARIANCE_TYPES = ("full", "diag", "spherical")
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
@@ -26,7 +26,7 @@ class GMMConfig(RunConfig):
     weights0, means0, covs0: the truth; None gives uniform weights, means 4·(k − (K−1)/2) on the first axis
         (a single N(0, I) for K = 1) and identity covariances; covs0 may be one d×d matrix for all components.
     fit_components: K′ fitted by EM each generation.   n_samples: N, an integer or a schedule.
-    fit_family: gmm (EM) | gaussian (one Gaussian in closed form; fit_components=1).   ddof: 0 | 1, the Gaussian
+    fit_family: gmm | gaussian (gmm: K′ components by EM; gaussian: one Gaussian in closed form, fit_components=1).   ddof: 0 | 1, the Gaussian
     fit's covariance divisor N − ddof (fit_family gaussian only).
     covariance_type: full | diag | spherical.   em_iters: EM max_iter.   tol: EM tolerance on the change of the
     mean log-likelihood.   reg_covar: added to every covariance diagonal.   init: kmeans | k-means++ | random |
@@ -40,20 +40,20 @@ class GMMConfig(RunConfig):
     family = "gmm"
     components: int = 1
     fit_components: int = 2
-    fit_family: str = "gmm"
-    ddof: int = 0
+    fit_family: str = choice("gmm", FIT_FAMILIES)
+    ddof: int = choice(0, (0, 1))
     dim: int = 2
     weights0: Any = None
     means0: Any = None
     covs0: Any = None
     n_samples: Any = 1000
-    covariance_type: str = "full"
+    covariance_type: str = choice("full", COVARIANCE_TYPES)
     em_iters: int = 2000
     tol: float = 1e-5
     reg_covar: float = 1e-6
-    init: str = "kmeans"
+    init: str = choice("kmeans", INIT_METHODS)
     warm_start: bool = False
-    sampler: str = "exact"
+    sampler: str = choice("exact", SAMPLERS)
     quadrature_points: int = 2000
     metrics: tuple = METRICS
 
@@ -77,19 +77,14 @@ class GMMConfig(RunConfig):
         k = check_int("components", self.components, 1)
         check_int("fit_components", self.fit_components, 1)
         d = check_int("dim", self.dim, 1)
-        check_choice("covariance_type", self.covariance_type, COVARIANCE_TYPES)
         check_int("em_iters", self.em_iters, 1)
         check_number("tol", self.tol, low=0)
         check_number("reg_covar", self.reg_covar, low=0)
-        check_choice("init", self.init, INIT_METHODS)
         check_choice("warm_start", self.warm_start, (False, True))
-        check_choice("fit_family", self.fit_family, FIT_FAMILIES)
-        check_choice("ddof", self.ddof, (0, 1))
         if self.fit_family == "gaussian" and self.fit_components != 1:
             raise ConfigError("fit_components", f"fit_family 'gaussian' fits one component; set 1, got {self.fit_components}")
         if self.fit_family == "gmm" and self.ddof != 0:
             raise ConfigError("ddof", "applies to fit_family 'gaussian' only (EM's covariances are ddof 0)")
-        check_choice("sampler", self.sampler, SAMPLERS)
         check_int("quadrature_points", self.quadrature_points, 2**d)
         sizes = schedule(self.n_samples, self.generations)
         if sizes.min() < 1:

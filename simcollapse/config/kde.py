@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ConfigError, RunConfig, check_choice, check_int, check_metrics, check_number, schedule
+from . import ConfigError, RunConfig, check_int, check_metrics, check_number, choice, schedule
 
 # The shapes' names and fixed dimensions, without importing JAX (simcollapse.truths holds the laws).
 SHAPES = ("gaussian", "blobs", "moons", "circles", "swiss_roll")
@@ -40,12 +40,12 @@ class KDEConfig(RunConfig):
     n_samples: Any = 100
     dim: Any = None
     bandwidth: Any = "scott"
-    truth: str = "gaussian"
+    truth: str = choice("gaussian", SHAPES)
     truth_noise: Any = None
     mean0: float = 0.0
     var0: float = 1.0
     test_size: int = 500
-    policy: str = "replace"
+    policy: str = choice("replace", POLICIES)
     metrics: tuple = METRICS
 
     @property
@@ -56,7 +56,6 @@ class KDEConfig(RunConfig):
         return FIXED_DIM.get(self.truth, 2 if self.truth == "blobs" else 1)
 
     def validate(self) -> None:
-        check_choice("truth", self.truth, SHAPES)
         if self.dim is not None:
             check_int("dim", self.dim, 1)
             if self.truth in FIXED_DIM and self.dim != FIXED_DIM[self.truth]:
@@ -80,5 +79,4 @@ class KDEConfig(RunConfig):
         check_number("mean0", self.mean0)
         check_number("var0", self.var0, low=0, low_open=True)
         check_int("test_size", self.test_size, 1)
-        check_choice("policy", self.policy, POLICIES)
         check_metrics(self, METRICS)

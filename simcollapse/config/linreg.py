@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ConfigError, RunConfig, check_choice, check_int, check_metrics, check_number, real_count
+from . import ConfigError, RunConfig, check_int, check_metrics, check_number, choice, real_count
 
 POLICIES = ("replace", "accumulate", "accumulate_subsample", "synthetic_mix")
 SAMPLERS = ("exact", "infinite")
@@ -40,12 +40,12 @@ class LinRegConfig(RunConfig):
     design_size: int = 50
     dim: int = 10
     noise: float = 1.0
-    policy: str = "replace"
+    policy: str = choice("replace", POLICIES)
     ridge: float = 0.0
     w_star: Any = None
-    sampler: str = "exact"
+    sampler: str = choice("exact", SAMPLERS)
     fit_dim: Any = None
-    fitter: str = "exact"
+    fitter: str = choice("exact", FITTERS)
     sgd_steps: int = 20
     lr: float = 0.2
     warm_start: bool = False
@@ -76,15 +76,12 @@ class LinRegConfig(RunConfig):
     def validate(self) -> None:
         d = check_int("dim", self.dim, 1)
         check_number("noise", self.noise, low=0)
-        check_choice("policy", self.policy, POLICIES)
         ridge = check_number("ridge", self.ridge, low=0)
-        check_choice("sampler", self.sampler, SAMPLERS)
         if self.fit_dim is not None:
             check_int("fit_dim", self.fit_dim, 1)
             if self.fit_dim > d:
                 raise ConfigError("fit_dim", f"must be ≤ dim = {d}, got {self.fit_dim}")
         fitted = self.fitted_dim
-        check_choice("fitter", self.fitter, FITTERS)
         check_int("sgd_steps", self.sgd_steps, 1)
         check_number("lr", self.lr, low=0, low_open=True)
         if not isinstance(self.warm_start, bool):

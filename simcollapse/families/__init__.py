@@ -59,24 +59,17 @@ def _neural(name) -> Family:
 
 _LOADERS: dict[str, Callable[[str], Family]] = {
     "gaussian": _gaussian, "mvgaussian": _gaussian, "categorical": _categorical,
-    "poisson": _plain("counts", "categorical_config"), "bernoulli": _plain("counts", "categorical_config"),
+    "poisson": _plain("counts", "counts"), "bernoulli": _plain("counts", "counts"),
     "gmm": _plain("gmm", "gmm"), "kde": _plain("kde", "kde"), "linreg": _plain("linreg", "linreg"),
 }
 NEURAL = ("lm", "vae")
 
-# The config class of each built-in family: module (of `simcollapse`), class.
-_CONFIGS = {
-    "gaussian": ("config.gaussian", "GaussianConfig"),
-    "mvgaussian": ("config.gaussian", "MvGaussianConfig"),
-    "categorical": ("config.categorical", "CategoricalConfig"),
-    "poisson": ("config.counts", "PoissonConfig"),
-    "bernoulli": ("config.counts", "BernoulliConfig"),
-    "gmm": ("config.gmm", "GMMConfig"),
-    "kde": ("config.kde", "KDEConfig"),
-    "linreg": ("config.linreg", "LinRegConfig"),
-    "lm": ("lm.loop", "LMLoopConfig"),
-    "vae": ("vae", "VAEConfig"),
-}
+# The config class of each built-in family, as module.Class under `simcollapse`.
+_CONFIGS = {name: f"config.{path}" for name, path in (
+    ("gaussian", "gaussian.GaussianConfig"), ("mvgaussian", "gaussian.MvGaussianConfig"),
+    ("categorical", "categorical.CategoricalConfig"), ("poisson", "counts.PoissonConfig"),
+    ("bernoulli", "counts.BernoulliConfig"), ("gmm", "gmm.GMMConfig"), ("kde", "kde.KDEConfig"),
+    ("linreg", "linreg.LinRegConfig"))} | {"lm": "lm.loop.LMLoopConfig", "vae": "vae.VAEConfig"}
 
 
 def _discovered() -> list[str]:
@@ -89,7 +82,7 @@ def _discovered() -> list[str]:
 def config_class(name: str) -> type:
     """The config class of family `name`; for a built-in family without importing JAX."""
     if name in _CONFIGS:
-        module, cls = _CONFIGS[name]
+        module, _, cls = _CONFIGS[name].rpartition(".")
         return getattr(importlib.import_module(f"{__package__.rpartition('.')[0]}.{module}"), cls)
     return get(name).config
 

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..config import RunConfig, SampleSizes, check_choice, check_metrics, check_number
+from ..config import RunConfig, SampleSizes, check_metrics, check_number, choice
 from ..contract import Family
 from ..theory import exponential as theory
 
@@ -39,15 +39,13 @@ class ExponentialConfig(SampleSizes, RunConfig):
     family = "exponential"
     rate0: float = 1.0
     n_samples: Any = 10
-    sampler: str = "exact"
-    policy: str = "replace"
+    sampler: str = choice("exact", ("exact", "infinite"))
+    policy: str = choice("replace", ("replace", "accumulate"))
     metrics: tuple = METRICS
 
     def validate(self) -> None:
         check_number("rate0", self.rate0, low=0.0, low_open=True)
         check_number("n_samples", int(self.sizes().min()), low=1)
-        check_choice("sampler", self.sampler, ("exact", "infinite"))
-        check_choice("policy", self.policy, ("replace", "accumulate"))
         check_metrics(self, METRICS)
 
 

@@ -11,7 +11,8 @@ validated on an install without flax.
 import importlib
 
 _SOURCES = {
-    "checkpoint": ("CheckpointError", "Pretrained", "Tokenizer", "load_pretrained", "load_tokenizer", "save_pretrained"),
+    "checkpoint": ("CheckpointError", "Pretrained", "load_pretrained", "save_pretrained"),
+    "tokenizer": ("Tokenizer", "load_tokenizer"),
     "generate": ("GenerateOutput", "GenerationConfig", "generate", "left_pad"),
     "model": ("OPTConfig", "OPTForCausalLM", "OPTOutput", "init_cache", "init_params", "param_count"),
 }

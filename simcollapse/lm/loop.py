@@ -34,8 +34,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..config import ConfigError, check_choice, check_int, check_number
-from ..config import from_dict as config_from_dict
+from ..config import AsDict, ConfigError, check_choice, check_int, check_number
 
 __all__ = ["STATISTICS", "LMLoopConfig", "generate_continuations", "next_training_set", "run_lm"]
 
@@ -58,7 +57,7 @@ STATISTICS = {
 
 
 @dataclasses.dataclass(frozen=True)
-class LMLoopConfig:
+class LMLoopConfig(AsDict):
     """Settings of the recursive loop (defaults: the paper's setting (b), batch size of the runme script).
 
     model_dir: a local OPT checkpoint directory (config.json, weights, tokenizer).
@@ -112,14 +111,6 @@ class LMLoopConfig:
     max_eval_blocks: int | None = None
     prompt: str = DEFAULT_PROMPT
     progress: bool = True
-
-    @classmethod
-    def from_dict(cls, d: dict) -> LMLoopConfig:
-        """Build from ``{field: value}`` (e.g. parsed ``--set`` pairs); an unknown field raises ConfigError."""
-        return config_from_dict(cls.family, d, cls)
-
-    def to_dict(self) -> dict:
-        return {"family": self.family, **dataclasses.asdict(self)}
 
     def __post_init__(self):
         if self.toy is not True and self.toy is not False:

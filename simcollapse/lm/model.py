@@ -225,13 +225,27 @@ def _layer_norm(config: OPTConfig, name: str, param_dtype) -> nn.LayerNorm:
     )
 
 
-class OPTAttention(nn.Module):
-    """Multi-head self-attention: softmax(q k^T / sqrt(head_dim) + mask) v, then an output projection."""
+class _OPTModule(nn.Module):
+    """The settings of every OPT module: the model config, the activation and parameter dtypes and the matmul
+    precision."""
 
     config: OPTConfig
     dtype: Any = jnp.float32
     param_dtype: Any = jnp.float32
     precision: Any = None
+
+
+def _dense(module: _OPTModule, features: int, name: str, weights: bool = True) -> nn.Dense:
+    """A Dense layer in `module`'s dtypes and precision (called inside its compact ``__call__``): a weight layer
+    (``weights``: bias as the config says, normal(init_std) kernels) or a bias-free projection."""
+    cfg = module.config
+    init = {"kernel_init": nn.initializers.normal(cfg.init_std)} if weights else {}
+    return nn.Dense(features, use_bias=cfg.enable_bias and weights, dtype=module.dtype,
+                    param_dtype=module.param_dtype, precision=module.precision, name=name, **init)
+
+
+class OPTAttention(_OPTModule):
+    """Multi-head self-attention: softmax(q k^T / sqrt(head_dim) + mask) v, then an output projection."""
 
     @nn.compact
     def __call__(self, x, allowed, layer_cache, cache_index, deterministic):
@@ -240,15 +254,7 @@ class OPTAttention(nn.Module):
         h, hd = cfg.num_attention_heads, cfg.head_dim
 
         def proj(name):
-            return nn.Dense(
-                cfg.hidden_size,
-                use_bias=cfg.enable_bias,
-                dtype=self.dtype,
-                param_dtype=self.param_dtype,
-                precision=self.precision,
-                kernel_init=nn.initializers.normal(cfg.init_std),
-                name=name,
-            )
+            return _dense(self, cfg.hidden_size, name)
 
         # OPT scales the query (bias included) by head_dim ** -0.5 before the dot product.
         q = (proj("q_proj")(x) * (hd**-0.5)).reshape(b, t, h, hd)
@@ -275,29 +281,13 @@ class OPTAttention(nn.Module):
         return out, new_cache
 
 
-class OPTDecoderLayer(nn.Module):
+class OPTDecoderLayer(_OPTModule):
     """One decoder layer: x + Attn(LN(x)), then x + fc2(relu(fc1(LN(x)))) (pre-LN), or LN after (post-LN)."""
-
-    config: OPTConfig
-    dtype: Any = jnp.float32
-    param_dtype: Any = jnp.float32
-    precision: Any = None
 
     @nn.compact
     def __call__(self, x, allowed, layer_cache, cache_index, deterministic):
         cfg = self.config
         pre = cfg.do_layer_norm_before
-
-        def dense(n, name):
-            return nn.Dense(
-                n,
-                use_bias=cfg.enable_bias,
-                dtype=self.dtype,
-                param_dtype=self.param_dtype,
-                precision=self.precision,
-                kernel_init=nn.initializers.normal(cfg.init_std),
-                name=name,
-            )
 
         attn_ln = _layer_norm(cfg, "self_attn_layer_norm", self.param_dtype)
         mlp_ln = _layer_norm(cfg, "final_layer_norm", self.param_dtype)
@@ -314,9 +304,9 @@ class OPTDecoderLayer(nn.Module):
 
         residual = x
         h = mlp_ln(x).astype(self.dtype) if pre else x
-        h = dense(cfg.ffn_dim, "fc1")(h)
+        h = _dense(self, cfg.ffn_dim, "fc1")(h)
         h = jax.nn.relu(h)
-        h = dense(cfg.hidden_size, "fc2")(h)
+        h = _dense(self, cfg.hidden_size, "fc2")(h)
         h = nn.Dropout(cfg.dropout)(h, deterministic=deterministic or cfg.dropout == 0.0)
         x = residual + h
         if not pre:
@@ -324,7 +314,7 @@ class OPTDecoderLayer(nn.Module):
         return x, new_cache
 
 
-class OPTForCausalLM(nn.Module):
+class OPTForCausalLM(_OPTModule):
     """OPT with the tied language-model head: token ids -> next-token logits.
 
     Call as ``model.apply({"params": params}, input_ids, attention_mask, cache=None, cache_index=0,
@@ -335,11 +325,6 @@ class OPTForCausalLM(nn.Module):
     (on GPU/TPU pass ``jax.lax.Precision.HIGHEST`` for full float32 accuracy: XLA's default there may
     use TF32/bf16 passes).
     """
-
-    config: OPTConfig
-    dtype: Any = jnp.float32
-    param_dtype: Any = jnp.float32
-    precision: Any = None
 
     @nn.compact
     def __call__(
@@ -397,14 +382,7 @@ class OPTForCausalLM(nn.Module):
 
         x = embed(input_ids)
         if cfg.has_projections:
-            x = nn.Dense(
-                cfg.hidden_size,
-                use_bias=False,
-                dtype=self.dtype,
-                param_dtype=self.param_dtype,
-                precision=self.precision,
-                name="project_in",
-            )(x)
+            x = _dense(self, cfg.hidden_size, "project_in", weights=False)(x)
         x = x + pos_embed(positions + POSITION_OFFSET)
 
         new_cache = []
@@ -417,14 +395,7 @@ class OPTForCausalLM(nn.Module):
         if cfg.has_final_layer_norm:
             x = _layer_norm(cfg, "final_layer_norm", self.param_dtype)(x).astype(self.dtype)
         if cfg.has_projections:
-            x = nn.Dense(
-                cfg.word_embed_proj_dim,
-                use_bias=False,
-                dtype=self.dtype,
-                param_dtype=self.param_dtype,
-                precision=self.precision,
-                name="project_out",
-            )(x)
+            x = _dense(self, cfg.word_embed_proj_dim, "project_out", weights=False)(x)
         logits = embed.attend(x).astype(jnp.float32)
         return OPTOutput(logits, None if cache is None else tuple(new_cache))
 

@@ -51,8 +51,9 @@ def write_model(model_dir: Path, data_dir: Path, seed: int = 0) -> Path:
     import jax
     from tokenizers import ByteLevelBPETokenizer
 
-    from .checkpoint import load_tokenizer, save_pretrained
+    from .checkpoint import save_pretrained
     from .model import OPTConfig, init_params
+    from .tokenizer import load_tokenizer
 
     bpe = ByteLevelBPETokenizer(add_prefix_space=False)
     lines = (data_dir / "wiki.train.raw").read_text(encoding="utf-8").split("\n")

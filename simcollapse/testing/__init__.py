@@ -14,7 +14,8 @@ SE = s/√C for C chains, s the sample standard deviation):
 
 * :func:`assert_matches_theory` — two-sided: |mean − E| ≤ n_se·SE at each chosen generation;
 * :func:`assert_variance_shrinks_no_faster_than` — one-sided against E log σ_n² of the closed form;
-* :func:`assert_lost_mass_at_least` — one-sided: categorical lost mass ≥ its exact expectation.
+* :func:`assert_lost_mass_at_least` — one-sided: categorical lost mass ≥ its exact expectation;
+* :func:`assert_mean_near`, :func:`assert_frequency_near` — a sample mean or a frequency against an exact value.
 """
 
 from __future__ import annotations
@@ -36,8 +37,10 @@ from .strategies import (
 )
 
 __all__ = [
+    "assert_frequency_near",
     "assert_lost_mass_at_least",
     "assert_matches_theory",
+    "assert_mean_near",
     "assert_variance_shrinks_no_faster_than",
     "categorical_truths",
     "fuzzed_config_values",

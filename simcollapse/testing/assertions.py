@@ -10,7 +10,8 @@ import numpy as np
 from ..config import schedule as _schedule
 from ..theory.gaussian import expected_logvar, var_logvar
 
-__all__ = ["assert_lost_mass_at_least", "assert_matches_theory", "assert_variance_shrinks_no_faster_than", "mc_mean_se"]
+__all__ = ["assert_frequency_near", "assert_lost_mass_at_least", "assert_matches_theory", "assert_mean_near",
+           "assert_variance_shrinks_no_faster_than", "mc_mean_se"]
 
 
 def mc_mean_se(samples) -> tuple[float, float]:
@@ -19,6 +20,21 @@ def mc_mean_se(samples) -> tuple[float, float]:
     if x.size < 2:
         raise ValueError("a standard error needs at least 2 chains")
     return float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size))
+
+
+def assert_mean_near(samples, expected: float, n_se: float = 4.0, what: str = "") -> None:
+    """|X̄ − E| ≤ n_se · SE for the samples' mean X̄ and an exact expectation E, SE = s/√C from the samples."""
+    mean, se = mc_mean_se(samples)
+    assert abs(mean - expected) <= n_se * se + 1e-12, f"{what}: MC {mean:.6g} ± {se:.2g} vs theory {expected:.6g}"
+
+
+def assert_frequency_near(hits, probability: float, n_se: float = 4.0) -> None:
+    """The frequency of 0/1 `hits` within n_se binomial standard errors √(p(1−p)/C) of an exact probability p
+    (the variance floored at 1/C, so that p = 0 or 1 tolerates no hit off)."""
+    hits = np.asarray(hits, dtype=float)
+    n = hits.size
+    se = math.sqrt(max(probability * (1 - probability), 1.0 / n) / n)
+    assert abs(hits.mean() - probability) <= n_se * se, (hits.mean(), probability, se)
 
 
 def _rows(stats, metric: str | None):

@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 
 import numpy as np
 
-from ..config import RunConfig, real_count
+from ..config import choices, gaussian, real_count
 from ..config import schedule as _schedule
 
 try:
@@ -20,8 +19,6 @@ except ImportError:  # the assertions work without hypothesis; the strategies do
 __all__ = ["categorical_truths", "fuzzed_config_values", "gaussian_configs", "invalid_gaussian_values",
            "mvgaussian_configs", "schedules", "valid_config_values"]
 
-GAUSSIAN_METRICS = ("mean", "var", "logvar", "std", "w2sq", "kl", "log_kl", "mean_sq_error", "second_moment")
-MVGAUSSIAN_METRICS = ("mean", "cov", "logdet", "trace", "det_ratio", "w2sq", "kl", "log_kl", "mean_sq_error")
 
 
 def _need_hypothesis():
@@ -82,16 +79,16 @@ def _gaussian_family(draw, family: str, fixed: dict, max_generations: int, max_c
     else:
         d = 1
     values["policy"] = policy = fixed.get(
-        "policy", draw(s.sampled_from(("replace", "accumulate", "accumulate_subsample", "fresh_real", "real_pool"))))
+        "policy", draw(s.sampled_from(gaussian.POLICIES)))
     if policy == "accumulate_subsample":
         values["sampler"] = "exact"
         values["n_samples"] = draw(s.integers(d + 1, 16))
     else:
-        values["sampler"] = draw(s.sampled_from(("sufficient", "exact", "infinite")))
+        values["sampler"] = draw(s.sampled_from(gaussian.SAMPLERS))
         values["n_samples"] = draw(schedules(g, min_size=d + 1, max_size=16))
     values["ddof"] = draw(s.sampled_from((0, 1)))
     # gradient steps maximise the likelihood, so they pair with ddof 0 only
-    values["fitter"] = "exact" if fixed.get("ddof", 0) != 0 else draw(s.sampled_from(("exact", "sgd")))
+    values["fitter"] = "exact" if fixed.get("ddof", 0) != 0 else draw(s.sampled_from(gaussian.FITTERS))
     if values["fitter"] == "sgd":
         values["ddof"] = 0
     values["sgd_steps"] = draw(s.integers(1, 10))
@@ -113,11 +110,11 @@ def _gaussian_family(draw, family: str, fixed: dict, max_generations: int, max_c
             a = np.asarray(draw(s.lists(s.floats(-2, 2, **finite), min_size=d * d, max_size=d * d))).reshape(d, d)
             cov = a @ a.T + 0.5 * np.eye(d)
             values["cov0"] = (0.5 * (cov + cov.T)).tolist()
-        metrics = MVGAUSSIAN_METRICS
+        metrics = gaussian.METRICS_ND
     else:
         values["mean0"] = draw(s.floats(-10, 10, **finite))
         values["var0"] = draw(s.floats(0.01, 100, **finite))
-        metrics = GAUSSIAN_METRICS
+        metrics = gaussian.METRICS_1D
     values["metrics"] = _subset(draw, metrics)
     values.update(fixed)
     return _fix_groups(values, _schedule(values["n_samples"], values["generations"]), values.get("dim", 1) + 1)
@@ -248,16 +245,15 @@ def _counts_fields(draw, values: dict, family: str) -> None:
 
 
 def _schema_fields(draw, values: dict, family: str) -> None:
-    """Any other family, from its config's keys (:mod:`simcollapse.keys`): a field with documented choices is drawn
-    from them, ``metrics`` as a non-empty subset of its default, every other field keeps its default."""
-    from .. import families, keys
+    """Any other family, from its config's declarations: a field declared with ``config.choice`` is drawn from
+    its allowed values, ``metrics`` as a non-empty subset of its default, every other field keeps its default."""
+    from .. import families
 
-    run = {f.name for f in dataclasses.fields(RunConfig)}
-    for key in keys.keys(families.config_class(family)):
-        if key.name == "metrics":
-            values["metrics"] = _subset(draw, json.loads(key.default))
-        elif key.choices and key.name not in run and key.type != "bool":
-            values[key.name] = draw(st.sampled_from(key.choices))
+    for field in dataclasses.fields(families.config_class(family)):
+        if choices(field) is not None:
+            values[field.name] = draw(st.sampled_from(choices(field)))
+        elif field.name == "metrics":
+            values["metrics"] = _subset(draw, field.default)
 
 
 _FAMILY_FIELDS = {
@@ -299,9 +295,14 @@ def valid_config_values(family: str, *, max_generations: int = 4, max_chains: in
     return values().filter(lambda v: _builds(family, v))
 
 
-_WORDS = ("exact", "sufficient", "infinite", "replace", "accumulate", "accumulate_subsample", "fresh_real",
-          "real_pool", "full", "diag", "spherical", "kmeans", "k-means++", "random", "random_from_data", "scott",
-          "silverman", "ols", "ridge", "sgd", "closed_form", "gaussian", "gmm", "cats", "zipf", "bogus", "")
+def _words() -> list[str]:
+    """Every documented choice of every family's keys (and the KDE's bandwidth rules), and strings no family
+    takes."""
+    from .. import families, keys
+    from ..config.kde import RULES
+
+    words = {c for family in families.names() for key in keys.family_keys(family) for c in key.choices} | set(RULES)
+    return sorted(words - {"true", "false"}) + ["ols", "closed_form", "bogus", ""]
 
 
 def _mutations(default):
@@ -315,7 +316,7 @@ def _mutations(default):
     if isinstance(default, float):
         return s.one_of(s.sampled_from([default, 0.0, 0.1, 0.5, 1.0, 2.0]), s.floats(-2.0, 3.0), foreign)
     if isinstance(default, str):
-        return s.one_of(s.just(default), s.sampled_from(_WORDS), foreign)
+        return s.one_of(s.just(default), s.sampled_from(_words()), foreign)
     if isinstance(default, tuple):  # metrics
         return s.one_of(s.just(list(default)), s.lists(s.sampled_from(default), min_size=1, max_size=3, unique=True),
                         s.just(["bogus"]), s.just([]), foreign)

@@ -1,4 +1,4 @@
-"""Theory curves for categorical, Poisson and Bernoulli configs: every closed form that exists for the config.
+"""Theory curves for categorical configs: every closed form that exists for the config.
 
 ``for_config(config)`` returns a dict of arrays of shape (generations+1,), entry 0 being the truth, keyed
 ``E_<metric>`` (the expectation of that recorded metric), plus:
@@ -6,9 +6,8 @@
 * ``P_lost``, shape (generations+1, K): P(p_{n,i} = 0), the probability that the model gives type i no mass
   at generation n (for chains without smoothing or real data: lost by generation n, since 0 absorbs);
 * ``P_collapsed`` (two types, absorbing chains): P(t_collapse ≤ n), one type left by generation n;
-* ``Var_rate`` (Poisson).
 
-Sources (docs/theory.md §C, §N) and when each applies (sampler ``exact`` unless said otherwise):
+Sources (docs/theory.md §C) and when each applies (sampler ``exact`` unless said otherwise):
 
 * E p_n for every policy and any n_samples schedule when the sampler is linear (T = 1, no top-k / min-p):
   with smoothing α the fit is affine in the counts, so E p_{t+1} is an affine recursion in E p_t
@@ -25,8 +24,6 @@ Sources (docs/theory.md §C, §N) and when each applies (sampler ``exact`` unles
 * ``infinite`` sampler: the model is deterministic. Linear samplers follow ``mean_model``; temperature alone
   (``replace``, α = 0, no truncation) follows p_n ∝ p_0^{T^{−n}} (``temperature_probs``). Every metric is then
   that function of the deterministic model. (``real_pool`` draws its pool at random: E_p_min_group only.)
-* Poisson: E Λ_k = λ_0, P(Λ_k ≠ 0) = 1 − e^{−n λ_0 g_k} (Suresh et al. 2024, Thm 2), Var Λ_k = k λ_0/n.
-* Bernoulli: the two-type chain: E p = p_0, E 2p(1−p) = 2p_0q_0 Π(1 − 1/N_t), P(lost / fixed by n).
 
 ``two_type_summary(config)`` adds the scalar absorption quantities of a two-type chain (fixation
 probabilities, E T_abs and conditional times).
@@ -56,18 +53,12 @@ FIELDS = {
     "real_fraction": USED, "minority": USED,
     "pool_size": IRRELEVANT,  # real_pool has E_p_min_group only, and E of the pool's frequencies is p_0 for any P
     "probs_max_types": IRRELEVANT,
-    # poisson, bernoulli
-    "rate0": USED, "p0": USED,
 }
 
 
 @declared(FIELDS)
 def for_config(config) -> dict[str, np.ndarray]:
-    """Every closed-form curve for `config` (categorical, poisson or bernoulli); see the module docstring."""
-    if config.family == "poisson":
-        return _poisson(config)
-    if config.family == "bernoulli":
-        return _bernoulli(config)
+    """Every closed-form curve for a categorical `config`; see the module docstring."""
     return _categorical(config)
 
 
@@ -299,50 +290,4 @@ def two_type_summary(config) -> dict[str, np.ndarray]:
         out["E_T_given_fix"][i] = 1.0 + (first[ok] * fix[ok] * t_fix[ok]).sum() / out["P_fix"][i] if out["P_fix"][i] > 0 else np.nan
         if i == 1:
             out["E_T_abs"] = np.asarray(1.0 + first @ t)
-    return out
-
-
-# ----------------------------------------------------------------------------------------------------
-# Poisson and Bernoulli
-# ----------------------------------------------------------------------------------------------------
-
-
-def _poisson(config) -> dict[str, np.ndarray]:
-    G, lam0 = config.generations, float(config.rate0)
-    ones = np.ones(G + 1)
-    out = {"E_rate": lam0 * ones}
-    sizes = config.sizes()
-    if config.sampler == "infinite":
-        out["E_alive"] = float(lam0 > 0) * ones
-        return out
-    if config.policy == "replace":
-        k = np.arange(G + 1)
-        if np.all(sizes == sizes[0]):
-            n = int(sizes[0])
-            out["E_alive"] = cat.poisson_chain_survival(lam0, n, k) if lam0 > 0 else 0 * ones
-        # Var Λ_{t+1} = Var Λ_t + E Λ_t / n_t (law of total variance with Poisson(n Λ)/n)
-        out["Var_rate"] = lam0 * np.concatenate([[0.0], np.cumsum(1.0 / sizes)])
-    return out
-
-
-def _bernoulli(config) -> dict[str, np.ndarray]:
-    G, p = config.generations, float(config.p0)
-    ones = np.ones(G + 1)
-    sizes = config.sizes()
-    out = {"E_p": p * ones}
-    if config.sampler == "infinite":
-        out["E_het"] = 2 * p * (1 - p) * ones
-        out["E_lost"] = float(p == 0) * ones
-        out["E_fixed"] = float(p == 1) * ones
-        return out
-    if config.policy != "replace":
-        return out
-    out["E_het"] = 2 * p * (1 - p) * np.concatenate([[1.0], np.cumprod(1.0 - 1.0 / sizes)])
-    if np.all(sizes == sizes[0]) and sizes[0] <= MAX_DENSE_N:
-        N = int(sizes[0])
-        P = markov.transition_matrix(N)
-        first = stats.binom.pmf(np.arange(N + 1), N, p)
-        dist = markov.count_distributions(P, first, G - 1)  # generations 1..G
-        out["E_lost"] = np.concatenate([[float(p == 0)], dist[:, 0]])
-        out["E_fixed"] = np.concatenate([[float(p == 1)], dist[:, N]])
     return out
