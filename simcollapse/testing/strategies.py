@@ -82,7 +82,8 @@ def _gaussian_family(draw, family: str, fixed: dict, max_generations: int, max_c
     else:
         d = 1
     values["policy"] = policy = fixed.get(
-        "policy", draw(s.sampled_from(("replace", "accumulate", "accumulate_subsample", "fresh_real", "real_pool"))))
+        "policy", draw(s.sampled_from(("replace", "accumulate", "accumulate_subsample", "fresh_real", "real_pool",
+                                       "weighted_real"))))
     if policy == "accumulate_subsample":
         values["sampler"] = "exact"
         values["n_samples"] = draw(s.integers(d + 1, 16))
@@ -101,6 +102,15 @@ def _gaussian_family(draw, family: str, fixed: dict, max_generations: int, max_c
     real_max = int(real_count(values["real_fraction"], sizes).max())
     values["pool_size"] = draw(s.integers(max(1, real_max), max(1, real_max) + 200))
     finite = dict(allow_nan=False, allow_infinity=False)
+    values["real_weight"] = draw(s.floats(0.0, 1.0, **finite))
+    values["synthetic_samples"] = draw(s.integers(d + 1, 16))
+    if policy == "weighted_real":  # two closed-form fits averaged
+        values["fitter"], values["ddof"] = "exact", draw(s.sampled_from((0, 1)))
+    if draw(s.booleans()):  # a verifier of the synthetic draws: their points are drawn (or the population)
+        values["verifier_width"] = draw(s.floats(0.3, 4.0, **finite))
+        values["false_accept"] = draw(s.sampled_from((0.0, 0.1)))
+        if values["sampler"] == "sufficient":
+            values["sampler"] = "exact"
     if family == "mvgaussian":
         if draw(s.booleans()):
             values["mean0"] = draw(s.floats(-10, 10, **finite))
@@ -410,6 +420,13 @@ _INVALID_GAUSSIAN = [
                    "generations": 4}),
     ("sampler", {"policy": "accumulate_subsample", "sampler": "sufficient"}),
     ("real_fraction", {"policy": "fresh_real", "n_samples": 10, "real_fraction": 0.1}),
+    ("real_weight", {"policy": "weighted_real", "real_weight": -0.5}),
+    ("synthetic_samples", {"policy": "weighted_real", "synthetic_samples": 1}),
+    ("fitter", {"policy": "weighted_real", "fitter": "sgd"}),
+    ("verifier_width", {"sampler": "exact", "verifier_width": -1.0}),
+    ("sampler", {"verifier_width": 1.5}),
+    ("false_accept", {"false_accept": 0.2}),
+    ("false_accept", {"sampler": "exact", "verifier_width": 1.0, "false_accept": 1.5}),
     ("bogus_key", {"bogus_key": 1}),
 ]
 
