@@ -183,3 +183,12 @@ def test_other_policies_keep_only_the_mean_and_bad_values_name_their_field():
         with pytest.raises(ConfigError) as err:
             make_config("gaussian", **values)
         assert err.value.field == field
+
+
+def test_a_sweep_over_the_width_writes_the_theory_column(tmp_path):
+    from simcollapse.sweep import run_sweep
+
+    base = {"sampler": "exact", "n_samples": 6, "ddof": 1, "generations": 3, "chains": 4, "metrics": ["var"]}
+    stacked = run_sweep("gaussian", base, {"verifier_width": [1.0, 2.0]}, tmp_path)
+    for i, width in enumerate((1.0, 2.0)):
+        np.testing.assert_allclose(stacked["theory_E_var"][i], verifier.expected_trace([6] * 3, 1, width), rtol=1e-14)

@@ -242,6 +242,10 @@ def _categorical_fields(draw, values: dict) -> None:
                   metrics=_subset(draw, categorical.METRICS))
     real_max = int(real_count(values["real_fraction"], _schedule(values["n_samples"], g)).max())
     values["pool_size"] = draw(s.integers(max(1, real_max), max(1, real_max) + 200))
+    if draw(s.booleans()):  # curated resampling: K draws per kept token, chosen by reward
+        values["rewards"] = draw(s.lists(s.floats(-3.0, 3.0, **_FINITE), min_size=k, max_size=k))
+        values["curation_k"] = draw(s.integers(1, 5))
+        values["metrics"] = [*values["metrics"], *draw(s.sampled_from(((), ("expected_reward",))))]
 
 
 def _counts_fields(draw, values: dict, family: str) -> None:
