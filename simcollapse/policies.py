@@ -46,6 +46,7 @@ __all__ = [
     "ShiftedMix",
     "Sizes",
     "Stored",
+    "Weighted",
     "accumulate",
     "accumulate_subsample",
     "fresh_real",
@@ -54,6 +55,7 @@ __all__ = [
     "real_pool",
     "replace",
     "synthetic_mix",
+    "weighted_real",
 ]
 
 
@@ -129,6 +131,16 @@ class ShiftedMix(Data, Protocol):
     """
 
     def mixed(self, key, model): ...
+
+
+class Weighted(Data, Protocol):
+    """A family whose fit can weigh a real and a synthetic group (``weighted_real``).
+
+    ``weighted_fit(real, synthetic, model)``: the model whose parameters are w·(fit to `real`) + (1 − w)·(fit to
+    `synthetic`), w the family's real weight (a traced parameter, so that a sweep over w is one program).
+    """
+
+    def weighted_fit(self, real, synthetic, model): ...
 
 
 class Policy(NamedTuple):
@@ -218,3 +230,12 @@ def synthetic_mix(data: ShiftedMix, key, model, pool, n: Sizes):
     p₂ labelled by a fixed shifted model and the rest by the truth; the fit never reads the previous model, so each
     generation repeats the one-shot experiment."""
     return data.fit(data.mixed(key, model), model), pool
+
+
+@policy("weighted_real")
+def weighted_real(data: Weighted, key, model, pool, n: Sizes):
+    """Weighted fresh real data (He, Xu & Cheng 2025; docs/theory.md §H.1): n fresh real points and m synthetic
+    ones, fitted separately and averaged with the real weight w, e.g. μ = w x̄_r + (1 − w) x̄_s; n = ``n.real``,
+    m = ``n.synthetic`` (the family sets both from its own keys, not from ρ)."""
+    synthetic = data.synthetic(_fold(key, 0), model, n.synthetic)
+    return data.weighted_fit(data.real(_fold(key, 1), n.real), synthetic, model), pool

@@ -102,3 +102,63 @@ def test_finite_chain_matches_the_exact_two_type_chain(p0, rewards, k, n):
         close_z(path[t], law[t] @ freq, f"§R.2 E p_{t} (p0={p0}, r={rewards}, K={k}, N={n})")
         close_z(rewards[0] + (rewards[1] - rewards[0]) * path[t], law[t] @ reward, f"§R.2 E reward_{t} (K={k}, N={n})")
         close_prob(path[t] == 0, law[t, 0])
+
+
+# --- the categorical family's curated chain (curation_k, rewards) against the closed forms -----------------
+
+@pytest.mark.parametrize("probs0, rewards, k, policy", [([0.5, 0.3, 0.2], [0.0, 0.5, 1.0], 4, "replace"),
+                                                        ([0.7, 0.2, 0.1], [0.0, 0.5, 1.0], 4, "fresh_real"),
+                                                        ([0.25] * 4, [1.0, -1.0, 0.0, 2.0], 2, "replace"),
+                                                        ([0.9, 0.1], [0.0, 3.0], 8, "fresh_real")])
+def test_infinite_curated_chain_is_the_map(probs0, rewards, k, policy):
+    """The infinite sampler follows p_{t+1} = (n_s q̃(p_t) + n_r p_0)/N exactly (§R.1, §R.3)."""
+    from simcollapse.api import make_config, simulate, theory
+
+    metrics = ["probs", "expected_reward", "gini_simpson", "entropy", "tv"]
+    config = make_config("categorical", probs0=probs0, rewards=rewards, curation_k=k, policy=policy, real_fraction=0.3,
+                         sampler="infinite", n_samples=100, generations=12, chains=2, metrics=metrics)
+    stats, expected = simulate(config).stats, theory(config)
+    share = 0.3 if policy == "fresh_real" else 0.0
+    np.testing.assert_allclose(stats["probs"][:, 0], curation.infinite_trajectory(probs0, rewards, k, 12, share),
+                               rtol=1e-12, atol=1e-15)
+    for name in metrics[1:]:
+        np.testing.assert_allclose(stats[name][:, 0], expected[f"E_{name}"], rtol=1e-12, atol=1e-14, err_msg=name)
+    if policy == "replace":  # the expected reward rises towards max r
+        assert np.all(np.diff(expected["E_expected_reward"]) > 0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("probs0, rewards, k, n, policy", [([0.9, 0.1], [0.0, 0.4], 2, 30, "replace"),
+                                                           ([0.7, 0.3], [0.5, 0.0], 4, 20, "replace"),
+                                                           ([0.95, 0.05], [0.0, 1.0], 3, 40, "replace"),
+                                                           ([0.6, 0.4], [0.0, 0.8], 3, 25, "fresh_real")])
+def test_two_type_curated_chain_matches_the_exact_chain(probs0, rewards, k, n, policy):
+    """Two types, exact sampler: E p_t, E_p[r], Gini–Simpson and survival from the exact count chain (§R.2)."""
+    from simcollapse.api import make_config, simulate, theory
+
+    metrics = ["p_min_group", "expected_reward", "gini_simpson"]
+    if policy == "replace":  # with fresh real tokens a type is lost with probability ~1e-9: no spread to test
+        metrics.append("surviving")
+    config = make_config("categorical", probs0=probs0, rewards=rewards, curation_k=k, n_samples=n, policy=policy,
+                         real_fraction=0.2, generations=8, chains=20_000, seed=n + k, metrics=metrics)
+    stats, expected = simulate(config).stats, theory(config)
+    for t in (1, 4, 8):
+        for name in metrics:
+            close_z(stats[name][t], expected[f"E_{name}"][t],
+                    f"§R.2 categorical E_{name}_{t} (p0={probs0}, r={rewards}, K={k}, N={n}, {policy})")
+
+
+def test_curation_values_are_checked_and_leave_uncurated_chains_alone():
+    from simcollapse.api import make_config, theory
+    from simcollapse.config import ConfigError
+
+    for values, field in [({"curation_k": 3}, "rewards"), ({"rewards": [0.0]}, "rewards"),
+                          ({"rewards": [0.0, 100.0]}, "rewards"), ({"curation_k": 0, "rewards": [0, 1]}, "curation_k"),
+                          ({"metrics": ["expected_reward"]}, "rewards")]:
+        with pytest.raises(ConfigError) as err:
+            make_config("categorical", **values)
+        assert err.value.field == field
+    # K = 1 is no curation: the rewards only enter the expected-reward statistic
+    plain = make_config("categorical", n_samples=20, generations=3)
+    rewarded = plain.replace(rewards=(0.0, 1.0), metrics=("gini_simpson", "expected_reward"))
+    np.testing.assert_array_equal(theory(rewarded)["E_gini_simpson"], theory(plain)["E_gini_simpson"])

@@ -114,6 +114,8 @@ BATCHED = [
     ("gaussian", {**SMALL, "policy": "fresh_real", "n_samples": 40}, "real_fraction", [0.0, 0.25, 1.0]),
     ("gaussian", {**SMALL, "policy": "real_pool", "n_samples": 40, "pool_size": 50}, "real_fraction", [0.1, 0.5]),
     ("mvgaussian", {**SMALL, "dim": 2, "n_samples": 8}, "ddof", [0, 1]),
+    ("gaussian", {**SMALL, "policy": "weighted_real", "n_samples": 10, "synthetic_samples": 5}, "real_weight", [0.2, 0.9]),
+    ("mvgaussian", {**SMALL, "policy": "weighted_real", "n_samples": 8}, "synthetic_samples", [4, 12]),
     ("categorical", CATS, "temperature", [0.7, 1.0, 1.5]),
     ("categorical", ZIPF, "zipf_beta", [0.5, 1.1, 2.0]),
     ("categorical", {**CATS, "truth": "zipf_mandelbrot"}, "zipf_q", [0.0, 2.5]),

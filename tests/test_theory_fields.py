@@ -80,7 +80,10 @@ def test_irrelevant_fields_never_change_the_curves(family, data):
 
 # (supported, unsupported) settings of each field a closed form needs (sgd pairs with ddof 0 only)
 SETTINGS = {"fitter": ({"fitter": "exact", "ddof": 0}, {"fitter": "sgd", "ddof": 0}),
-            "ridge": ({"ridge": 0.0}, {"ridge": 0.5})}
+            "ridge": ({"ridge": 0.0}, {"ridge": 0.5}),
+            # a verifier's curves are derived for replace, so the unsupported setting is another policy
+            "verifier_width": ({"verifier_width": None, "sampler": "exact", "policy": "accumulate"},
+                               {"verifier_width": 1.5, "sampler": "exact", "policy": "accumulate"})}
 
 
 def _choices(family, name, rule):

@@ -106,3 +106,89 @@ def test_verified_chain_matches_the_recursion(m, dim, width, eps, ddof):
 def test_infinite_sampler_multiplies_by_tau():
     tau = verifier.variance_factor(1.5, 2, 0.1)
     assert np.allclose(verifier.infinite_trace(4, 1.5, 2.0, 2, 0.1), 2.0 * tau ** np.arange(5), rtol=1e-14)
+
+
+@pytest.mark.parametrize("width, eps, dim", [(1.0, 0.0, 2), (2.0, 0.1, 3), (0.7, 0.3, 2), (3.0, 0.05, 5)])
+def test_radial_verifier_sampler_has_the_kept_law(width, eps, dim):
+    """The squared radius of the kept points against its law (χ²_d weighted 1 inside a², ε outside), and the
+    direction uniform (the mean of z/‖z‖ is 0 and its second moment I/d)."""
+    z = np.asarray(jax.jit(truncnorm.verified_radial, static_argnums=1)(bits.seed_key(5), (50_000, dim), width, eps))
+    square = (z**2).sum(1)
+    c, chi2 = width**2, stats.chi2(dim)
+    total = chi2.cdf(c) + eps * chi2.sf(c)
+
+    def cdf(x):
+        x = np.asarray(x)
+        return (chi2.cdf(np.minimum(x, c)) + eps * np.clip(chi2.cdf(x) - chi2.cdf(c), 0, None)) / total
+
+    assert stats.kstest(square, cdf).pvalue > P_MIN
+    u = z / np.sqrt(square)[:, None]
+    for i in range(dim):
+        close_z(u[:, i], 0.0, f"§V.3 E u_{i} (a={width}, ε={eps}, d={dim})")
+        close_z(u[:, i] ** 2, 1.0 / dim, f"§V.3 E u_{i}² (a={width}, ε={eps}, d={dim})")
+
+
+# --- the chain of the Gaussian families (verifier_width, false_accept) against the recursions -------------
+
+CHAIN_CASES = [  # family, M, d, a, ε, δ
+    ("gaussian", 10, 1, 1.5, 0.0, 0), ("gaussian", 8, 1, 1.0, 0.0, 1), ("gaussian", 12, 1, 1.2, 0.2, 1),
+    ("mvgaussian", 10, 2, 2.0, 0.0, 1), ("mvgaussian", 15, 3, 2.5, 0.1, 0),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family, m, dim, width, eps, ddof", CHAIN_CASES)
+def test_verified_family_chain_matches_the_recursion(family, m, dim, width, eps, ddof):
+    from simcollapse.api import make_config, simulate, theory
+
+    spread = "var" if family == "gaussian" else "trace"
+    extra = {} if family == "gaussian" else {"dim": dim, "cov0": [[2.0 if i == j else 0.5 for j in range(dim)]
+                                                                  for i in range(dim)]}
+    config = make_config(family, n_samples=m, ddof=ddof, sampler="exact", verifier_width=width, false_accept=eps,
+                         generations=5, chains=20_000, seed=m + dim, metrics=[spread, "mean_sq_error"], **extra)
+    stats, expected = simulate(config).stats, theory(config)
+    for t in (1, 3, 5):
+        for name in (spread, "mean_sq_error"):
+            close_z(stats[name][t], expected[f"E_{name}"][t],
+                    f"§V.2 {family} E_{name}_{t} (M={m}, d={dim}, a={width}, ε={eps}, δ={ddof})")
+
+
+@pytest.mark.parametrize("family, dim", [("gaussian", 1), ("mvgaussian", 3)])
+def test_infinite_verified_chain_is_the_population_map(family, dim):
+    """The infinite sampler fits the kept population: Σ_n = τⁿ Σ_0 and μ_n = μ_0, to rounding (§V.2)."""
+    from simcollapse.api import make_config, simulate, theory
+
+    names = ["var", "logvar", "w2sq", "kl", "mean_sq_error"] if family == "gaussian" else \
+        ["trace", "logdet", "det_ratio", "w2sq", "kl", "mean_sq_error"]
+    extra = {} if family == "gaussian" else {"dim": dim}
+    config = make_config(family, sampler="infinite", verifier_width=1.3, false_accept=0.1, generations=6, chains=2,
+                         metrics=names, **extra)
+    stats, expected = simulate(config).stats, theory(config)
+    tau = verifier.variance_factor(1.3, dim, 0.1)
+    np.testing.assert_allclose(expected["E_trace" if dim > 1 else "E_var"], dim * tau ** np.arange(7), rtol=1e-14)
+    for name in names:
+        np.testing.assert_allclose(stats[name], np.broadcast_to(expected[f"E_{name}"][:, None], stats[name].shape),
+                                   rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+def test_other_policies_keep_only_the_mean_and_bad_values_name_their_field():
+    from simcollapse.api import make_config, theory
+    from simcollapse.config import ConfigError
+
+    config = make_config("gaussian", policy="fresh_real", sampler="exact", verifier_width=1.0, generations=3)
+    assert set(theory(config)) == {"E_mean"}  # §V.2 is derived for replace
+    for values, field in [({"verifier_width": 0}, "verifier_width"), ({"verifier_width": 1.0}, "sampler"),
+                          ({"false_accept": 0.1}, "false_accept"),
+                          ({"verifier_width": 1.0, "sampler": "exact", "false_accept": 2}, "false_accept")]:
+        with pytest.raises(ConfigError) as err:
+            make_config("gaussian", **values)
+        assert err.value.field == field
+
+
+def test_a_sweep_over_the_width_writes_the_theory_column(tmp_path):
+    from simcollapse.sweep import run_sweep
+
+    base = {"sampler": "exact", "n_samples": 6, "ddof": 1, "generations": 3, "chains": 4, "metrics": ["var"]}
+    stacked = run_sweep("gaussian", base, {"verifier_width": [1.0, 2.0]}, tmp_path)
+    for i, width in enumerate((1.0, 2.0)):
+        np.testing.assert_allclose(stacked["theory_E_var"][i], verifier.expected_trace([6] * 3, 1, width), rtol=1e-14)

@@ -15,6 +15,7 @@ TRUTHS = ("cats", "uniform", "zipf", "zipf_mandelbrot", "probs")
 SAMPLERS = ("exact", "infinite")
 POLICIES = ("replace", "accumulate", "accumulate_subsample", "fresh_real", "real_pool")
 METRICS = ("probs", "entropy", "gini_simpson", "surviving", "lost_mass", "tv", "kl", "p_min_group", "t_collapse")
+REWARD_METRICS = ("expected_reward",)  # recorded on request only (they need rewards)
 PROBS_TOL = 1e-6
 MAX_TYPES = 10**7
 MAX_POOL = 2**53
@@ -37,7 +38,10 @@ class CategoricalConfig(SampleSizes, RunConfig):
     policy: replace | accumulate | accumulate_subsample | fresh_real | real_pool.
     real_fraction: ρ for fresh_real / real_pool.   pool_size: P for real_pool.
     minority: type indices whose total mass is ``p_min_group`` (default: the last type).
-    metrics: recorded statistics, from ``METRICS``.
+    curation_k: K ≥ 1 draws per kept token for curated resampling (1: no curation): each training token is chosen
+        among K draws of the sampling law by a Luce choice, P(pick draw j) ∝ exp(rewards[x_j]) (docs/theory.md §R).
+    rewards: None or K_types finite numbers, the per-type rewards of curation (and of ``expected_reward``).
+    metrics: recorded statistics, from ``METRICS``, and ``expected_reward`` Σ p_i r_i (needs rewards).
     probs_max_types: ``probs`` is recorded only when K is at most this.
     """
 
@@ -59,10 +63,12 @@ class CategoricalConfig(SampleSizes, RunConfig):
     minority: Any = None
     metrics: tuple = METRICS
     probs_max_types: int = 1000
+    curation_k: int = 1
+    rewards: Any = None
 
     def normalise(self) -> dict[str, Any]:
         """The truth inferred when left out, probs0 as floats, K resolved for every truth, the minority types as
-        a tuple (default: the last type)."""
+        a tuple (default: the last type), the rewards as a tuple of floats."""
         values = super().normalise()
         truth = self.truth
         if self.probs0 is not None:
@@ -98,6 +104,8 @@ class CategoricalConfig(SampleSizes, RunConfig):
         if isinstance(minority, (list, tuple)) and all(_is_int(i) for i in minority):
             minority = tuple(int(i) for i in minority)
         values["minority"] = minority
+        if self.rewards is not None:
+            values["rewards"] = _check_rewards(self.rewards, values["num_types"])
         return values
 
     def validate(self) -> None:
@@ -132,7 +140,12 @@ class CategoricalConfig(SampleSizes, RunConfig):
             or len(set(minority)) != len(minority)
         ):
             raise ConfigError("minority", f"must be a non-empty list of distinct type indices in [0, {K}), got {minority!r}")
-        check_metrics(self, METRICS)
+        check_int("curation_k", self.curation_k, 1)
+        if self.rewards is None and self.curation_k > 1:
+            raise ConfigError("rewards", f"curation_k = {self.curation_k} chooses by reward: give {K} rewards")
+        check_metrics(self, METRICS + REWARD_METRICS)
+        if "expected_reward" in self.metrics and self.rewards is None:
+            raise ConfigError("rewards", "metric expected_reward needs the per-type rewards")
 
     # --- derived ------------------------------------------------------------------------------------
     def probs(self) -> np.ndarray:
@@ -159,11 +172,12 @@ class CategoricalConfig(SampleSizes, RunConfig):
 
     @property
     def neutral_sampler(self) -> bool:
-        """No temperature, top-k or min-p: the sampling law is the model itself."""
+        """No temperature, top-k, min-p or curation: the sampling law is the model itself."""
         return (
             self.temperature == 1.0
             and (self.top_k is None or self.top_k >= self.num_types)
             and self.min_p == 0.0
+            and self.curation_k == 1
         )
 
 
@@ -184,3 +198,17 @@ def _check_probs(values) -> np.ndarray:
     if abs(total - 1.0) > PROBS_TOL:
         raise ConfigError("probs0", f"must sum to 1 (within {PROBS_TOL}); sums to {total!r}")
     return p
+
+
+def _check_rewards(values, types: int) -> tuple:
+    from ..theory.curation import MAX_SPAN
+
+    try:
+        r = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise ConfigError("rewards", f"must be a list of {types} numbers, got {values!r}") from None
+    if r.shape != (types,) or not np.all(np.isfinite(r)):
+        raise ConfigError("rewards", f"must be {types} finite numbers (one per type), got {values!r}")
+    if r.max() - r.min() > MAX_SPAN:
+        raise ConfigError("rewards", f"must span at most {MAX_SPAN} (max − min), got {r.max() - r.min()}")
+    return tuple(float(x) for x in r)

@@ -13,7 +13,7 @@ from . import ConfigError, RunConfig, SampleSizes, check_int, check_metrics, che
 
 SAMPLERS = ("exact", "sufficient", "infinite", "plain_points")
 FITTERS = ("exact", "sgd")
-POLICIES = ("replace", "accumulate", "accumulate_subsample", "fresh_real", "real_pool")
+POLICIES = ("replace", "accumulate", "accumulate_subsample", "fresh_real", "real_pool", "weighted_real")
 MAX_POOL_BYTES = 4 * 2**30
 
 METRICS_1D = ("mean", "var", "logvar", "std", "w2sq", "kl", "log_kl", "mean_sq_error", "second_moment", "frozen")
@@ -34,6 +34,18 @@ class _GaussianChainConfig(SampleSizes, RunConfig):
     fitter: str = choice("exact", FITTERS)
     sgd_steps: int = 10
     lr: float = 0.1
+    real_weight: float = 0.5
+    synthetic_samples: int = 100
+    verifier_width: Any = None
+    false_accept: float = 0.0
+
+    def counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """(real, synthetic) points per generation: n_samples real and synthetic_samples synthetic ones under
+        weighted_real, else the split n_r = ⌊ρM_t + ½⌋ of M_t (``policies.real_counts``)."""
+        sizes = self.sizes()
+        if self.policy == "weighted_real":
+            return sizes, np.full_like(sizes, self.synthetic_samples)
+        return real_counts(self.policy, self.real_fraction, sizes)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +57,13 @@ class GaussianConfig(_GaussianChainConfig):
     sampler: exact | sufficient | infinite | plain_points (the official code's arithmetic: the points
     x = μ + σz in plain float64 and the fit on them, so σ freezes at 0 once σz no longer changes μ in
     rounding; replace and the exact fitter only).   policy: replace | accumulate | accumulate_subsample |
-    fresh_real | real_pool.   real_fraction: ρ for fresh_real / real_pool.   pool_size: P for real_pool.
+    fresh_real | real_pool | weighted_real.   real_fraction: ρ for fresh_real / real_pool.   pool_size: P for
+    real_pool.   real_weight: w for weighted_real, the weight of the n_samples fresh real points' fit against the
+    fit to synthetic_samples points of the model (μ = w x̄_r + (1 − w) x̄_s, likewise the covariance).
+    synthetic_samples: m for weighted_real.
+    verifier_width: None (no verifier) or a: keep only the synthetic points x within Mahalanobis radius a of the
+    model, ‖L_t⁻¹(x − μ_t)‖ ≤ a (|x − μ_t| ≤ aσ_t in 1-D), drawing until as many pass as the policy asks for; needs
+    sampler exact or infinite.   false_accept: ε, the chance that the verifier passes a point outside the window.
     fitter: exact | sgd (gradient steps from the previous model; needs ddof 0).   sgd_steps, lr: its steps and
     learning rate.
     mean0, var0: the truth N(mean0, var0).   metrics: statistics recorded per generation.
@@ -118,6 +136,16 @@ def _validate_common(c, known_metrics) -> None:
     if c.fitter == "sgd" and c.ddof != 0:
         raise ConfigError("ddof", "fitter 'sgd' maximises the likelihood, whose maximiser is the ddof-0 fit; use ddof=0")
     check_int("pool_size", c.pool_size, 1)
+    check_number("real_weight", c.real_weight, 0.0, 1.0)
+    check_int("synthetic_samples", c.synthetic_samples, 1)
+    if c.verifier_width is not None:
+        check_number("verifier_width", c.verifier_width, low=0, low_open=True)
+        if c.sampler == "sufficient":
+            raise ConfigError("sampler", "a verifier keeps a truncated sample, whose mean and scatter have no "
+                              "sufficient draw; use sampler='exact' (or 'infinite')")
+    check_number("false_accept", c.false_accept, 0.0, 1.0)
+    if c.false_accept > 0 and c.verifier_width is None:
+        raise ConfigError("false_accept", "is the verifier's false-accept rate; set verifier_width too")
     check_metrics(c, known_metrics)
     sizes = c.sizes()
     d = c.dim
@@ -137,6 +165,14 @@ def _validate_common(c, known_metrics) -> None:
             )
         if c.policy == "real_pool" and real.max() > c.pool_size:
             raise ConfigError("pool_size", f"must be ≥ the real samples per generation ({real.max()}), got {c.pool_size}")
+    if c.policy == "weighted_real":
+        if c.fitter != "exact":
+            raise ConfigError("fitter", "policy 'weighted_real' averages two closed-form fits; use fitter='exact'")
+        if sizes.min() < need:
+            raise ConfigError("n_samples", f"must be ≥ {bound} so the real group's fit is non-degenerate, got {sizes.min()}")
+        if c.synthetic_samples < need:
+            raise ConfigError("synthetic_samples",
+                              f"must be ≥ {bound} so the synthetic group's fit is non-degenerate, got {c.synthetic_samples}")
     if c.policy == "accumulate_subsample":
         if c.sampler != "exact":
             raise ConfigError("sampler", "policy 'accumulate_subsample' stores the pool and needs sampler='exact'")

@@ -40,6 +40,11 @@ Policies (:mod:`simcollapse.policies`, the same functions for every family, here
 * ``real_pool``: a pool of P real tokens (counts ~ Mult(P, p_0)) is drawn once at generation 0 with the
   generation-0 key; each generation takes n_r of them without replacement, plus N_t − n_r synthetic tokens.
 
+Curated resampling (``curation_k`` = K > 1, ``rewards`` r; Ferbach et al., NeurIPS 2024; docs/theory.md §R):
+each synthetic training token is the Luce choice among K draws of the sampling law q, so the tokens are i.i.d.
+from the curation map q̃(q) (``theory.curation.curated_probs``, a quadrature exact to ~10⁻¹³) and the counts are
+Mult(N, q̃), drawn exactly; ``infinite`` follows the map itself. Real tokens are never curated.
+
 The model is carried as log-probabilities (−inf for a type the model gives probability 0).
 
 Batchable fields (`batchable`; they reach the step as traced :class:`Params`, so a sweep over them is one
@@ -57,6 +62,7 @@ Metrics per generation (``observe``):
 * ``kl``: KL(truth ‖ model) = Σ p_0 log(p_0/p). It is +inf as soon as the model gives 0 to a type the truth has,
   which the neutral chain does with probability → 1; average it over chains only together with ``lost_mass``
   (or use ``tv``);
+* ``expected_reward``: Σ p_i r_i under the config's ``rewards`` (curated resampling, docs/theory.md §R);
 * ``p_min_group``: model mass of the ``minority`` types (default: the last type, the blue cats);
 * ``t_collapse``: the first generation at which a single type was left (+inf while several remain); for two
   types without smoothing or real data this is the absorption time T_abs.
@@ -78,6 +84,7 @@ from ..core.driver import LANES, Chain
 from ..policies import POLICIES, Sizes
 from ..samplers.binomial import SMALL_MEAN
 from ..samplers.multinomial import MAX_BRANCH, multinomial, multinomial_by_inversion, multivariate_hypergeometric
+from ..theory.curation import curated_probs
 
 __all__ = ["Categorical", "CategoricalConfig", "build"]
 
@@ -141,6 +148,8 @@ class Categorical:
         self.by_inversion = self.K > MAX_BRANCH and (
             self.n_max * math.log2(self.K) <= INVERSION_WORK * math.sqrt(self.K))
         self.policy = POLICIES[c.policy]
+        self.curated = c.curation_k > 1
+        self.rewards = np.zeros(self.K) if c.rewards is None else np.asarray(c.rewards, float)
         self.minority = np.zeros(self.K, bool)
         self.minority[list(c.minority)] = True
         self.metrics = tuple(m for m in c.metrics if m != "probs" or c.records_probs())
@@ -153,14 +162,17 @@ class Categorical:
 
     # --- the sampling law and the fit -----------------------------------------------------------
     def sampling_log_probs(self, logp, p: Params):
-        """log q: temperature, then top-k, then min-p, renormalised."""
+        """log q: temperature, then top-k, then min-p, renormalised; then curation."""
         c = self.config
         z = logp / p.temperature
         if c.top_k is not None and c.top_k < self.K:
             kth = jax.lax.top_k(z, c.top_k)[0][-1]
             z = jnp.where(z >= kth, z, -jnp.inf)
         z = jnp.where(z >= p.log_min_p + tree_max(z), z, -jnp.inf)
-        return z - logsumexp(z)
+        z = z - logsumexp(z)
+        if self.curated:  # each training token the Luce choice among K draws of that law (docs/theory.md §R.1)
+            return jnp.log(curated_probs(jnp.exp(z), self.rewards, c.curation_k, jnp, tree_sum))
+        return z
 
     def multinomial(self, key, n, q):
         """Mult(n, q) counts by whichever exact draw is faster for this config (module docstring)."""
@@ -221,6 +233,7 @@ class Categorical:
             "kl": lambda: jnp.where(p0 > 0, jnp.where(alive, p0 * (jnp.where(p0 > 0, logp0, 0.0) - safe), jnp.inf),
                                     0.0),
             "p_min_group": lambda: jnp.where(self.minority, p, 0.0),
+            "expected_reward": lambda: p * self.rewards,
         }
         summed = [name for name in self.metrics if name in terms]
         sums = dict(zip(summed, tree_sum(jnp.stack([terms[name]() for name in summed]), axis=-1))) if summed else {}

@@ -32,11 +32,14 @@ so functional approximation alone leaves the model unchanged: it acts only throu
 Policies (docs/theory.md §P): ``replace``; ``accumulate`` (pooled sufficient statistics of all data so
 far); ``accumulate_subsample`` (a random M-subset of the whole pool, stored); ``fresh_real`` (a fraction ρ
 of each training set drawn fresh from the truth); ``real_pool`` (ρ·M_t points drawn without replacement
-from a fixed pool of P real points drawn once). Real counts are n_r = ⌊ρ·M_t + ½⌋.
+from a fixed pool of P real points drawn once). Real counts are n_r = ⌊ρ·M_t + ½⌋. ``weighted_real``
+(docs/theory.md §H): n = M_t fresh real points and m = ``synthetic_samples`` synthetic ones, fitted apart and
+averaged with the real weight w.
 
 Batchable fields (`batchable`; they reach the step as traced :class:`Params`, so a sweep over them is one
-compiled program): ``ddof`` always; ``n_samples`` and ``real_fraction`` unless the sampler is ``exact``, which
-draws M_t points (and ρ·M_t real ones) into arrays of the largest count, a shape.
+compiled program): ``ddof`` and ``real_weight`` always; ``n_samples``, ``real_fraction`` and
+``synthetic_samples`` unless the sampler is ``exact``, which draws M_t points (and ρ·M_t real ones) into arrays
+of the largest count, a shape.
 """
 
 from __future__ import annotations
@@ -51,10 +54,11 @@ from jax.scipy.linalg import solve_triangular
 from ..config.gaussian import GaussianConfig
 from ..core.batch_invariant import entry_sum, logsumexp, ordered_sum
 from ..core.driver import Chain
-from ..policies import POLICIES, Sizes, real_counts
-from ..samplers import bits
+from ..policies import POLICIES, Sizes
+from ..samplers import bits, truncnorm
 from ..samplers.gamma import bartlett
 from ..samplers.subset import random_subset
+from ..theory import verifier
 from .sgd import sgd
 
 
@@ -81,25 +85,28 @@ class State(NamedTuple):
 
 
 class Params(NamedTuple):
-    """Per-chain settings: M_t, n_r = ⌊ρM_t + ½⌋ (0 outside fresh_real / real_pool) and M_t − n_r per
-    generation (int64, (generations,)), and δ (0 for the infinite sampler)."""
+    """Per-chain settings: M_t, the real and synthetic counts per generation (int64, (generations,);
+    `GaussianConfig.counts`: n_r = ⌊ρM_t + ½⌋ and M_t − n_r, or n and m under weighted_real), δ (0 for the infinite
+    sampler) and the real weight w."""
 
     sizes: Any
     n_real: Any
     n_synth: Any
     ddof: Any
+    real_weight: Any
 
 
 def params(config) -> Params:
-    sizes = config.sizes()
-    real, synthetic = real_counts(config.policy, config.real_fraction, sizes)
+    real, synthetic = config.counts()
     ddof = 0.0 if config.sampler == "infinite" else float(config.ddof)
-    return Params(sizes, real, synthetic, np.float64(ddof))
+    return Params(config.sizes(), real, synthetic, np.float64(ddof), np.float64(config.real_weight))
 
 
 def batchable(config) -> tuple[str, ...]:
-    """Fields that enter only through `params`: M_t and ρ set array shapes under the exact sampler only."""
-    return ("ddof",) if config.sampler == "exact" else ("ddof", "n_samples", "real_fraction")
+    """Fields that enter only through `params`: the counts set array shapes under the exact sampler only."""
+    if config.sampler == "exact":
+        return ("ddof", "real_weight")
+    return ("ddof", "real_weight", "n_samples", "real_fraction", "synthetic_samples")
 
 
 def model_from_cholesky(mean, chol) -> Model:
@@ -241,23 +248,39 @@ class Gaussian:
         chol0 = np.linalg.cholesky(cov0)
         self.truth = Model(np.array(mean0), chol0 / np.diagonal(chol0)[None, :], np.log(np.diagonal(chol0)))
         self.cov0 = cov0
+        # a verifier filters the synthetic draws (docs/theory.md §V); τ: the kept law's variance per axis
+        self.verified = config.verifier_width is not None
+        self.tau = verifier.variance_factor(config.verifier_width, self.d, config.false_accept) if self.verified else 1.0
         w, v = np.linalg.eigh(cov0)
         self.cov0_sqrt = (v * np.sqrt(w)) @ v.T
 
     # --- data -------------------------------------------------------------------------------------
-    def standard(self, key, n, n_max, factor):
-        """Mean z̄ and scatter of n standard normal points in d dims: the scatter itself, or (factor=True,
-        needs n ≥ d+1) its lower-triangular factor A with scatter = A Aᵀ."""
+    def standardised_points(self, key, n_max, verified):
+        """n_max standardised points: N(0, I), or (`verified` with a verifier) the points it passes
+        (docs/theory.md §V.3)."""
+        shape = (n_max, self.d)
+        if not (verified and self.verified):
+            return bits.normal(key, shape)
+        width, false_accept = float(self.config.verifier_width), float(self.config.false_accept)
+        if self.d == 1:
+            return truncnorm.verified(key, shape, width, false_accept)
+        return truncnorm.verified_radial(key, shape, width, false_accept)
+
+    def standard(self, key, n, n_max, factor, verified=False):
+        """Mean z̄ and scatter of n standard normal points in d dims (of the points a verifier passes, if
+        `verified`): the scatter itself, or (factor=True, needs n ≥ d+1) its lower-triangular factor A with
+        scatter = A Aᵀ."""
         d, sampler = self.d, self.config.sampler
-        if sampler == "infinite":
-            return jnp.zeros(d), (jnp.sqrt(n) if factor else n) * jnp.eye(d)
+        if sampler == "infinite":  # the population: covariance I, or τ I once verified (docs/theory.md §V.2)
+            scatter = n * (self.tau if verified else 1.0)
+            return jnp.zeros(d), (jnp.sqrt(scatter) if factor else scatter) * jnp.eye(d)
         if sampler == "sufficient":
             z = bits.normal(bits.fold(key, 0), (d,))
             log_diag, unit = bartlett(bits.fold(key, 1), n - 1, d)
             zbar = z / jnp.sqrt(jnp.maximum(n, 1))
             a = unit * jnp.exp(log_diag)[None, :]
             return zbar, a if factor else a @ a.T
-        z = bits.normal(key, (n_max, d))
+        z = self.standardised_points(key, n_max, verified)
         m = points_moments(z, jnp.arange(n_max) < n)
         if not factor:
             return m.mean, m.scatter
@@ -265,9 +288,10 @@ class Gaussian:
             return m.mean, jnp.sqrt(m.scatter)
         return m.mean, jnp.linalg.cholesky(m.scatter)
 
-    def draw(self, key, model: Model, n, n_max) -> Moments:
-        """Moments of n points drawn from `model` (n = 0 gives an empty summary)."""
-        zbar, scatter = self.standard(key, n, n_max, factor=False)
+    def draw(self, key, model: Model, n, n_max, verified=False) -> Moments:
+        """Moments of n points drawn from `model` (n = 0 gives an empty summary); `verified`: n points that
+        pass the verifier."""
+        zbar, scatter = self.standard(key, n, n_max, factor=False, verified=verified)
         chol = cholesky(model)
         empty = n == 0
         return Moments(
@@ -276,8 +300,8 @@ class Gaussian:
             jnp.where(empty, 0.0, chol @ scatter @ chol.T),
         )
 
-    def draw_points(self, key, model: Model, n_max):
-        return model.mean + bits.normal(key, (n_max, self.d)) @ cholesky(model).T
+    def draw_points(self, key, model: Model, n_max, verified=False):
+        return model.mean + self.standardised_points(key, n_max, verified) @ cholesky(model).T
 
     # --- the statistics the policies pool (simcollapse.policies.Data) ----------------------------------
     def init(self, key, params: Params | None = None) -> State:
@@ -365,22 +389,28 @@ class GaussianData:
         if chain.config.sampler == "plain_points":
             return plain_fit(chain.draw_points(key, model, chain.n_max), self.p.ddof)
         if chain.config.fitter == "sgd":
-            zbar, scatter = chain.standard(key, n, chain.n_max, factor=False)
+            zbar, scatter = chain.standard(key, n, chain.n_max, factor=False, verified=True)
             shift, unit, log_factor = gradient_fit(zbar, scatter, n, chain.config.sgd_steps, chain.config.lr)
         else:
-            shift, a = chain.standard(key, n, chain.n_max, factor=True)
+            shift, a = chain.standard(key, n, chain.n_max, factor=True, verified=True)
             unit = a / jnp.diagonal(a)[None, :]
             log_factor = jnp.log(jnp.diagonal(a)) - 0.5 * jnp.log(n - self.p.ddof)
         return compose(model, shift, unit, log_factor)
 
     def synthetic(self, key, model: Model, n) -> Moments:
-        return self.chain.draw(key, model, n, self.chain.n_max_synth)
+        return self.chain.draw(key, model, n, self.chain.n_max_synth, verified=True)
 
     def real(self, key, n) -> Moments:
         return self.chain.draw(key, self.chain.truth, n, self.chain.n_max_real)
 
     def combine(self, a: Moments, b: Moments) -> Moments:
         return combine(a, b)
+
+    def weighted_fit(self, real: Moments, synthetic: Moments, model: Model) -> Model:
+        """μ = w x̄_r + (1 − w) x̄_s, Σ = w S_r/(n − δ) + (1 − w) S_s/(m − δ) (docs/theory.md §H.1; fitter exact)."""
+        w, ddof = self.p.real_weight, self.p.ddof
+        cov = w * real.scatter / (real.count - ddof) + (1.0 - w) * synthetic.scatter / (synthetic.count - ddof)
+        return model_from_cholesky(w * real.mean + (1.0 - w) * synthetic.mean, jnp.linalg.cholesky(cov))
 
     def empty(self) -> Moments:
         d = self.chain.d
@@ -400,7 +430,7 @@ class GaussianData:
 
     def store(self, points, key, model: Model, n, t):
         m = self.chain.m_const  # an array shape
-        return jax.lax.dynamic_update_slice(points, self.chain.draw_points(key, model, m), (t * m, jnp.zeros_like(t)))
+        return jax.lax.dynamic_update_slice(points, self.chain.draw_points(key, model, m, verified=True), (t * m, jnp.zeros_like(t)))
 
     def subsample(self, key, points, n, t) -> Moments:
         m = self.chain.m_const

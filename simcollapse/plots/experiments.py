@@ -7,6 +7,8 @@ TOML file), with the options of its ``[figure]`` table:
   ``summary`` = ``quantiles`` (median and 10–90 % band of the chains) or ``mean`` (mean ± 2 SE), ``bound``: a
   name in ``BOUNDS``, drawn dash-dotted in each run's colour); ``log_generations`` puts generations on a log axis.
   Where a closed form exists the mean over chains is drawn dotted and the theory dashed, in the run's colour;
+* ``final``: the ``stat`` of the last recorded generation (mean ± 2 SE over chains, theory dashed) against the run
+  field ``x``, one point per run, with the closed form ``line`` (a name in ``LINES``) drawn over the field's range;
 * ``frequencies``: stacked type frequencies of one chain per run (categorical; the 9 largest types and the rest);
 * ``snapshots``: one GMM chain's mixture at the ``snapshots`` generations (samples and 2σ ellipses);
 * ``vae``: the VAE's decoder samples per generation and its latent-spread metric (:func:`simcollapse.vae.plot_vae`);
@@ -98,8 +100,20 @@ def _strong_collapse_floor(config):
     return None
 
 
+def _weighted_real_stationary(config):
+    """The stationary risk V*(w) of weighted fresh real data, δ = 1 (docs/theory.md §H.2)."""
+    from ..theory.weighted_real import stationary_mean_sq_error
+
+    if config.policy == "weighted_real" and config.ddof == 1:
+        value = stationary_mean_sq_error(float(config.n_samples), config.synthetic_samples, config.real_weight,
+                                         np.trace(config.covariance0()))
+        return float(value), "stationary V*(w)"
+    return None
+
+
 BOUNDS = {"w2_mle": _w2_mle, "gaussian_accumulate_mean": _gaussian_accumulate_mean,
-          "linreg_accumulate": _linreg_accumulate, "strong_collapse_floor": _strong_collapse_floor}
+          "linreg_accumulate": _linreg_accumulate, "strong_collapse_floor": _strong_collapse_floor,
+          "weighted_real_stationary": _weighted_real_stationary}
 
 
 # --- drawing ----------------------------------------------------------------------------------------------
@@ -202,6 +216,51 @@ def curves(experiment, run_dirs, out_dir: Path) -> list[Path]:
     fig.suptitle(experiment.title)
     fig.tight_layout()
     return _save(fig, out_dir, f"{experiment.name}_curves")
+
+
+def _weighted_real_risk(config, weights):
+    """V*(w) over `weights` (δ = 1) and the minimiser w* = (√(k² + 4k) − k)/2, k = n/m (docs/theory.md §H.2)."""
+    from ..theory.weighted_real import optimal_weight, stationary_mean_sq_error
+
+    n, m, trace0 = float(config.n_samples), config.synthetic_samples, np.trace(config.covariance0())
+    best = optimal_weight(n, m)
+    return stationary_mean_sq_error(n, m, weights, trace0), best, f"V*(w), minimum at w* = {best:.3f}"
+
+
+LINES = {"weighted_real_risk": _weighted_real_risk}
+
+
+def final(experiment, run_dirs, out_dir: Path) -> list[Path]:
+    import matplotlib.pyplot as plt
+
+    runs = _runs(experiment, run_dirs)
+    options = experiment.figure
+    field, stat = options["x"], options["stat"]
+    xs, means, ses, expected = [], [], [], []
+    for _, data in runs:
+        values, theory = statistic(data, stat)
+        last = values[-1][np.isfinite(values[-1])]
+        xs.append(float(getattr(data["config"], field)))
+        means.append(last.mean())
+        ses.append(last.std(ddof=1) / np.sqrt(last.size))
+        expected.append(np.nan if theory is None else np.asarray(theory)[int(data["generation"][-1])])
+    fig, ax = plt.subplots(figsize=(5.6, 3.8))
+    ax.errorbar(xs, means, yerr=2 * np.asarray(ses), fmt="o", color="C0", ms=4, capsize=2,
+                label=f"simulated, generation {int(runs[0][1]['generation'][-1])} (mean ± 2 SE)")
+    ax.plot(xs, expected, "x", color="C3", ms=6, label="theory E[·] at that generation (exact)")
+    if "line" in options:
+        grid = np.linspace(min(xs), max(xs), 400)
+        values, best, label = LINES[options["line"]](runs[0][1]["config"], grid)
+        ax.plot(grid, values, color="0.3", lw=1.1, ls="--", label=label)
+        ax.axvline(best, color="0.5", lw=0.9, ls=":")
+    if options.get("log"):
+        ax.set_yscale("log")
+    ax.set_xlabel(options.get("x_label", field))
+    ax.set_ylabel(options.get("label", stat))
+    ax.legend(loc="best", fontsize=8)
+    ax.set_title(experiment.title, fontsize=9)
+    fig.tight_layout()
+    return _save(fig, out_dir, f"{experiment.name}_final")
 
 
 def _stack(probs: np.ndarray):
@@ -331,7 +390,7 @@ def lm(experiment, run_dirs, out_dir: Path) -> list[Path]:
     return _save(fig, out_dir, f"{experiment.name}_perplexity")
 
 
-FIGURES = {"curves": curves, "frequencies": frequencies, "snapshots": snapshots, "vae": vae, "lm": lm}
+FIGURES = {"curves": curves, "final": final, "frequencies": frequencies, "snapshots": snapshots, "vae": vae, "lm": lm}
 
 
 def draw(experiment, run_dirs, out_dir) -> list[Path]:

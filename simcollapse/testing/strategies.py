@@ -84,7 +84,7 @@ def _gaussian_family(draw, family: str, fixed: dict, max_generations: int, max_c
         values["sampler"] = "exact"
         values["n_samples"] = draw(s.integers(d + 1, 16))
     else:
-        values["sampler"] = draw(s.sampled_from(gaussian.SAMPLERS))
+        values["sampler"] = draw(s.sampled_from([x for x in gaussian.SAMPLERS if x != "plain_points"]))
         values["n_samples"] = draw(schedules(g, min_size=d + 1, max_size=16))
     values["ddof"] = draw(s.sampled_from((0, 1)))
     # gradient steps maximise the likelihood, so they pair with ddof 0 only
@@ -98,6 +98,18 @@ def _gaussian_family(draw, family: str, fixed: dict, max_generations: int, max_c
     real_max = int(real_count(values["real_fraction"], sizes).max())
     values["pool_size"] = draw(s.integers(max(1, real_max), max(1, real_max) + 200))
     finite = dict(allow_nan=False, allow_infinity=False)
+    values["real_weight"] = draw(s.floats(0.0, 1.0, **finite))
+    values["synthetic_samples"] = draw(s.integers(d + 1, 16))
+    if policy == "weighted_real":  # two closed-form fits averaged
+        values["fitter"], values["ddof"] = "exact", draw(s.sampled_from((0, 1)))
+    if draw(s.booleans()):  # a verifier of the synthetic draws: their points are drawn (or the population)
+        values["verifier_width"] = draw(s.floats(0.3, 4.0, **finite))
+        values["false_accept"] = draw(s.sampled_from((0.0, 0.1)))
+        if values["sampler"] == "sufficient":
+            values["sampler"] = "exact"
+    elif family == "gaussian" and policy == "replace" and draw(s.integers(0, 7)) == 0:
+        # the official code's float64 arithmetic: one size, the closed-form fit
+        values |= {"sampler": "plain_points", "fitter": "exact", "n_samples": draw(s.integers(2, 16))}
     if family == "mvgaussian":
         if draw(s.booleans()):
             values["mean0"] = draw(s.floats(-10, 10, **finite))
@@ -229,6 +241,10 @@ def _categorical_fields(draw, values: dict) -> None:
                   metrics=_subset(draw, categorical.METRICS))
     real_max = int(real_count(values["real_fraction"], _schedule(values["n_samples"], g)).max())
     values["pool_size"] = draw(s.integers(max(1, real_max), max(1, real_max) + 200))
+    if draw(s.booleans()):  # curated resampling: K draws per kept token, chosen by reward
+        values["rewards"] = draw(s.lists(s.floats(-3.0, 3.0, **_FINITE), min_size=k, max_size=k))
+        values["curation_k"] = draw(s.integers(1, 5))
+        values["metrics"] = [*values["metrics"], *draw(s.sampled_from(((), ("expected_reward",))))]
 
 
 def _counts_fields(draw, values: dict, family: str) -> None:
@@ -411,6 +427,13 @@ _INVALID_GAUSSIAN = [
                    "generations": 4}),
     ("sampler", {"policy": "accumulate_subsample", "sampler": "sufficient"}),
     ("real_fraction", {"policy": "fresh_real", "n_samples": 10, "real_fraction": 0.1}),
+    ("real_weight", {"policy": "weighted_real", "real_weight": -0.5}),
+    ("synthetic_samples", {"policy": "weighted_real", "synthetic_samples": 1}),
+    ("fitter", {"policy": "weighted_real", "fitter": "sgd"}),
+    ("verifier_width", {"sampler": "exact", "verifier_width": -1.0}),
+    ("sampler", {"verifier_width": 1.5}),
+    ("false_accept", {"false_accept": 0.2}),
+    ("false_accept", {"sampler": "exact", "verifier_width": 1.0, "false_accept": 1.5}),
     ("bogus_key", {"bogus_key": 1}),
 ]
 

@@ -35,7 +35,7 @@ import numpy as np
 from scipy import stats
 
 from . import categorical as cat
-from . import markov
+from . import curation, markov
 from .fields import IRRELEVANT, RUN_FIELDS, USED, declared
 
 __all__ = ["for_config", "marginal_chain_curves", "mean_model", "two_type_summary"]
@@ -50,7 +50,7 @@ FIELDS = {
     # categorical
     "truth": USED, "probs0": USED, "num_types": USED, "zipf_beta": USED, "zipf_q": USED, "n_samples": USED,
     "alpha": USED, "temperature": USED, "top_k": USED, "min_p": USED, "sampler": USED, "policy": USED,
-    "real_fraction": USED, "minority": USED,
+    "real_fraction": USED, "minority": USED, "curation_k": USED, "rewards": USED,
     "pool_size": IRRELEVANT,  # real_pool has E_p_min_group only, and E of the pool's frequencies is p_0 for any P
     "probs_max_types": IRRELEVANT,
 }
@@ -105,8 +105,9 @@ def mean_model(config) -> np.ndarray:
     return m
 
 
-def _two_type_sampling_map(config):
-    """Two types: the sampling law's probability of a type whose model probability is p."""
+def _two_type_sampling_map(config, tracked: int = 1):
+    """Two types: the sampling law's probability of type `tracked` when its model probability is p (after
+    curation, which tells the types apart by their rewards, docs/theory.md §R.2)."""
     maps = []
     if config.temperature != 1.0:
         maps.append(markov.temperature_map(config.temperature))
@@ -114,6 +115,8 @@ def _two_type_sampling_map(config):
         maps.append(markov.top_k_map(config.top_k))
     if config.min_p > 0.0:
         maps.append(markov.min_p_map(config.min_p))
+    if config.curation_k > 1:
+        maps.append(curation.two_type_map(np.asarray(config.rewards)[[1 - tracked, tracked]], config.curation_k))
 
     def s(p):
         p = np.asarray(p, dtype=float)
@@ -135,24 +138,29 @@ def marginal_chain_curves(config) -> dict[str, np.ndarray] | None:
     if not (_linear(config) or K == 2):
         return None
     N, G, a = int(sizes[0]), config.generations, float(config.alpha)
-    uniq, inverse, mult = np.unique(p0, return_inverse=True, return_counts=True)
-    n_mats = uniq.size if config.policy == "fresh_real" else 1
+    curated = config.curation_k > 1  # the two types have different maps: one chain per type
+    if curated:
+        uniq, inverse, mult = p0, np.arange(K), np.ones(K, int)
+    else:
+        uniq, inverse, mult = np.unique(p0, return_inverse=True, return_counts=True)
+    n_mats = uniq.size if config.policy == "fresh_real" or curated else 1
     if N > MAX_DENSE_N or uniq.size * (N + 1) ** 2 * G > MAX_WORK or n_mats * (N + 1) ** 2 > 5e7:
         return None
 
-    s = _two_type_sampling_map(config) if K == 2 else (lambda p: np.asarray(p, dtype=float))
+    identity = lambda p: np.asarray(p, dtype=float)
+    maps = [_two_type_sampling_map(config, u if curated else 1) if K == 2 else identity for u in range(uniq.size)]
     g = (np.arange(N + 1) + a) / (N + K * a)  # the fitted model for each count
-    fit = lambda x: s(markov.smoothing_map(a, N, K)(x))
+    fits = [lambda x, s=s: s(markov.smoothing_map(a, N, K)(x)) for s in maps]
     c = np.arange(N + 1)
     if config.policy == "replace":
-        mats = [markov.transition_matrix(N, fit)]
-        first = stats.binom.pmf(c[None, :], N, s(uniq)[:, None])
+        mats = [markov.transition_matrix(N, fit) for fit in (fits if curated else fits[:1])]
+        first = np.stack([stats.binom.pmf(c, N, s(pu)) for s, pu in zip(maps, uniq)])
     else:
         n_r, n_s = markov.real_fraction_counts(N, config.real_fraction)
-        mats = [markov.real_fraction_transition_matrix(N, config.real_fraction, pu, fit) for pu in uniq]
+        mats = [markov.real_fraction_transition_matrix(N, config.real_fraction, pu, fit) for pu, fit in zip(uniq, fits)]
         first = np.stack(
             [np.convolve(stats.binom.pmf(np.arange(n_s + 1), n_s, s(pu)), stats.binom.pmf(np.arange(n_r + 1), n_r, pu))
-             for pu in uniq]
+             for s, pu in zip(maps, uniq)]
         )
 
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -185,6 +193,8 @@ def marginal_chain_curves(config) -> dict[str, np.ndarray] | None:
     minority = np.zeros(K, bool)
     minority[list(config.minority)] = True
     out["E_p_min_group"] = Ep[:, inverse][:, minority].sum(axis=1)
+    if config.rewards is not None:
+        out["E_expected_reward"] = Ep[:, inverse] @ np.asarray(config.rewards)
     pos = uniq > 0  # KL(p_0 ‖ p) = Σ p_0 log p_0 − Σ p_0 E log p
     w = (mult * uniq)[pos]
     with np.errstate(invalid="ignore"):
@@ -214,6 +224,17 @@ def _curves_of_path(logp: np.ndarray, p0: np.ndarray, minority) -> dict[str, np.
     }
 
 
+def _curated_path(config) -> np.ndarray | None:
+    """The infinite sampler's deterministic curated chain p_{t+1} = (n_s q̃(p_t) + n_r p_0)/N (docs/theory.md §R.3;
+    replace has n_r = 0), for α = 0, no temperature, top-k or min-p and a constant N; else None."""
+    sizes = config.sizes()
+    plain = config.temperature == 1.0 and config.top_k is None and config.min_p == 0.0 and config.alpha == 0.0
+    if config.policy not in ("replace", "fresh_real") or not plain or np.any(sizes != sizes[0]):
+        return None
+    share = float(config.real_counts()[0][0]) / float(sizes[0])
+    return curation.infinite_trajectory(config.probs(), config.rewards, config.curation_k, config.generations, share)
+
+
 def _categorical(config) -> dict[str, np.ndarray]:
     p0 = config.probs()
     K, G, policy = p0.size, config.generations, config.policy
@@ -227,6 +248,13 @@ def _categorical(config) -> dict[str, np.ndarray]:
 
     if config.sampler == "infinite":
         if K * (G + 1) > MAX_PATH:
+            return out
+        if config.curation_k > 1:
+            path = _curated_path(config)
+            if path is not None:
+                with np.errstate(divide="ignore"):
+                    out.update(_curves_of_path(np.log(path), p0, minority))
+                out["E_expected_reward"] = curation.expected_reward(path, config.rewards)
             return out
         if linear and policy != "real_pool":
             with np.errstate(divide="ignore"):

@@ -44,17 +44,19 @@ def _nodes():
 NODES, WEIGHTS = _nodes()
 
 
-def curated_probs(probs, rewards, k, xp=np):
+def curated_probs(probs, rewards, k, xp=np, total=None):
     """The law q of one kept token, given the model `probs` (…, types), `rewards` (types,) and K = `k` draws.
 
-    ``xp`` is the array module (numpy, or ``jax.numpy`` inside a compiled chain); `k` may be traced."""
+    ``xp`` is the array module (numpy, or ``jax.numpy`` inside a compiled chain); `k` may be traced; ``total(x,
+    axis)`` sums over an axis (default ``xp.sum``; a chain passes its batch-invariant sum)."""
+    total = total or (lambda x, axis: xp.sum(x, axis=axis))
     probs = xp.asarray(probs)
     rates = xp.exp(xp.asarray(rewards) - xp.max(xp.asarray(rewards)))  # e^{r − max r} ∈ (0, 1]
     decay = xp.exp(-NODES[:, None] * rates)  # (nodes, types): e^{−u e^{r_j}}
-    phi = xp.clip(xp.sum(probs[..., None, :] * decay, axis=-1), 0.0, 1.0)  # (…, nodes)
-    integral = xp.sum((WEIGHTS * phi ** (k - 1))[..., :, None] * decay, axis=-2)  # (…, types)
+    phi = xp.clip(total(probs[..., None, :] * decay, -1), 0.0, 1.0)  # (…, nodes)
+    integral = total((WEIGHTS * phi ** (k - 1))[..., :, None] * decay, -2)  # (…, types)
     q = k * probs * rates * integral
-    return q / xp.sum(q, axis=-1, keepdims=True)  # removes the quadrature's last ~1e-15
+    return q / total(q, -1)[..., None]  # removes the quadrature's last ~1e-15
 
 
 def tilted_probs(probs0, rewards, t):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, gammaln, polygamma
 
+from . import weighted_real
 from .fields import IRRELEVANT, RUN_FIELDS, USED, Needs, declared
 
 
@@ -217,9 +218,34 @@ def real_pool(sizes, n_real, ddof, pool_size, var0=1.0):
 # --- per-config curves ------------------------------------------------------------------------------------
 
 def _sgd_moves_nothing(config) -> bool:
-    """With the infinite sampler every training set has the previous model's own moments, where the gradient of
-    the likelihood is 0: the sgd fitter then keeps the model, exactly like the closed-form fit (docs/theory.md §G.7)."""
-    return config.sampler == "infinite"
+    """With the infinite sampler (and no verifier) every training set has the previous model's own moments, where
+    the gradient of the likelihood is 0: the sgd fitter then keeps the model, exactly like the closed-form fit
+    (docs/theory.md §G.7)."""
+    return config.sampler == "infinite" and config.verifier_width is None
+
+
+def _replaces(config) -> bool:
+    return config.policy == "replace"
+
+
+def verified(config, sizes, cov0, one_d) -> dict[str, np.ndarray]:
+    """Policy replace with a verifier of width a and false-accept rate ε (docs/theory.md §V.2): E tr Σ_n and
+    E‖μ_n − μ_0‖²; the infinite sampler's deterministic chain Σ_n = τⁿ Σ_0, μ_n = μ_0 with every statistic."""
+    from . import verifier
+
+    d, g = cov0.shape[0], len(sizes)
+    trace0, width, eps = np.trace(cov0), float(config.verifier_width), float(config.false_accept)
+    if config.sampler != "infinite":
+        trace = verifier.expected_trace(sizes, config.ddof, width, trace0, d, eps)
+        mse = verifier.expected_mean_sq_error(sizes, config.ddof, width, trace0, d, eps)
+        return {"E_mean_sq_error": mse} | ({"E_var": trace} if one_d else {"E_trace": trace})
+    shrink = verifier.variance_factor(width, d, eps) ** np.arange(g + 1, dtype=float)  # Σ_n/Σ_0
+    out = {"E_mean_sq_error": np.zeros(g + 1), "E_w2sq": trace0 * (1.0 - np.sqrt(shrink)) ** 2,
+           "E_kl": 0.5 * d * (1.0 / shrink - 1.0 + np.log(shrink))}
+    if one_d:
+        return out | {"E_var": trace0 * shrink, "E_logvar": np.log(trace0 * shrink), "E_std": np.sqrt(trace0 * shrink)}
+    return out | {"E_trace": trace0 * shrink, "E_logdet": np.linalg.slogdet(cov0)[1] + d * np.log(shrink),
+                  "E_det_ratio": shrink**d}
 
 
 FIELDS = {
@@ -229,10 +255,12 @@ FIELDS = {
     # and KL fail there; those dominated by μ (within ≈ 1e-16 of the exact law's) hold (docs/theory.md §G.8)
     "sampler": Needs(("exact", "sufficient", "infinite"),
                      keep=("E_mean", "E_w2sq", "E_mean_sq_error", "E_second_moment")),
-    "mean0": USED, "var0": USED, "dim": USED, "cov0": USED,
+    "mean0": USED, "var0": USED, "dim": USED, "cov0": USED, "real_weight": USED, "synthetic_samples": USED,
     # the curves are derived for the closed-form fit; gradient steps under-fit, so only the symmetry result
     # E μ_n = μ0 survives them (docs/theory.md §G.7)
     "fitter": Needs(("exact",), keep=("E_mean",), exempt=_sgd_moves_nothing),
+    # a verifier's recursions are derived for replace (docs/theory.md §V.2); symmetry still gives E μ_n = μ0
+    "verifier_width": Needs((None,), keep=("E_mean",), exempt=_replaces), "false_accept": USED,
     "sgd_steps": IRRELEVANT, "lr": IRRELEVANT,
 }
 
@@ -251,6 +279,11 @@ def for_config(config) -> dict[str, np.ndarray]:
     one_d = config.family == "gaussian"  # the metric names: var, logvar, … (1-D) or trace, logdet, … (mvgaussian)
     mean0 = np.broadcast_to(np.asarray(config.mean0, float), (d,))
     ones = np.ones(g + 1)
+    if config.verifier_width is not None:  # policy replace (declared above)
+        out = verified(config, sizes, cov0, one_d)
+        if one_d:
+            out["E_second_moment"] = mean0[0] ** 2 + out["E_var"] + out["E_mean_sq_error"]
+        return _with_mean(out, mean0, one_d, ones)
     if sampler == "infinite" and policy != "real_pool":  # the model never moves (accumulate_subsample needs exact)
         out = {"E_mean_sq_error": 0 * ones, "E_w2sq": 0 * ones, "E_kl": 0 * ones}
         if one_d:
@@ -282,6 +315,15 @@ def for_config(config) -> dict[str, np.ndarray]:
             "E_logdet": expected_logdet(sizes, ddof, cov0),
             "E_mean_sq_error": expected_mean_sq_error_nd(sizes, ddof, cov0),
         }
+    elif policy == "weighted_real":
+        real, synthetic = config.counts()
+        trace, mse = weighted_real.moments(real, synthetic, config.real_weight, ddof, np.trace(cov0))
+        out = {"E_mean_sq_error": mse}
+        out |= {"E_var": trace, "E_second_moment": mean0[0] ** 2 + trace + mse} if one_d else {"E_trace": trace}
+        if ddof == 1 and np.all(real == real[0]):  # §H.2: the stationary risk and the weight minimising it
+            out["stationary_mean_sq_error"] = ones * weighted_real.stationary_mean_sq_error(
+                real[0], synthetic[0], config.real_weight, np.trace(cov0))
+            out["optimal_real_weight"] = ones * weighted_real.optimal_weight(real[0], synthetic[0])
     elif one_d and policy in ("accumulate", "fresh_real", "real_pool") and sampler != "infinite":
         var0 = cov0[0, 0]
         n_real = real_count(config.real_fraction, sizes)
