@@ -236,8 +236,7 @@ class Categorical:
         sampling laws (docs/theory.md §I.1), its draw from fold(key, i); t_collapse: one type left in every model."""
         q = jnp.exp(jax.vmap(lambda logp: self.sampling_log_probs(logp, p))(state.logp))  # (m, K)
         mixed = [sum(self.mixing[i, j] * q[j] for j in range(self.models)) for i in range(self.models)]  # unrolled
-        with np.errstate(divide="ignore"):
-            logq = jnp.log(jnp.stack(mixed))
+        logq = jnp.log(jnp.stack(mixed))  # −inf for a type no model gives mass
         keys = jax.vmap(lambda i: bits.fold(key, i))(jnp.arange(self.models))
         data = CategoricalData(self, p)
         logp = jax.vmap(lambda k, lq: self.policy.step(data, k, lq, state.pool, n)[0])(keys, logq)
