@@ -85,3 +85,52 @@ def test_gaussian_ecosystem_matches_the_recursion(n, models, share, ddof):
         close_z(mixture_var, curves["E_trace_mixture"][t], f"§I.2 mixture variance_{t} {label}")
         pairs = [(mean[:, i] - mean[:, j]) ** 2 for i in range(models) for j in range(models) if i != j]
         close_z(np.mean(pairs, axis=0), curves["E_between_model_mean_sq_dist"][t], f"§I.2 (μ_i − μ_j)²_{t} {label}")
+
+
+# --- the categorical family's ecosystem (models, own_share) against the island-model recursions ------------
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n, models, share, probs0", [(20, 3, 0.6, [0.5, 0.3, 0.2]), (10, 2, 0.9, [0.7, 0.2, 0.1]),
+                                                      (15, 4, 0.25, [0.4, 0.4, 0.2]), (12, 3, 1.0, [0.6, 0.4])])
+def test_categorical_ecosystem_chain_matches_the_island_recursion(n, models, share, probs0):
+    from simcollapse.api import make_config, simulate, theory
+
+    config = make_config("categorical", probs0=probs0, models=models, own_share=share, n_samples=n, generations=10,
+                         chains=20_000, seed=n + models)
+    stats, expected = simulate(config).stats, theory(config)
+    for t in (1, 5, 10):
+        for name in config.metrics:
+            close_z(stats[name][t], expected[f"E_{name}"][t],
+                    f"§I.1 categorical E_{name}_{t} (n={n}, m={models}, s={share}, p0={probs0})")
+
+
+def test_shared_mixture_is_wright_fisher_of_size_mn_and_the_infinite_ecosystem_stays():
+    from simcollapse.api import make_config, simulate, theory
+
+    config = make_config("categorical", probs0=[0.5, 0.5], models=4, own_share=0.25, n_samples=10, generations=6)
+    curves = theory(config)
+    np.testing.assert_allclose(curves["E_gini_simpson_mixture"], 0.5 * (1 - 1 / 40) ** np.arange(7), rtol=1e-13)
+    still = make_config("categorical", probs0=[0.5, 0.3, 0.2], models=3, own_share=0.5, sampler="infinite",
+                        generations=3, chains=2)
+    stats, expected = simulate(still).stats, theory(still)
+    for name in still.metrics:
+        np.testing.assert_allclose(stats[name], np.broadcast_to(expected[f"E_{name}"][:, None], stats[name].shape),
+                                   rtol=1e-13, atol=1e-15)
+
+
+def test_ecosystem_values_are_checked_and_a_sweep_writes_the_theory(tmp_path):
+    from simcollapse.api import make_config
+    from simcollapse.config import ConfigError
+    from simcollapse.sweep import run_sweep
+
+    for values, field in [({"models": 0}, "models"), ({"models": 2, "own_share": 1.5}, "own_share"),
+                          ({"models": 2, "policy": "accumulate"}, "policy"), ({"models": 2, "metrics": ["entropy"]}, "metrics")]:
+        with pytest.raises(ConfigError) as err:
+            make_config("categorical", **values)
+        assert err.value.field == field
+    base = {"models": 3, "n_samples": 10, "generations": 3, "chains": 4, "probs0": [0.5, 0.5]}
+    stacked = run_sweep("categorical", base, {"own_share": [1 / 3, 1.0]}, tmp_path)
+    for i, share in enumerate((1 / 3, 1.0)):
+        np.testing.assert_allclose(stacked["theory_E_between_model_sq_dist"][i],
+                                   ecosystem.categorical_curves([10] * 3, 3, share, [0.5, 0.5])["E_between_model_sq_dist"],
+                                   rtol=1e-14)

@@ -16,6 +16,7 @@ SAMPLERS = ("exact", "infinite")
 POLICIES = ("replace", "accumulate", "accumulate_subsample", "fresh_real", "real_pool")
 METRICS = ("probs", "entropy", "gini_simpson", "surviving", "lost_mass", "tv", "kl", "p_min_group", "t_collapse")
 REWARD_METRICS = ("expected_reward",)  # recorded on request only (they need rewards)
+ECOSYSTEM_METRICS = ("gini_simpson_models", "gini_simpson_mixture", "between_model_sq_dist")  # models > 1
 PROBS_TOL = 1e-6
 MAX_TYPES = 10**7
 MAX_POOL = 2**53
@@ -41,7 +42,12 @@ class CategoricalConfig(SampleSizes, RunConfig):
     curation_k: K ≥ 1 draws per kept token for curated resampling (1: no curation): each training token is chosen
         among K draws of the sampling law by a Luce choice, P(pick draw j) ∝ exp(rewards[x_j]) (docs/theory.md §R).
     rewards: None or K_types finite numbers, the per-type rewards of curation (and of ``expected_reward``).
-    metrics: recorded statistics, from ``METRICS``, and ``expected_reward`` Σ p_i r_i (needs rewards).
+    models: m ≥ 1 models evolving together (an ecosystem, docs/theory.md §I): model i is fitted to N_t tokens drawn
+        from the mixture Σ_j W_ij q_j of the models' sampling laws, W = s I + (1 − s)/(m − 1)(J − I); policy replace.
+    own_share: s ∈ [0, 1], the weight of a model's own outputs (1: independent chains; 1/m: one shared mixture).
+    metrics: recorded statistics, from ``METRICS``, and ``expected_reward`` Σ p_i r_i (needs rewards); with
+        models > 1 from ``gini_simpson_models`` (1 − Σp², mean over models), ``gini_simpson_mixture`` (of the
+        uniform mixture) and ``between_model_sq_dist`` (‖p_i − p_j‖², mean over pairs), the default then.
     probs_max_types: ``probs`` is recorded only when K is at most this.
     """
 
@@ -65,6 +71,8 @@ class CategoricalConfig(SampleSizes, RunConfig):
     probs_max_types: int = 1000
     curation_k: int = 1
     rewards: Any = None
+    models: int = 1
+    own_share: float = 1.0
 
     def normalise(self) -> dict[str, Any]:
         """The truth inferred when left out, probs0 as floats, K resolved for every truth, the minority types as
@@ -143,7 +151,16 @@ class CategoricalConfig(SampleSizes, RunConfig):
         check_int("curation_k", self.curation_k, 1)
         if self.rewards is None and self.curation_k > 1:
             raise ConfigError("rewards", f"curation_k = {self.curation_k} chooses by reward: give {K} rewards")
-        check_metrics(self, METRICS + REWARD_METRICS)
+        check_int("models", self.models, 1)
+        check_number("own_share", self.own_share, 0.0, 1.0)
+        if self.models > 1:
+            if self.policy != "replace":
+                raise ConfigError("policy", "an ecosystem (models > 1) trains every model on the mixture: policy 'replace'")
+            if tuple(self.metrics) == METRICS:  # the single-model default: the ecosystem's statistics instead
+                set_("metrics", ECOSYSTEM_METRICS)
+            check_metrics(self, ECOSYSTEM_METRICS)
+        else:
+            check_metrics(self, METRICS + REWARD_METRICS)
         if "expected_reward" in self.metrics and self.rewards is None:
             raise ConfigError("rewards", "metric expected_reward needs the per-type rewards")
 

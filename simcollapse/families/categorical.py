@@ -45,6 +45,11 @@ each synthetic training token is the Luce choice among K draws of the sampling l
 from the curation map q̃(q) (``theory.curation.curated_probs``, a quadrature exact to ~10⁻¹³) and the counts are
 Mult(N, q̃), drawn exactly; ``infinite`` follows the map itself. Real tokens are never curated.
 
+Ecosystems (``models`` = m > 1, ``own_share`` = s; docs/theory.md §I): m models evolve together under
+``replace``; model i is fitted to N_t tokens drawn from Σ_j W_ij q_j, W = s I + (1 − s)/(m − 1)(J − I), the
+models' sampling laws mixed (its draw from fold(key, i)); the statistics are then ``gini_simpson_models``,
+``gini_simpson_mixture`` and ``between_model_sq_dist``.
+
 The model is carried as log-probabilities (−inf for a type the model gives probability 0).
 
 Batchable fields (`batchable`; they reach the step as traced :class:`Params`, so a sweep over them is one
@@ -82,6 +87,7 @@ from ..config.categorical import CategoricalConfig
 from ..core.batch_invariant import logsumexp, tree_max, tree_sum
 from ..core.driver import LANES, Chain
 from ..policies import POLICIES, Sizes
+from ..samplers import bits
 from ..samplers.binomial import SMALL_MEAN
 from ..samplers.multinomial import MAX_BRANCH, multinomial, multinomial_by_inversion, multivariate_hypergeometric
 from ..theory.curation import curated_probs
@@ -149,6 +155,11 @@ class Categorical:
             self.n_max * math.log2(self.K) <= INVERSION_WORK * math.sqrt(self.K))
         self.policy = POLICIES[c.policy]
         self.curated = c.curation_k > 1
+        self.models = c.models
+        if c.models > 1:  # the ecosystem's mixing weights (docs/theory.md §I.1)
+            from ..theory.ecosystem import mixing_matrix
+
+            self.mixing = mixing_matrix(c.models, c.own_share)
         self.rewards = np.zeros(self.K) if c.rewards is None else np.asarray(c.rewards, float)
         self.minority = np.zeros(self.K, bool)
         self.minority[list(c.minority)] = True
@@ -205,20 +216,52 @@ class Categorical:
         alive = jnp.sum(p.p0 > 0)
         # strongly typed, as the step's: a weakly typed carry would compile the generation loop twice
         t_collapse = jnp.asarray(jnp.where(alive == 1, 0.0, jnp.inf), jnp.float64)
-        return State(jnp.asarray(0, jnp.int32), p.logp0, self.policy.start(CategoricalData(self, p), key), t_collapse)
+        logp = p.logp0 if self.models == 1 else jnp.broadcast_to(p.logp0, (self.models, self.K))
+        return State(jnp.asarray(0, jnp.int32), logp, self.policy.start(CategoricalData(self, p), key), t_collapse)
 
     def step(self, key, state: State, params: Params | None = None) -> State:
         p = self._params(params)
-        logq = self.sampling_log_probs(state.logp, p)
         n = Sizes(state.t, jnp.asarray(self.sizes)[state.t], p.n_real[state.t], p.n_synth[state.t])
+        if self.models > 1:
+            return self.ecosystem_step(key, state, p, n)
+        logq = self.sampling_log_probs(state.logp, p)
         logp, pool = self.policy.step(CategoricalData(self, p), key, logq, state.pool, n)
         t = state.t + 1
         single = jnp.sum(logp > -jnp.inf) == 1
         t_collapse = jnp.where(single & jnp.isinf(state.t_collapse), t.astype(float), state.t_collapse)
         return State(t, logp, pool, t_collapse)
 
+    def ecosystem_step(self, key, state: State, p: Params, n: Sizes) -> State:
+        """m models (policy replace): model i is fitted to N_t tokens of the mixture Σ_j W_ij q_j of the models'
+        sampling laws (docs/theory.md §I.1), its draw from fold(key, i); t_collapse: one type left in every model."""
+        q = jnp.exp(jax.vmap(lambda logp: self.sampling_log_probs(logp, p))(state.logp))  # (m, K)
+        mixed = [sum(self.mixing[i, j] * q[j] for j in range(self.models)) for i in range(self.models)]  # unrolled
+        logq = jnp.log(jnp.stack(mixed))  # −inf for a type no model gives mass
+        keys = jax.vmap(lambda i: bits.fold(key, i))(jnp.arange(self.models))
+        data = CategoricalData(self, p)
+        logp = jax.vmap(lambda k, lq: self.policy.step(data, k, lq, state.pool, n)[0])(keys, logq)
+        t = state.t + 1
+        single = jnp.all(jnp.sum(logp > -jnp.inf, axis=-1) == 1)
+        t_collapse = jnp.where(single & jnp.isinf(state.t_collapse), t.astype(float), state.t_collapse)
+        return State(t, logp, state.pool, t_collapse)
+
+    def observe_ecosystem(self, state: State) -> dict:
+        """Gini–Simpson of each model (mean over models) and of the uniform mixture, and the mean over ordered
+        pairs of ‖p_i − p_j‖² = 2m/(m − 1)·(mean_i ‖p_i‖² − ‖p̄‖²) (docs/theory.md §I.1)."""
+        m = self.models
+        p = jnp.exp(state.logp)
+        squares = tree_sum(p * p, axis=-1)  # (m,)
+        own = sum(squares[i] for i in range(m)) / m
+        mixture = sum(p[i] for i in range(m)) / m
+        pooled = tree_sum(mixture * mixture, axis=-1)
+        out = {"gini_simpson_models": 1.0 - own, "gini_simpson_mixture": 1.0 - pooled,
+               "between_model_sq_dist": 2.0 * m / (m - 1) * (own - pooled)}
+        return {name: out[name] for name in self.metrics}
+
     # --- metrics ----------------------------------------------------------------------------------
     def observe(self, state: State, params: Params | None = None) -> dict:
+        if self.models > 1:
+            return self.observe_ecosystem(state)
         p0, logp0 = self._params(params)[:2]
         logp = state.logp
         alive = logp > -jnp.inf

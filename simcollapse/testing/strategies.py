@@ -245,6 +245,9 @@ def _categorical_fields(draw, values: dict) -> None:
         values["rewards"] = draw(s.lists(s.floats(-3.0, 3.0, **_FINITE), min_size=k, max_size=k))
         values["curation_k"] = draw(s.integers(1, 5))
         values["metrics"] = [*values["metrics"], *draw(s.sampled_from(((), ("expected_reward",))))]
+    if values["policy"] == "replace" and draw(s.booleans()):  # an ecosystem of models on each other's mixtures
+        values.update(models=draw(s.integers(2, 3)), own_share=draw(s.floats(0.0, 1.0, **_FINITE)),
+                      metrics=_subset(draw, categorical.ECOSYSTEM_METRICS))
 
 
 def _counts_fields(draw, values: dict, family: str) -> None:

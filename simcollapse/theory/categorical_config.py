@@ -35,7 +35,7 @@ import numpy as np
 from scipy import stats
 
 from . import categorical as cat
-from . import curation, markov
+from . import curation, ecosystem, markov
 from .fields import IRRELEVANT, RUN_FIELDS, USED, declared
 
 __all__ = ["for_config", "marginal_chain_curves", "mean_model", "two_type_summary"]
@@ -51,6 +51,7 @@ FIELDS = {
     "truth": USED, "probs0": USED, "num_types": USED, "zipf_beta": USED, "zipf_q": USED, "n_samples": USED,
     "alpha": USED, "temperature": USED, "top_k": USED, "min_p": USED, "sampler": USED, "policy": USED,
     "real_fraction": USED, "minority": USED, "curation_k": USED, "rewards": USED,
+    "models": USED, "own_share": USED,
     "pool_size": IRRELEVANT,  # real_pool has E_p_min_group only, and E of the pool's frequencies is p_0 for any P
     "probs_max_types": IRRELEVANT,
 }
@@ -235,7 +236,22 @@ def _curated_path(config) -> np.ndarray | None:
     return curation.infinite_trajectory(config.probs(), config.rewards, config.curation_k, config.generations, share)
 
 
+def _ecosystem(config) -> dict[str, np.ndarray]:
+    """m models on each other's mixtures (docs/theory.md §I.1), for the neutral fit (α = 0, no sampler modifier):
+    the island-model recursions (exact sampler), or the models staying at p_0 (infinite sampler)."""
+    if not (_linear(config) and config.alpha == 0.0):
+        return {}
+    if config.sampler == "infinite":
+        constant = np.ones(config.generations + 1)
+        gini = 1.0 - float(np.sum(config.probs() ** 2))
+        return {"E_gini_simpson_models": gini * constant, "E_gini_simpson_mixture": gini * constant,
+                "E_between_model_sq_dist": 0.0 * constant}
+    return ecosystem.categorical_curves(config.sizes(), config.models, config.own_share, config.probs())
+
+
 def _categorical(config) -> dict[str, np.ndarray]:
+    if config.models > 1:
+        return _ecosystem(config)
     p0 = config.probs()
     K, G, policy = p0.size, config.generations, config.policy
     sizes = config.sizes()
