@@ -76,7 +76,7 @@ class CategoricalConfig(SampleSizes, RunConfig):
 
     def normalise(self) -> dict[str, Any]:
         """The truth inferred when left out, probs0 as floats, K resolved for every truth, the minority types as
-        a tuple (default: the last type), the rewards as a tuple of floats."""
+        a tuple (default: the last type), the rewards as a tuple of floats, an ecosystem's default metrics."""
         values = super().normalise()
         truth = self.truth
         if self.probs0 is not None:
@@ -114,6 +114,8 @@ class CategoricalConfig(SampleSizes, RunConfig):
         values["minority"] = minority
         if self.rewards is not None:
             values["rewards"] = _check_rewards(self.rewards, values["num_types"])
+        if _is_int(self.models) and self.models > 1 and tuple(values.get("metrics", self.metrics)) == METRICS:
+            values["metrics"] = ECOSYSTEM_METRICS  # the single-model default: the ecosystem's statistics instead
         return values
 
     def validate(self) -> None:
@@ -156,8 +158,6 @@ class CategoricalConfig(SampleSizes, RunConfig):
         if self.models > 1:
             if self.policy != "replace":
                 raise ConfigError("policy", "an ecosystem (models > 1) trains every model on the mixture: policy 'replace'")
-            if tuple(self.metrics) == METRICS:  # the single-model default: the ecosystem's statistics instead
-                set_("metrics", ECOSYSTEM_METRICS)
             check_metrics(self, ECOSYSTEM_METRICS)
         else:
             check_metrics(self, METRICS + REWARD_METRICS)
