@@ -134,3 +134,32 @@ def test_ecosystem_values_are_checked_and_a_sweep_writes_the_theory(tmp_path):
         np.testing.assert_allclose(stacked["theory_E_between_model_sq_dist"][i],
                                    ecosystem.categorical_curves([10] * 3, 3, share, [0.5, 0.5])["E_between_model_sq_dist"],
                                    rtol=1e-14)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family, n, models, share, ddof, cov0", [("gaussian", 10, 3, 0.5, 1, None),
+                                                                  ("gaussian", 20, 2, 0.9, 0, None),
+                                                                  ("mvgaussian", 8, 4, 0.25, 0, [[2.0, 0.5], [0.5, 1.0]])])
+def test_gaussian_ecosystem_chain_matches_the_moment_recursion(family, n, models, share, ddof, cov0):
+    from simcollapse.api import make_config, simulate, theory
+
+    extra = {} if cov0 is None else {"dim": 2, "cov0": cov0}
+    config = make_config(family, sampler="exact", n_samples=n, models=models, own_share=share, ddof=ddof,
+                         generations=10, chains=20_000, seed=n + models, **extra)
+    stats, expected = simulate(config).stats, theory(config)
+    for t in (1, 5, 10):
+        for name in config.metrics:
+            close_z(stats[name][t], expected[f"E_{name}"][t],
+                    f"§I.2 {family} E_{name}_{t} (n={n}, m={models}, s={share}, δ={ddof})")
+
+
+def test_gaussian_ecosystem_values_are_checked():
+    from simcollapse.api import make_config
+    from simcollapse.config import ConfigError
+
+    for values, field in [({"models": 2}, "sampler"), ({"models": 2, "sampler": "exact", "policy": "accumulate"}, "policy"),
+                          ({"models": 2, "sampler": "exact", "own_share": -1}, "own_share"),
+                          ({"models": 2, "sampler": "exact", "metrics": ["var"]}, "metrics")]:
+        with pytest.raises(ConfigError) as err:
+            make_config("gaussian", **values)
+        assert err.value.field == field

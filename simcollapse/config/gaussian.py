@@ -18,6 +18,7 @@ MAX_POOL_BYTES = 4 * 2**30
 
 METRICS_1D = ("mean", "var", "logvar", "std", "w2sq", "kl", "log_kl", "mean_sq_error", "second_moment", "frozen")
 METRICS_ND = ("mean", "cov", "logdet", "trace", "det_ratio", "w2sq", "kl", "log_kl", "mean_sq_error")
+ECOSYSTEM_METRICS = ("trace_models", "mean_sq_error_models", "trace_mixture", "between_model_mean_sq_dist")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +39,8 @@ class _GaussianChainConfig(SampleSizes, RunConfig):
     synthetic_samples: int = 100
     verifier_width: Any = None
     false_accept: float = 0.0
+    models: int = 1
+    own_share: float = 1.0
 
     def counts(self) -> tuple[np.ndarray, np.ndarray]:
         """(real, synthetic) points per generation: n_samples real and synthetic_samples synthetic ones under
@@ -64,6 +67,11 @@ class GaussianConfig(_GaussianChainConfig):
     verifier_width: None (no verifier) or a: keep only the synthetic points x within Mahalanobis radius a of the
     model, ‖L_t⁻¹(x − μ_t)‖ ≤ a (|x − μ_t| ≤ aσ_t in 1-D), drawing until as many pass as the policy asks for; needs
     sampler exact or infinite.   false_accept: ε, the chance that the verifier passes a point outside the window.
+    models: m ≥ 1 models evolving together (an ecosystem, docs/theory.md §I.2): model i is fitted to M_t points of
+    the mixture Σ_j W_ij N(μ_j, Σ_j), W = s I + (1 − s)/(m − 1)(J − I); needs policy replace, sampler exact, fitter
+    exact; its metrics are trace_models, mean_sq_error_models (means over models), trace_mixture (the uniform
+    mixture's covariance trace) and between_model_mean_sq_dist (‖μ_i − μ_j‖², mean over pairs), the default then.
+    own_share: s ∈ [0, 1], the weight of a model's own samples.
     fitter: exact | sgd (gradient steps from the previous model; needs ddof 0).   sgd_steps, lr: its steps and
     learning rate.
     mean0, var0: the truth N(mean0, var0).   metrics: statistics recorded per generation.
@@ -146,6 +154,16 @@ def _validate_common(c, known_metrics) -> None:
     check_number("false_accept", c.false_accept, 0.0, 1.0)
     if c.false_accept > 0 and c.verifier_width is None:
         raise ConfigError("false_accept", "is the verifier's false-accept rate; set verifier_width too")
+    check_int("models", c.models, 1)
+    check_number("own_share", c.own_share, 0.0, 1.0)
+    if c.models > 1:
+        for name, value, needed in (("policy", c.policy, "replace"), ("sampler", c.sampler, "exact"),
+                                    ("fitter", c.fitter, "exact"), ("verifier_width", c.verifier_width, None)):
+            if value != needed:
+                raise ConfigError(name, f"an ecosystem (models > 1) draws its mixtures' points: needs {name}={needed!r}")
+        if tuple(c.metrics) == type(c).__dataclass_fields__["metrics"].default:  # the one-model default
+            object.__setattr__(c, "metrics", ECOSYSTEM_METRICS)
+        known_metrics = ECOSYSTEM_METRICS
     check_metrics(c, known_metrics)
     sizes = c.sizes()
     d = c.dim

@@ -36,6 +36,10 @@ from a fixed pool of P real points drawn once). Real counts are n_r = ⌊ρ·M_t
 (docs/theory.md §H): n = M_t fresh real points and m = ``synthetic_samples`` synthetic ones, fitted apart and
 averaged with the real weight w.
 
+Ecosystems (``models`` = m > 1, ``own_share`` = s; docs/theory.md §I.2): m models under ``replace`` with the
+exact sampler, model i refitted to M_t points of the mixture Σ_j W_ij N(μ_j, Σ_j); metrics ``trace_models``,
+``mean_sq_error_models``, ``trace_mixture``, ``between_model_mean_sq_dist``.
+
 Batchable fields (`batchable`; they reach the step as traced :class:`Params`, so a sweep over them is one
 compiled program): ``ddof`` and ``real_weight`` always; ``n_samples``, ``real_fraction`` and
 ``synthetic_samples`` unless the sampler is ``exact``, which draws M_t points (and ρ·M_t real ones) into arrays
@@ -56,6 +60,7 @@ from ..core.batch_invariant import entry_sum, logsumexp, ordered_sum
 from ..core.driver import Chain
 from ..policies import POLICIES, Sizes
 from ..samplers import bits, truncnorm
+from ..samplers.choice import proportional
 from ..samplers.gamma import bartlett
 from ..samplers.subset import random_subset
 from ..theory import verifier
@@ -251,6 +256,11 @@ class Gaussian:
         # a verifier filters the synthetic draws (docs/theory.md §V); τ: the kept law's variance per axis
         self.verified = config.verifier_width is not None
         self.tau = verifier.variance_factor(config.verifier_width, self.d, config.false_accept) if self.verified else 1.0
+        self.models = config.models
+        if config.models > 1:  # the ecosystem's mixing weights (docs/theory.md §I.2)
+            from ..theory.ecosystem import mixing_matrix
+
+            self.mixing = mixing_matrix(config.models, config.own_share)
         w, v = np.linalg.eigh(cov0)
         self.cov0_sqrt = (v * np.sqrt(w)) @ v.T
 
@@ -306,16 +316,53 @@ class Gaussian:
     # --- the statistics the policies pool (simcollapse.policies.Data) ----------------------------------
     def init(self, key, params: Params | None = None) -> State:
         p = jax.tree.map(jnp.asarray, self.own if params is None else params)
-        return State(jnp.asarray(0, jnp.int32), self.truth, self.policy.start(GaussianData(self, p), key))
+        truth = self.truth if self.models == 1 else jax.tree.map(
+            lambda x: jnp.broadcast_to(x, (self.models, *np.shape(x))), self.truth)
+        return State(jnp.asarray(0, jnp.int32), truth, self.policy.start(GaussianData(self, p), key))
 
     def step(self, key, state: State, params: Params | None = None) -> State:
         p = jax.tree.map(jnp.asarray, self.own if params is None else params)
+        if self.models > 1:
+            return self.ecosystem_step(key, state, p)
         n = Sizes(state.t, p.sizes[state.t], p.n_real[state.t], p.n_synth[state.t])
         model, pool = self.policy.step(GaussianData(self, p), key, state.model, state.pool, n)
         return State(state.t + 1, model, pool)
 
+    # --- ecosystems of models (docs/theory.md §I.2) ----------------------------------------------------
+    def ecosystem_step(self, key, state: State, p: Params) -> State:
+        """Model i is the ddof-δ fit to M_t points of Σ_j W_ij N(μ_j, Σ_j): each point's component drawn by its
+        weight (fold(key_i, 0)), its standard normal from fold(key_i, 1), key_i = fold(key, i)."""
+        n, n_max = p.sizes[state.t], self.n_max
+        chol = jax.vmap(cholesky)(state.model)  # (m, d, d)
+
+        def refit(i):
+            model_key = bits.fold(key, i)
+            component = proportional(bits.uniform(bits.fold(model_key, 0), (n_max,)), jnp.asarray(self.mixing)[i])
+            z = bits.normal(bits.fold(model_key, 1), (n_max, self.d))
+            x = state.model.mean[component] + jnp.einsum("kij,kj->ki", chol[component], z)
+            return fit(points_moments(x, jnp.arange(n_max) < n), p.ddof)
+
+        return State(state.t + 1, jax.vmap(refit)(jnp.arange(self.models)), state.pool)
+
+    def observe_ecosystem(self, state: State) -> dict:
+        """Means over the m models of tr Σ_i and ‖μ_i − μ_0‖², the uniform mixture's covariance trace
+        mean_i(tr Σ_i + ‖μ_i − μ̄‖²), and the mean over pairs of ‖μ_i − μ_j‖² = 2m/(m − 1)(mean_i ‖μ_i − μ_0‖² −
+        ‖μ̄ − μ_0‖²)."""
+        m, model = self.models, state.model
+        traces = jax.vmap(lambda unit, scale: entry_sum(unit**2 * jnp.exp(2.0 * scale)[None, :]))(model.unit, model.log_scale)
+        diff = model.mean - self.truth.mean  # (m, d)
+        errors = jax.vmap(lambda v: entry_sum(v * v))(diff)
+        trace, error = (sum(x[i] for i in range(m)) / m for x in (traces, errors))  # unrolled: batch-invariant
+        centre = sum(diff[i] for i in range(m)) / m
+        pooled = entry_sum(centre * centre)
+        out = {"trace_models": trace, "mean_sq_error_models": error, "trace_mixture": trace + error - pooled,
+               "between_model_mean_sq_dist": 2.0 * m / (m - 1) * (error - pooled)}
+        return {name: out[name] for name in self.config.metrics}
+
     # --- metrics ------------------------------------------------------------------------------------
     def observe(self, state: State, params: Params | None = None) -> dict:
+        if self.models > 1:
+            return self.observe_ecosystem(state)
         model, truth = state.model, self.truth
         d = self.d
         log_scale = model.log_scale

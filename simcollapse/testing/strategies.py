@@ -128,6 +128,13 @@ def _gaussian_family(draw, family: str, fixed: dict, max_generations: int, max_c
         values["var0"] = draw(s.floats(0.01, 100, **finite))
         metrics = gaussian.METRICS_1D
     values["metrics"] = _subset(draw, metrics)
+    ecosystem = (policy == "replace" and values["sampler"] == "exact" and values["fitter"] == "exact"
+                 and "verifier_width" not in values)
+    if ecosystem and draw(s.booleans()):  # m models refitted to each other's mixtures
+        from ..config.gaussian import ECOSYSTEM_METRICS
+
+        values.update(models=draw(s.integers(2, 3)), own_share=draw(s.floats(0.0, 1.0, **finite)),
+                      metrics=_subset(draw, ECOSYSTEM_METRICS))
     values.update(fixed)
     return _fix_groups(values, _schedule(values["n_samples"], values["generations"]), values.get("dim", 1) + 1)
 

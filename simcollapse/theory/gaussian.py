@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, gammaln, polygamma
 
-from . import weighted_real
+from . import ecosystem, weighted_real
 from .fields import IRRELEVANT, RUN_FIELDS, USED, Needs, declared
 
 
@@ -261,6 +261,7 @@ FIELDS = {
     "fitter": Needs(("exact",), keep=("E_mean",), exempt=_sgd_moves_nothing),
     # a verifier's recursions are derived for replace (docs/theory.md §V.2); symmetry still gives E μ_n = μ0
     "verifier_width": Needs((None,), keep=("E_mean",), exempt=_replaces), "false_accept": USED,
+    "models": USED, "own_share": USED,
     "sgd_steps": IRRELEVANT, "lr": IRRELEVANT,
 }
 
@@ -279,6 +280,8 @@ def for_config(config) -> dict[str, np.ndarray]:
     one_d = config.family == "gaussian"  # the metric names: var, logvar, … (1-D) or trace, logdet, … (mvgaussian)
     mean0 = np.broadcast_to(np.asarray(config.mean0, float), (d,))
     ones = np.ones(g + 1)
+    if config.models > 1:  # replace, exact sampler and fitter, no verifier (validated): docs/theory.md §I.2
+        return ecosystem.gaussian_curves(sizes, config.models, config.own_share, ddof, np.trace(cov0))
     if config.verifier_width is not None:  # policy replace (declared above)
         out = verified(config, sizes, cov0, one_d)
         if one_d:
