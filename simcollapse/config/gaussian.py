@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..policies import real_counts
-from . import ConfigError, RunConfig, SampleSizes, check_int, check_metrics, check_number, choice
+from . import ConfigError, RunConfig, SampleSizes, _is_int, check_int, check_metrics, check_number, choice
 
 SAMPLERS = ("exact", "sufficient", "infinite", "plain_points")
 FITTERS = ("exact", "sgd")
@@ -49,6 +49,14 @@ class _GaussianChainConfig(SampleSizes, RunConfig):
         if self.policy == "weighted_real":
             return sizes, np.full_like(sizes, self.synthetic_samples)
         return real_counts(self.policy, self.real_fraction, sizes)
+
+    def normalise(self) -> dict[str, Any]:
+        """An ecosystem left at the one-model default metrics records the ecosystem's statistics instead."""
+        values = super().normalise()
+        default = type(self).__dataclass_fields__["metrics"].default
+        if _is_int(self.models) and self.models > 1 and tuple(values.get("metrics", self.metrics)) == default:
+            values["metrics"] = ECOSYSTEM_METRICS
+        return values
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,8 +169,6 @@ def _validate_common(c, known_metrics) -> None:
                                     ("fitter", c.fitter, "exact"), ("verifier_width", c.verifier_width, None)):
             if value != needed:
                 raise ConfigError(name, f"an ecosystem (models > 1) draws its mixtures' points: needs {name}={needed!r}")
-        if tuple(c.metrics) == type(c).__dataclass_fields__["metrics"].default:  # the one-model default
-            object.__setattr__(c, "metrics", ECOSYSTEM_METRICS)
         known_metrics = ECOSYSTEM_METRICS
     check_metrics(c, known_metrics)
     sizes = c.sizes()
