@@ -43,8 +43,11 @@ def test_every_field_is_declared(family):
     fields = {f.name for f in dataclasses.fields(families.get(family).config)}
     missing = fields - declaration.keys()
     assert not missing, f"{family}: the theory declares neither used nor irrelevant: {sorted(missing)}"
-    for name in ("seed", "chains", "record_every", "summary", "metrics"):
+    for name in ("chains", "record_every", "summary", "metrics"):
         assert declaration[name] == IRRELEVANT
+    # the seed draws the chains only, except the categorical chain's one shared first sample (its curves are
+    # conditional on that sample)
+    assert declaration["seed"] == (USED if family == "categorical" else IRRELEVANT)
     for rule in declaration.values():
         assert rule in (USED, IRRELEVANT) or isinstance(rule, Needs)
 

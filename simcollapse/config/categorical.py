@@ -15,6 +15,7 @@ TRUTHS = ("cats", "uniform", "zipf", "zipf_mandelbrot", "probs")
 SAMPLERS = ("exact", "infinite")
 POLICIES = ("replace", "accumulate", "accumulate_subsample", "fresh_real", "real_pool")
 METRICS = ("probs", "entropy", "gini_simpson", "surviving", "lost_mass", "tv", "kl", "p_min_group", "t_collapse")
+SHARED_METRICS = ("surviving_fraction",)  # recorded on request only: the share of generation 1's types alive
 REWARD_METRICS = ("expected_reward",)  # recorded on request only (they need rewards)
 ECOSYSTEM_METRICS = ("gini_simpson_models", "gini_simpson_mixture", "between_model_sq_dist")  # models > 1
 PROBS_TOL = 1e-6
@@ -45,6 +46,9 @@ class CategoricalConfig(SampleSizes, RunConfig):
     models: m ≥ 1 models evolving together (an ecosystem, docs/theory.md §I): model i is fitted to N_t tokens drawn
         from the mixture Σ_j W_ij q_j of the models' sampling laws, W = s I + (1 − s)/(m − 1)(J − I); policy replace.
     own_share: s ∈ [0, 1], the weight of a model's own outputs (1: independent chains; 1/m: one shared mixture).
+    shared_first_sample: Suresh et al.'s convention: generation 1 is one sample of N_1 tokens from the truth, drawn
+        once from the seed and shared by every chain (policy replace, exact sampler), and ``surviving_fraction``
+        is then the share of the types present in it still alive.
     metrics: recorded statistics, from ``METRICS``, and ``expected_reward`` Σ p_i r_i (needs rewards); with
         models > 1 from ``gini_simpson_models`` (1 − Σp², mean over models), ``gini_simpson_mixture`` (of the
         uniform mixture) and ``between_model_sq_dist`` (‖p_i − p_j‖², mean over pairs), the default then.
@@ -73,6 +77,7 @@ class CategoricalConfig(SampleSizes, RunConfig):
     rewards: Any = None
     models: int = 1
     own_share: float = 1.0
+    shared_first_sample: bool = False
 
     def normalise(self) -> dict[str, Any]:
         """The truth inferred when left out, probs0 as floats, K resolved for every truth, the minority types as
@@ -160,7 +165,12 @@ class CategoricalConfig(SampleSizes, RunConfig):
                 raise ConfigError("policy", "an ecosystem (models > 1) trains every model on the mixture: policy 'replace'")
             check_metrics(self, ECOSYSTEM_METRICS)
         else:
-            check_metrics(self, METRICS + REWARD_METRICS)
+            check_metrics(self, METRICS + REWARD_METRICS + SHARED_METRICS)
+        if not isinstance(self.shared_first_sample, bool):
+            raise ConfigError("shared_first_sample", f"must be true or false, got {self.shared_first_sample!r}")
+        if self.shared_first_sample and (self.policy != "replace" or self.sampler != "exact" or self.models > 1):
+            raise ConfigError("shared_first_sample", "one first sample for every chain needs policy 'replace', "
+                                                     "sampler 'exact' and one model")
         if "expected_reward" in self.metrics and self.rewards is None:
             raise ConfigError("rewards", "metric expected_reward needs the per-type rewards")
 

@@ -62,7 +62,9 @@ Metrics per generation (``observe``):
 * ``probs``: the model p (K,), recorded only when K ≤ ``probs_max_types`` (default 1000; raise it to record
   larger models, at 8·K bytes per chain and recorded generation);
 * ``entropy``: −Σ p log p (nats);  ``gini_simpson``: 1 − Σ p²;
-* ``surviving``: number of types with p > 0;  ``lost_mass``: truth mass on the types with p = 0;
+* ``surviving``: number of types with p > 0;  ``surviving_fraction`` (on request): the share of the types present
+  in generation 1's shared sample (``shared_first_sample``), or in the truth, that have p > 0;
+  ``lost_mass``: truth mass on the types with p = 0;
 * ``tv``: ½ Σ |p − p_0|;
 * ``kl``: KL(truth ‖ model) = Σ p_0 log(p_0/p). It is +inf as soon as the model gives 0 to a type the truth has,
   which the neutral chain does with probability → 1; average it over chains only together with ``lost_mass``
@@ -119,6 +121,25 @@ class Params(NamedTuple):
     log_min_p: Any
     n_real: Any
     n_synth: Any
+    first_counts: Any  # (K,) generation 1's shared token counts (shared_first_sample), else zeros
+    reference: Any  # (K,) 1.0 on the types surviving_fraction counts from: present in generation 1's shared
+    # sample, else in the truth
+
+
+SHARED_KEY = 2**32 - 1  # fold(key(seed), SHARED_KEY) draws the shared first sample; chains have indices below it
+
+
+def shared_first_counts(config: CategoricalConfig) -> np.ndarray:
+    """Generation 1's token counts under ``shared_first_sample`` (Suresh et al.'s convention), the same for
+    every chain: Mult(N_1, p_0), N_1 tokens each drawn by inversion of the truth's distribution function from
+    the uniforms of key fold(key(seed), 2³² − 1). Drawn on the host, before anything compiles."""
+    p0 = config.probs()
+    with jax.enable_x64(True):
+        key = bits.fold(bits.seed_key(config.seed), np.uint32(SHARED_KEY))
+        u = np.asarray(bits.uniform(key, (int(config.sizes()[0]),)))
+    last = int(np.flatnonzero(p0 > 0)[-1])  # u beyond a cumulative sum that rounded below 1
+    tokens = np.minimum(np.searchsorted(np.cumsum(p0), u, side="right"), last)
+    return np.bincount(tokens, minlength=p0.size).astype(float)
 
 
 def params(config: CategoricalConfig) -> Params:
@@ -127,8 +148,10 @@ def params(config: CategoricalConfig) -> Params:
         logp0 = np.log(p0)
     log_min_p = math.log(config.min_p) if config.min_p > 0 else -math.inf
     real, synth = config.real_counts()
+    first = shared_first_counts(config) if config.shared_first_sample else np.zeros(p0.size)
+    reference = ((first if config.shared_first_sample else p0) > 0).astype(float)
     return Params(p0, logp0, np.float64(config.temperature), np.float64(log_min_p), real.astype(float),
-                  synth.astype(float))
+                  synth.astype(float), first, reference)
 
 
 def batchable(config: CategoricalConfig) -> tuple[str, ...]:
@@ -226,6 +249,8 @@ class Categorical:
             return self.ecosystem_step(key, state, p, n)
         logq = self.sampling_log_probs(state.logp, p)
         logp, pool = self.policy.step(CategoricalData(self, p), key, logq, state.pool, n)
+        if self.config.shared_first_sample:  # generation 1 is the one sample every chain shares
+            logp = jnp.where(state.t == 0, self.fit(p.first_counts, self.sizes[0]), logp)
         t = state.t + 1
         single = jnp.sum(logp > -jnp.inf) == 1
         t_collapse = jnp.where(single & jnp.isinf(state.t_collapse), t.astype(float), state.t_collapse)
@@ -290,6 +315,9 @@ class Categorical:
                 out[name] = sums[name]
             elif name == "surviving":
                 out[name] = jnp.sum(alive).astype(float)
+            elif name == "surviving_fraction":
+                reference = self._params(params).reference
+                out[name] = tree_sum(jnp.where(alive, reference, 0.0)) / tree_sum(reference)
             elif name == "t_collapse":
                 out[name] = state.t_collapse
         return out

@@ -52,6 +52,8 @@ FIELDS = {
     "alpha": USED, "temperature": USED, "top_k": USED, "min_p": USED, "sampler": USED, "policy": USED,
     "real_fraction": USED, "minority": USED, "curation_k": USED, "rewards": USED,
     "models": USED, "own_share": USED,
+    # one first sample shared by every chain is drawn from the seed: the curves are conditional on it
+    "shared_first_sample": USED, "seed": USED,
     "pool_size": IRRELEVANT,  # real_pool has E_p_min_group only, and E of the pool's frequencies is p_0 for any P
     "probs_max_types": IRRELEVANT,
 }
@@ -249,9 +251,39 @@ def _ecosystem(config) -> dict[str, np.ndarray]:
     return ecosystem.categorical_curves(config.sizes(), config.models, config.own_share, config.probs())
 
 
+def shared_sample_curves(config) -> dict[str, np.ndarray]:
+    """E_surviving and E_surviving_fraction given generation 1's shared sample (docs/theory.md §C.11): a type with
+    c tokens in it is alive at generation t ≥ 1 unless its neutral Wright–Fisher count chain, started at c, is
+    absorbed at 0 within t − 1 generations; the expectation sums that over the types present. Needs the neutral
+    plain chain (no smoothing, temperature, truncation or curation) and a constant N; else no curve."""
+    from ..families.categorical import shared_first_counts  # the chain's own draw of the shared sample
+
+    sizes = config.sizes()
+    if not (_linear(config) and config.alpha == 0 and config.curation_k == 1 and np.all(sizes == sizes[0])):
+        return {}
+    N, G = int(sizes[0]), config.generations
+    counts = shared_first_counts(config)
+    present, mult = np.unique(counts[counts > 0].astype(int), return_counts=True)
+    if N > MAX_DENSE_N or present.size * (N + 1) ** 2 * G > MAX_WORK:
+        return {}
+    P = markov.transition_matrix(N)
+    D = np.zeros((present.size, N + 1))
+    D[np.arange(present.size), present] = 1.0
+    alive = np.empty(G + 1)
+    alive[0] = np.sum(config.probs() > 0)
+    for t in range(1, G + 1):
+        alive[t] = mult @ (1.0 - D[:, 0])
+        D = D @ P
+    fraction = alive / mult.sum()
+    fraction[0] = 1.0
+    return {"E_surviving": alive, "E_surviving_fraction": fraction}
+
+
 def _categorical(config) -> dict[str, np.ndarray]:
     if config.models > 1:
         return _ecosystem(config)
+    if config.shared_first_sample:
+        return shared_sample_curves(config)
     p0 = config.probs()
     K, G, policy = p0.size, config.generations, config.policy
     sizes = config.sizes()
