@@ -17,7 +17,7 @@ POLICIES = ("replace", "accumulate", "accumulate_subsample", "fresh_real", "real
 MAX_POOL_BYTES = 4 * 2**30
 
 METRICS_1D = ("mean", "var", "logvar", "std", "w2sq", "kl", "log_kl", "mean_sq_error", "second_moment", "frozen")
-METRICS_ND = ("mean", "cov", "logdet", "trace", "det_ratio", "w2sq", "kl", "log_kl", "mean_sq_error")
+METRICS_ND = ("mean", "cov", "logdet", "trace", "det_ratio", "w2sq", "kl", "log_kl", "mean_sq_error", "rank")
 ECOSYSTEM_METRICS = ("trace_models", "mean_sq_error_models", "trace_mixture", "between_model_mean_sq_dist")
 
 
@@ -112,6 +112,11 @@ class MvGaussianConfig(_GaussianChainConfig):
     cov0: Any = None
     metrics: tuple = ("mean", "cov", "logdet", "trace", "w2sq", "kl", "mean_sq_error")
 
+    @property
+    def singular(self) -> bool:
+        """Some generation has M_t ≤ d points: its fitted covariance has rank M_t − 1 < d (docs/theory.md §W.2)."""
+        return bool(self.sizes().min() <= self.dim)
+
     def covariance0(self) -> np.ndarray:
         if self.cov0 is None:
             return np.eye(self.dim)
@@ -175,7 +180,19 @@ def _validate_common(c, known_metrics) -> None:
     d = c.dim
     need = d + 1
     bound = f"dim+1 = {need}" if c.family == "mvgaussian" else str(need)  # the 1-D family has no dim key
-    if c.policy in ("replace", "accumulate", "accumulate_subsample") and sizes.min() < need:
+    if c.family == "mvgaussian" and c.singular:
+        # M ≤ d: singular covariances (families._singular), in the setting the peers' sweeps run them
+        if sizes.min() < 2:
+            raise ConfigError("n_samples", f"must be ≥ 2, got {sizes.min()}")
+        for name, value, needed in (("policy", c.policy, "replace"), ("sampler", c.sampler, "exact"),
+                                    ("fitter", c.fitter, "exact"), ("verifier_width", c.verifier_width, None),
+                                    ("models", c.models, 1)):
+            if value != needed:
+                raise ConfigError(name, f"n_samples ≤ dim fits a singular covariance from the points: needs "
+                                        f"{name}={needed!r}")
+        if np.any(sizes != sizes[0]):
+            raise ConfigError("n_samples", "n_samples ≤ dim needs a constant n_samples")
+    elif c.policy in ("replace", "accumulate", "accumulate_subsample") and sizes.min() < need:
         raise ConfigError("n_samples", f"must be ≥ {bound} so each fit is non-degenerate, got {sizes.min()}")
     if c.policy in ("fresh_real", "real_pool"):
         real, synth = real_counts(c.policy, c.real_fraction, sizes)

@@ -410,7 +410,7 @@ class Gaussian:
             }
         else:
             out |= {"mean": model.mean, "cov": cov, "logdet": logdet, "trace": trace,
-                    "det_ratio": jnp.exp(logdet - logdet0)}
+                    "det_ratio": jnp.exp(logdet - logdet0), "rank": jnp.asarray(float(d))}
         return {name: out[name] for name in self.config.metrics}
 
     def chain(self) -> Chain:
@@ -501,4 +501,8 @@ class GaussianData:
 
 
 def build(config) -> Chain:
+    if config.family == "mvgaussian" and config.singular:  # M ≤ d: no Cholesky factor exists
+        from ._singular import build as build_singular
+
+        return build_singular(config)
     return Gaussian(config).chain()

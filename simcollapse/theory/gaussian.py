@@ -298,6 +298,14 @@ def for_config(config) -> dict[str, np.ndarray]:
         return _with_mean(out, mean0, one_d, ones)
 
     out: dict[str, np.ndarray] = {}
+    if not one_d and config.singular:  # M ≤ d (docs/theory.md §W.2): the trace recursion still holds
+        det = np.zeros(g + 1)
+        det[0] = 1.0
+        out = {"E_trace": expected_trace(sizes, ddof, cov0), "E_det_ratio": det,
+               "E_mean_sq_error": expected_mean_sq_error_nd(sizes, ddof, cov0), "E_rank": np.minimum(sizes[0] - 1, d)
+               * ones}
+        out["E_rank"][0] = d
+        return _with_mean(out, mean0, one_d, ones)
     if policy == "replace" and one_d:
         var0 = cov0[0, 0]
         out = {
