@@ -12,7 +12,7 @@ import pytest
 from simcollapse.api import make_config, simulate, theory
 from simcollapse.config import ConfigError
 from simcollapse.core.driver import chain_keys
-from simcollapse.families.gaussian import numpy_sum
+from simcollapse.families._plain import numpy_sum
 from simcollapse.samplers import bits
 
 
