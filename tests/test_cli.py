@@ -119,7 +119,7 @@ def test_config_json_is_the_whole_resolved_config_and_reloads_exactly(family, tm
 @pytest.mark.parametrize("family,sets,bound", [
     ("gaussian", {"n_samples": 1}, "≥ 2 so"),
     ("gaussian", {"n_samples": 1, "policy": "fresh_real"}, "≥ 2,"),
-    ("mvgaussian", {"dim": 3, "n_samples": 3}, "≥ dim+1 = 4"),
+    ("mvgaussian", {"dim": 3, "n_samples": 1}, "≥ 2 (from 2 to dim = 3"),
 ])
 def test_the_sample_size_bound_is_worded_for_the_family(family, sets, bound):
     with pytest.raises(ConfigError, match="n_samples") as info:

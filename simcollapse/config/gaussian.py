@@ -183,7 +183,8 @@ def _validate_common(c, known_metrics) -> None:
     if c.family == "mvgaussian" and c.singular:
         # M ≤ d: singular covariances (families._singular), in the setting the peers' sweeps run them
         if sizes.min() < 2:
-            raise ConfigError("n_samples", f"must be ≥ 2, got {sizes.min()}")
+            raise ConfigError("n_samples", f"must be ≥ 2 (from 2 to dim = {d} it fits a singular covariance), got "
+                                           f"{sizes.min()}")
         for name, value, needed in (("policy", c.policy, "replace"), ("sampler", c.sampler, "exact"),
                                     ("fitter", c.fitter, "exact"), ("verifier_width", c.verifier_width, None),
                                     ("models", c.models, 1)):
