@@ -9,6 +9,16 @@ from conftest import close_z
 from simcollapse.theory import ecosystem
 
 
+def _assert_chain_follows_theory(config, what):
+    """Every recorded statistic at generations 1, 5, 10 within 4 SE of its recursion (z-scores kept)."""
+    from simcollapse.api import simulate, theory
+
+    stats, expected = simulate(config).stats, theory(config)
+    for t in (1, 5, 10):
+        for name in config.metrics:
+            close_z(stats[name][t], expected[f"E_{name}"][t], f"{what}: E_{name}_{t}")
+
+
 @pytest.mark.parametrize("n, models, share, start", [(6, 3, 0.5, 2), (10, 2, 0.8, 3), (5, 3, 1 / 3, 1),
                                                      (8, 2, 1.0, 4), (4, 4, 0.1, 2)])
 def test_recursion_equals_the_exact_island_chain(n, models, share, start):
@@ -93,15 +103,11 @@ def test_gaussian_ecosystem_matches_the_recursion(n, models, share, ddof):
 @pytest.mark.parametrize("n, models, share, probs0", [(20, 3, 0.6, [0.5, 0.3, 0.2]), (10, 2, 0.9, [0.7, 0.2, 0.1]),
                                                       (15, 4, 0.25, [0.4, 0.4, 0.2]), (12, 3, 1.0, [0.6, 0.4])])
 def test_categorical_ecosystem_chain_matches_the_island_recursion(n, models, share, probs0):
-    from simcollapse.api import make_config, simulate, theory
+    from simcollapse.api import make_config
 
     config = make_config("categorical", probs0=probs0, models=models, own_share=share, n_samples=n, generations=10,
                          chains=20_000, seed=n + models)
-    stats, expected = simulate(config).stats, theory(config)
-    for t in (1, 5, 10):
-        for name in config.metrics:
-            close_z(stats[name][t], expected[f"E_{name}"][t],
-                    f"§I.1 categorical E_{name}_{t} (n={n}, m={models}, s={share}, p0={probs0})")
+    _assert_chain_follows_theory(config, f"§I.1 categorical (n={n}, m={models}, s={share}, p0={probs0})")
 
 
 def test_shared_mixture_is_wright_fisher_of_size_mn_and_the_infinite_ecosystem_stays():
@@ -141,16 +147,12 @@ def test_ecosystem_values_are_checked_and_a_sweep_writes_the_theory(tmp_path):
                                                                   ("gaussian", 20, 2, 0.9, 0, None),
                                                                   ("mvgaussian", 8, 4, 0.25, 0, [[2.0, 0.5], [0.5, 1.0]])])
 def test_gaussian_ecosystem_chain_matches_the_moment_recursion(family, n, models, share, ddof, cov0):
-    from simcollapse.api import make_config, simulate, theory
+    from simcollapse.api import make_config
 
     extra = {} if cov0 is None else {"dim": 2, "cov0": cov0}
     config = make_config(family, sampler="exact", n_samples=n, models=models, own_share=share, ddof=ddof,
                          generations=10, chains=20_000, seed=n + models, **extra)
-    stats, expected = simulate(config).stats, theory(config)
-    for t in (1, 5, 10):
-        for name in config.metrics:
-            close_z(stats[name][t], expected[f"E_{name}"][t],
-                    f"§I.2 {family} E_{name}_{t} (n={n}, m={models}, s={share}, δ={ddof})")
+    _assert_chain_follows_theory(config, f"§I.2 {family} (n={n}, m={models}, s={share}, δ={ddof})")
 
 
 def test_gaussian_ecosystem_values_are_checked():
