@@ -2,8 +2,8 @@
 ``page.html``, so the file works offline (from a USB stick) in any browser. Nothing in it is fetched.
 
 Each page's body (``cats.html``, ``gaussian.html``) holds its own controls and canvases, and ``{{playback}}``
-where the controls both pages share go (``playback.html``: the generation slider, play/step buttons, speed,
-curves' horizon, seed, the link to the state and the keys)."""
+where the controls both pages share go (``playback.html``: the real fraction, the generation slider, play/step
+buttons, speed, curves' horizon, seed, the link to the state and the keys)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from pathlib import Path
 PAGES = {
     "cats": {
         "title": "Model collapse with cats",
+        "real": "cats",
         "scripts": ("numeric.js", "random.js", "wright_fisher.js", "ui.js", "cats.js"),
     },
     "gaussian": {
         "title": "Model collapse of a bell curve",
+        "real": "points",
         "scripts": ("numeric.js", "random.js", "gaussian_theory.js", "ui.js", "gaussian.js"),
     },
 }
@@ -44,7 +46,7 @@ def render(name: str) -> str:
     parts = {
         "title": page["title"],
         "style": source("style.css"),
-        "body": source(f"{name}.html").replace("{{playback}}", source("playback.html")),
+        "body": source(f"{name}.html").replace("{{playback}}", source("playback.html").replace("{{real}}", page["real"])),
         "scripts": inline_scripts(page["scripts"]),
     }
     html = source("page.html")
