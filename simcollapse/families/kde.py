@@ -141,7 +141,7 @@ class KDE:
         test = self._truth_sample(key, self.config.test_size)
         truth_nll = -tree_sum(truths.log_density(x=test, **self.truth)) / self.config.test_size
         # strongly typed, as `step`'s state: a weakly typed start compiles the generation program twice
-        model = Model(Points(jnp.zeros((self.capacity, self.d)), jnp.asarray(0, jnp.int32)), jnp.zeros(()))
+        model = Model(self.empty(), jnp.zeros(()))
         return State(jnp.asarray(0, jnp.int32), model, self.policy.start(self, key), test, truth_nll)
 
     # --- the policies' statistics ----------------------------------------------------------------
@@ -170,8 +170,11 @@ class KDE:
     def fit_fresh(self, key, state: State, n) -> Model:
         return self.fit(self.synthetic(key, state, n), state)
 
+    def _no_points(self, capacity: int) -> Points:
+        return Points(jnp.zeros((capacity, self.d)), jnp.asarray(0, jnp.int32))
+
     def empty(self) -> Points:
-        return Points(jnp.zeros((self.capacity, self.d)), jnp.asarray(0, jnp.int32))
+        return self._no_points(self.capacity)
 
     def combine(self, pool: Points, new: Points) -> Points:
         """`new` written after the pool's points (the pool has room for every generation's)."""
@@ -179,7 +182,7 @@ class KDE:
         return Points(x, pool.count + new.count)
 
     def empty_store(self) -> Points:
-        return Points(jnp.zeros((self.n * self.config.generations, self.d)), jnp.asarray(0, jnp.int32))
+        return self._no_points(self.n * self.config.generations)
 
     def store(self, store: Points, key, state: State, n, t) -> Points:
         return self.combine(store, self.synthetic(key, state, n))
