@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-STREAM = 2  # the layout of counters; 1 was simcollapse 0.1's jax.random keys (see docs/reproducibility.md)
+STREAM = 3  # the layout of counters: 1 was 0.1's jax.random keys, 2 took two gamma candidates (docs/reproducibility.md)
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
 _PARITY = np.uint32(0x1BD11BDA)
 _FOLD_ROW = np.uint32(0xFFFFFFFF)  # counter row of key derivation; draws use rows 0 … 2³² − 2

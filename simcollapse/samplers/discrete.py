@@ -15,12 +15,10 @@ candidate, whichever elements run beside it.
   candidate of an i.i.d. sequence is taken, so the law is exact whenever the table-mountain hat covers it,
   √(pmf(k)/pmf(mode))·|x − a| ≤ s/2 for x in [k, k+1) (the tests check it on a grid of each law).
 
-A candidate is accepted with probability ≈ √(2π)/(2D₁) ≈ 0.73, so a batch-wide loop would run until the
-unluckiest element of the whole batch is done (≈ log(size)/log(1/0.27) full passes). Instead the pending
-elements are gathered (a cumulative count, blocks of about an eighth of the elements, multiples of 64) and only
-they draw; under ``vmap`` (the driver's chain axis) a batching rule (``jax.custom_batching``) gathers across
-the whole batch, as ``samplers.gamma`` does. An element's candidates depend only on its key, counter and law
-parameters, so a chain's draws are the same alone or among many.
+A candidate is accepted with probability ≈ √(2π)/(2D₁) ≈ 0.73; the rejected ones draw again through
+``samplers.redraw`` (passes over the whole batch while more than a quarter are pending, then over the pending
+ones alone, gathered across the whole batch). An element's candidates depend only on its key, counter and law parameters, so a
+chain's draws are the same alone or among many.
 """
 
 from __future__ import annotations
@@ -31,11 +29,10 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from . import bits
+from . import bits, redraw
 
 D1 = 2.0 * math.sqrt(2.0 / math.e)
 D2 = 3.0 - 2.0 * math.sqrt(3.0 / math.e)
-_LANE_BLOCK = 64  # gathered blocks are multiples of this, so every element runs through the same vector loop
 _STIRLING_MIN = 10.0
 
 
@@ -97,19 +94,6 @@ def inversion(key: bits.Key, log_pmf0, ratio: Callable, cap, active):
     return jax.lax.while_loop(cond, body, (k, pmf, pmf, go))[0]
 
 
-def _block(size: int) -> int:
-    return _LANE_BLOCK * max(1, math.ceil(size / (8 * _LANE_BLOCK)))
-
-
-def _first(todo, block: int):
-    """Positions of the first `block` True entries of `todo`, then `size` (= ``jnp.nonzero(todo, size=block,
-    fill_value=size)``, which costs 2.5× more on CPU: a cumulative count and one scatter)."""
-    size = todo.shape[0]
-    slot = jnp.cumsum(todo.astype(jnp.int32)) - 1
-    return jnp.full(block, size, jnp.int32).at[jnp.where(todo, slot, block)].set(
-        jnp.arange(size, dtype=jnp.int32), mode="drop")
-
-
 def _candidate(law, params, u, v):
     """(accepted?, Z) of the ratio-of-uniforms candidate (U, V) for the law with these parameters."""
     mean, var, upper, log_ratio = law(*params)
@@ -121,51 +105,22 @@ def _candidate(law, params, u, v):
     return accept, z
 
 
-def _gathered(law, hi, lo, index, active, *params):
-    """Ratio-of-uniforms draws of the `active` elements of flat arrays (0 elsewhere), gathered while pending."""
-    size = active.shape[0]
-    block = _block(size)
-    pair = jnp.arange(2, dtype=jnp.uint32)[:, None]
-
-    def pending(carry):
-        return jnp.any(carry[0])
-
-    def attempt(carry):
-        todo, out, tries = carry
-        at = _first(todo, block)
-        i = jnp.minimum(at, size - 1)
-        w = bits.words_at(bits.Key(hi[i][None], lo[i][None]), 2 * index[i][None] + pair, 1 + tries[i][None])
-        ok, z = _candidate(law, [p[i] for p in params], bits.to_open_unit(w[0]), bits.to_unit(w[1]))
-        accepted_at = jnp.where(ok, at, size)
-        return (todo.at[accepted_at].set(False, mode="drop"), out.at[accepted_at].set(z, mode="drop"),
-                tries.at[at].add(1, mode="drop"))
-
-    start = (active, jnp.zeros(size), jnp.zeros(size, jnp.uint32))
-    return jax.lax.while_loop(pending, attempt, start)[1]
-
-
 def rejection_sampler(law: Callable) -> Callable:
     """The ratio-of-uniforms sampler of a law, ``draw(key, active, *params)`` on flat arrays of parameters.
 
     ``law(*params) -> (mean, var, upper, log_ratio)`` gives the moments, the largest value (inf: unbounded)
     and ``log_ratio(z) = log pmf(z) − log pmf(mode)``; inactive elements must hold harmless parameters."""
 
-    @jax.custom_batching.custom_vmap
-    def elements(hi, lo, index, active, *params):
-        return _gathered(law, hi, lo, index, active, *params)
+    def candidate(hi, lo, index, tries, *params):
+        key = bits.Key(hi, lo)
+        u = bits.to_open_unit(bits.words_at(key, 2 * index, 1 + tries))
+        v = bits.to_unit(bits.words_at(key, 2 * index + 1, 1 + tries))
+        return _candidate(law, params, u, v)
 
-    @elements.def_vmap
-    def batch(axis_size, in_batched, *args):
-        """The batch is one more axis of elements: gather the redraws of every chain together."""
-        args = [a if batched else jnp.broadcast_to(a, (axis_size, *jnp.shape(a)))
-                for a, batched in zip(args, in_batched, strict=True)]
-        shape = jnp.broadcast_shapes(*(a.shape for a in args))
-        flat_args = [jnp.broadcast_to(a, shape).reshape(-1) for a in args]
-        return elements(*flat_args).reshape(shape), True  # nested vmaps flatten into the same gathering
+    accepted = redraw.rejection(candidate)
 
     def draw(key: bits.Key, active, *params):
         hi, lo = (jnp.broadcast_to(jnp.asarray(w, jnp.uint32), active.shape) for w in key)
-        index = jnp.arange(active.shape[0], dtype=jnp.uint32)
-        return elements(hi, lo, index, active, *params)
+        return accepted(hi, lo, jnp.arange(active.shape[0], dtype=jnp.uint32), active, *params)
 
     return draw

@@ -1,0 +1,92 @@
+"""Rejection sampling over a whole batch: each element draws candidates until one is accepted.
+
+A sampler gives ``candidate(hi, lo, index, tries, *params) -> (accepted, value)``, elementwise: the candidate
+number `tries` of the element with key words (hi, lo) and counter index `index`; an accepted value is never NaN.
+The first accepted candidate of an element's i.i.d. sequence is its draw, so the law is the target law exactly,
+and an element's draw depends only on its own key, index and parameters: the same alone or among 10⁶, in any
+chunking.
+
+Every element draws its first candidate in one fused elementwise pass. Then, in pass t, every element still
+pending draws its candidate t: passes over the whole array while more than a quarter are pending, then over the
+pending ones alone, gathered into an array a quarter the size, and so on down. The work is about 4/3 of a pass
+per accepted-candidate round instead of a pass each (a ratio-of-uniforms sampler rejects ≈ 27 %). The loops
+carry only the values (NaN while pending): XLA fuses an elementwise producer into each of its users, so a
+separate pending mask would compute every candidate twice. Under ``vmap`` (the driver's chain axis) a batching
+rule (``jax.custom_batching``) flattens the batch into the elements, so one loop serves all chains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+_SMALLEST = 256  # below this many elements a level just passes over all of them
+
+
+def prefix_count(mask):
+    """Inclusive running count of the True entries of a 1-d mask: within rows of 64 by six shifted sums (fused,
+    vectorised), then the rows' offsets; about twice as fast as ``jnp.cumsum`` on CPU."""
+    size = mask.shape[0]
+    x = jnp.pad(mask.astype(jnp.int32), (0, -size % 64)).reshape(-1, 64)
+    for shift in (1, 2, 4, 8, 16, 32):
+        x = x + jnp.pad(x[:, :-shift], ((0, 0), (shift, 0)))
+    row_totals = x[:, -1]
+    return (x + (jnp.cumsum(row_totals) - row_totals)[:, None]).reshape(-1)[:size]
+
+
+def _pass(candidate, out, tries, fixed):
+    """Every pending (NaN) element draws its candidate number `tries`."""
+    ok, value = candidate(*fixed[:3], tries, *fixed[3:])
+    return jnp.where(jnp.isnan(out), jnp.where(ok, value, jnp.nan), out), tries + 1
+
+
+def _resolve(candidate, out, tries, fixed):
+    """`out` with its pending (NaN) elements accepted, passing over all of them while more than a quarter are
+    pending, then over the pending ones alone, gathered into a quarter-size array (recursively)."""
+    size = out.shape[0]
+    block = size // 4
+    if block < _SMALLEST // 4:
+        return jax.lax.while_loop(lambda c: jnp.any(jnp.isnan(c[0])),
+                                  lambda c: _pass(candidate, *c, fixed), (out, tries))
+    out, tries = jax.lax.while_loop(lambda c: jnp.sum(jnp.isnan(c[0])) > block,
+                                    lambda c: _pass(candidate, *c, fixed), (out, tries))
+
+    def gathered(out, tries):
+        pending = jnp.isnan(out)
+        slot = prefix_count(pending) - 1
+        at = jnp.full(block, size, jnp.int32).at[jnp.where(pending, slot, block)].set(
+            jnp.arange(size, dtype=jnp.int32), mode="drop")
+        inner = jnp.where(at < size, jnp.nan, 0.0)  # fill positions are never pending
+        inner, tries = _resolve(candidate, inner, tries, [x[jnp.minimum(at, size - 1)] for x in fixed])
+        return jnp.where(pending, inner[jnp.clip(slot, 0, block - 1)], out), tries
+
+    return jax.lax.cond(jnp.any(jnp.isnan(out)), gathered, lambda *c: c, out, tries)
+
+
+def _until_accepted(candidate: Callable, hi, lo, index, todo, *params):
+    """The accepted value of every `todo` element of flat arrays (0 elsewhere)."""
+    ok, value = candidate(hi, lo, index, jnp.uint32(0), *params)
+    out = jnp.where(todo, jnp.where(ok, value, jnp.nan), 0.0)
+    return _resolve(candidate, out, jnp.uint32(1), (hi, lo, index, *params))[0]
+
+
+def rejection(candidate: Callable) -> Callable:
+    """``draw(hi, lo, index, todo, *params)``: the accepted value of each `todo` element (0 elsewhere), for
+    arrays of one shape; elements not `todo` must hold parameters under which `candidate` is harmless."""
+
+    @jax.custom_batching.custom_vmap
+    def elements(hi, lo, index, todo, *params):
+        shape = todo.shape
+        return _until_accepted(candidate, *(jnp.ravel(x) for x in (hi, lo, index, todo, *params))).reshape(shape)
+
+    @elements.def_vmap
+    def batch(axis_size, in_batched, *args):
+        """The batch is one more axis of elements: the redraws of every chain share one loop."""
+        args = [a if batched else jnp.broadcast_to(a, (axis_size, *jnp.shape(a)))
+                for a, batched in zip(args, in_batched, strict=True)]
+        shape = jnp.broadcast_shapes(*(a.shape for a in args))
+        return elements(*(jnp.broadcast_to(a, shape) for a in args)), True  # nested vmaps flatten alike
+
+    return elements
