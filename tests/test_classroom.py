@@ -172,30 +172,31 @@ def _run_modules(tmp_path: Path, scripts: tuple[str, ...], call: str, cases: lis
     return json.loads(html.unescape(match.group(1)))
 
 
-def _largest_difference(got: dict, expected: dict, setting) -> float:
-    """Every curve the page computed within TOLERANCE of the Python one; the largest difference."""
+def _check_curves(tmp_path: Path, scripts: tuple[str, ...], call: str, cases: list[dict], reference) -> None:
+    """Every curve the page's modules compute for each case (`call`, see `_run_modules`) within TOLERANCE of
+    the Python one, ``reference(case, got)`` (a dict of curves by key); print the largest difference."""
     worst = 0.0
-    for key, reference in expected.items():
-        difference = np.max(np.abs(np.asarray(got[key]) - reference))
-        assert difference <= TOLERANCE, (setting, key, difference)
-        worst = max(worst, difference)
-    return worst
+    for s, got in zip(cases, _run_modules(tmp_path, scripts, call, cases), strict=True):
+        for key, expected in reference(s, got).items():
+            difference = np.max(np.abs(np.asarray(got[key]) - expected))
+            assert difference <= TOLERANCE, (s, key, difference)
+            worst = max(worst, difference)
+    print(f"largest difference over {len(cases)} settings: {worst:.2e}")
 
 
 @needs_chromium
 def test_cats_exact_curves_equal_the_markov_solver(tmp_path):
-    cases = _cats_settings()
-    call = ("((r) => ({lost: [...r.lost], fixed: [...r.fixed], share: [...r.share], "
-            "heterozygosity: [...r.heterozygosity]}))(WrightFisher.curves(c))")
-    worst = 0.0
-    for s, got in zip(cases, _run_modules(tmp_path, ("numeric.js", "wright_fisher.js"), call, cases), strict=True):
+    def reference(s, got):
         expected = theory(_cats_config(s))
         pairs = {"lost": expected["P_lost"][:, 1], "share": expected["E_p_min_group"],
                  "heterozygosity": expected["E_gini_simpson"]}
         if s["realFraction"] == 0:
             pairs["fixed"] = expected["P_lost"][:, 0]  # every cat blue = yellow lost
-        worst = max(worst, _largest_difference(got, pairs, s))
-    print(f"largest difference over {len(cases)} settings: {worst:.2e}")
+        return pairs
+
+    call = ("((r) => ({lost: [...r.lost], fixed: [...r.fixed], share: [...r.share], "
+            "heterozygosity: [...r.heterozygosity]}))(WrightFisher.curves(c))")
+    _check_curves(tmp_path, ("numeric.js", "wright_fisher.js"), call, _cats_settings(), reference)
 
 
 def _gaussian_settings() -> list[dict]:
@@ -211,25 +212,22 @@ def _gaussian_settings() -> list[dict]:
 def test_gaussian_exact_curves_equal_the_closed_forms(tmp_path):
     from simcollapse.config import real_count
 
-    cases = _gaussian_settings()
-    call = ("((r) => ({n_real: r.nReal, variance: [...r.variance], mean_sq_error: [...r.meanSqError], "
-            "log_variance: r.logVariance && [...r.logVariance], w2sq: r.w2sq && [...r.w2sq]}))(GaussianTheory.curves(c))")
-    worst = 0.0
-    for s, got in zip(cases, _run_modules(tmp_path, ("numeric.js", "gaussian_theory.js"), call, cases), strict=True):
+    def reference(s, got):
         sizes = np.full(s["generations"], s["M"])
         n_real = int(real_count(s["realFraction"], s["M"]))
         assert got["n_real"] == n_real
         if n_real:
             var, mse = gaussian_theory.fresh_real(sizes, np.full(sizes.size, n_real), s["ddof"])
-            expected = {"variance": var, "mean_sq_error": mse}
             assert got["w2sq"] is None and got["log_variance"] is None  # no closed form with real data
-        else:
-            config = make_config("gaussian", n_samples=s["M"], ddof=s["ddof"], generations=s["generations"])
-            curves = theory(config)
-            expected = {"variance": curves["E_var"], "mean_sq_error": curves["E_mean_sq_error"],
-                        "log_variance": curves["E_logvar"], "w2sq": curves["E_w2sq"]}
-        worst = max(worst, _largest_difference(got, expected, s))
-    print(f"largest difference over {len(cases)} settings: {worst:.2e}")
+            return {"variance": var, "mean_sq_error": mse}
+        config = make_config("gaussian", n_samples=s["M"], ddof=s["ddof"], generations=s["generations"])
+        curves = theory(config)
+        return {"variance": curves["E_var"], "mean_sq_error": curves["E_mean_sq_error"],
+                "log_variance": curves["E_logvar"], "w2sq": curves["E_w2sq"]}
+
+    call = ("((r) => ({n_real: r.nReal, variance: [...r.variance], mean_sq_error: [...r.meanSqError], "
+            "log_variance: r.logVariance && [...r.logVariance], w2sq: r.w2sq && [...r.w2sq]}))(GaussianTheory.curves(c))")
+    _check_curves(tmp_path, ("numeric.js", "gaussian_theory.js"), call, _gaussian_settings(), reference)
 
 
 # ----------------------------------------------------------------------------------------------------

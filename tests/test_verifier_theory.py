@@ -9,6 +9,7 @@ from conftest import close_z
 from scipy import integrate, stats
 
 from simcollapse.samplers import bits, truncnorm
+from simcollapse.testing.chains import gaussian_chain_moments, sample_moments
 from simcollapse.theory import verifier
 
 P_MIN = 1e-4
@@ -77,17 +78,12 @@ def kept_points(rng, chains, m, dim, width, eps):
 
 def numpy_verified_chain(rng, m, dim, width, eps, ddof, generations, chains):
     """tr Σ_t and ‖μ_t − μ_0‖² of the verified Gaussian chain, truth N(0, I)."""
-    mean, chol = np.zeros((chains, dim)), np.broadcast_to(np.eye(dim), (chains, dim, dim)).copy()
-    trace, mse = [np.full(chains, float(dim))], [np.zeros(chains)]
-    for _ in range(generations):
+
+    def step(mean, chol):
         x = mean[:, None, :] + np.einsum("cij,cmj->cmi", chol, kept_points(rng, chains, m, dim, width, eps))
-        mean = x.mean(1)
-        centred = x - mean[:, None, :]
-        cov = np.einsum("cmi,cmj->cij", centred, centred) / (m - ddof)
-        chol = np.linalg.cholesky(cov)
-        trace.append(np.trace(cov, axis1=1, axis2=2))
-        mse.append((mean**2).sum(1))
-    return np.stack(trace), np.stack(mse)
+        return sample_moments(x, ddof)
+
+    return gaussian_chain_moments(step, dim, generations, chains)
 
 
 @pytest.mark.parametrize("m, dim, width, eps, ddof", [(10, 1, 1.5, 0.0, 0), (8, 1, 1.0, 0.0, 1), (12, 1, 1.2, 0.2, 1),

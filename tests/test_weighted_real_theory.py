@@ -7,28 +7,20 @@ import pytest
 from conftest import close_z
 from scipy.optimize import minimize_scalar
 
+from simcollapse.testing.chains import gaussian_chain_moments, sample_moments
 from simcollapse.theory import weighted_real
 
 
 def numpy_weighted_chain(rng, n, m, weight, ddof, dim, generations, chains):
     """tr Σ_t and ‖μ_t − μ_0‖², truth N(0, I_d), drawing the points."""
-    mean, chol = np.zeros((chains, dim)), np.broadcast_to(np.eye(dim), (chains, dim, dim)).copy()
-    trace, mse = [np.full(chains, float(dim))], [np.zeros(chains)]
 
-    def fit(x):
-        centred = x - x.mean(1, keepdims=True)
-        return x.mean(1), np.einsum("cki,ckj->cij", centred, centred) / (x.shape[1] - ddof)
-
-    for _ in range(generations):
+    def step(mean, chol):
         real = rng.standard_normal((chains, n, dim))
         synth = mean[:, None, :] + np.einsum("cij,ckj->cki", chol, rng.standard_normal((chains, m, dim)))
-        (mean_r, cov_r), (mean_s, cov_s) = fit(real), fit(synth)
-        mean = weight * mean_r + (1 - weight) * mean_s
-        cov = weight * cov_r + (1 - weight) * cov_s
-        chol = np.linalg.cholesky(cov)
-        trace.append(np.trace(cov, axis1=1, axis2=2))
-        mse.append((mean**2).sum(1))
-    return np.stack(trace), np.stack(mse)
+        (mean_r, cov_r), (mean_s, cov_s) = sample_moments(real, ddof), sample_moments(synth, ddof)
+        return weight * mean_r + (1 - weight) * mean_s, weight * cov_r + (1 - weight) * cov_s
+
+    return gaussian_chain_moments(step, dim, generations, chains)
 
 
 @pytest.mark.parametrize("n, m, weight, ddof, dim", [(10, 10, 0.618, 1, 1), (5, 20, 0.3, 0, 1), (20, 5, 0.9, 1, 1),

@@ -204,6 +204,8 @@ def _presence(input_ids, attention_mask, vocab_size):
 
 
 def _prepare(config, input_ids, attention_mask, gen):
+    """The jitted loops' inputs: ``input_ids`` and ``attention_mask`` checked and cast to int32, then ``gen``
+    split into its static part and its knobs (``_split``)."""
     input_ids = jnp.asarray(input_ids)
     if input_ids.ndim != 2:
         raise ValueError(f"input_ids must be (batch, prompt_len), got shape {input_ids.shape}")
@@ -224,7 +226,7 @@ def _prepare(config, input_ids, attention_mask, gen):
         right_padded = False
     if right_padded:
         raise ValueError("prompts must be left-padded: attention_mask[:, -1] must be 1 for every row")
-    return input_ids.astype(jnp.int32), attention_mask.astype(jnp.int32)
+    return input_ids.astype(jnp.int32), attention_mask.astype(jnp.int32), *_split(gen)
 
 
 def _model(config, dtype, precision):
@@ -292,8 +294,7 @@ def greedy_search(
 ) -> GenerateOutput:
     """Greedy decoding: at each step the most likely token after the logits processors."""
     gen = dataclasses.replace(gen or GenerationConfig(), num_beams=1, do_sample=False, num_return_sequences=1)
-    input_ids, attention_mask = _prepare(config, input_ids, attention_mask, gen)
-    gen, knobs = _split(gen)
+    input_ids, attention_mask, gen, knobs = _prepare(config, input_ids, attention_mask, gen)
     return _decode_one_path(
         params, input_ids, attention_mask, jax.random.PRNGKey(0), knobs, config, gen, dtype, precision
     )
@@ -313,8 +314,7 @@ def sample(
     if rng is None:
         raise ValueError("sampling needs an rng key (jax.random.PRNGKey)")
     gen = dataclasses.replace(gen or GenerationConfig(), num_beams=1, do_sample=True, num_return_sequences=1)
-    input_ids, attention_mask = _prepare(config, input_ids, attention_mask, gen)
-    gen, knobs = _split(gen)
+    input_ids, attention_mask, gen, knobs = _prepare(config, input_ids, attention_mask, gen)
     return _decode_one_path(params, input_ids, attention_mask, rng, knobs, config, gen, dtype, precision)
 
 
@@ -445,8 +445,7 @@ def beam_search(
 ) -> GenerateOutput:
     """Beam search with ``gen.num_beams`` beams (HF semantics, see the module docstring)."""
     gen = dataclasses.replace(gen or GenerationConfig(), do_sample=False)
-    input_ids, attention_mask = _prepare(config, input_ids, attention_mask, gen)
-    gen, knobs = _split(gen)
+    input_ids, attention_mask, gen, knobs = _prepare(config, input_ids, attention_mask, gen)
     return _beam_search(params, input_ids, attention_mask, knobs, config, gen, dtype, precision)
 
 
