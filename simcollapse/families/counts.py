@@ -31,13 +31,6 @@ from ..samplers.poisson import poisson
 
 __all__ = ["BernoulliConfig", "Counts", "PoissonConfig", "build"]
 
-# One scalar draw per chain, vmapped over many chains: the cheap inversion steps are used up to this mean (a
-# constant, never a function of the number of chains, so a chain's trajectory does not depend on how many run).
-# Measured on 2·10⁴ chains, Bin(100, p): inversion only (the ratio-of-uniforms left out, n/2 < 64) 8 ms a
-# generation against 18 ms with the ratio-of-uniforms above mean 10.
-SMALL_MEAN = 64.0
-
-
 class State(NamedTuple):
     t: jax.Array
     param: jax.Array  # Λ or p
@@ -70,8 +63,8 @@ class Counts:
     # --- the statistics ---------------------------------------------------------------------------
     def _draw(self, key, param, n):
         if self.poisson:
-            return poisson(key, n * param, SMALL_MEAN)
-        return binomial(key, n, param, SMALL_MEAN, self.n_max)
+            return poisson(key, n * param)
+        return binomial(key, n, param, n_max=self.n_max)
 
     def fit_fresh(self, key, param, n):
         return self._draw(key, param, n) / n
