@@ -34,7 +34,6 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from scipy import stats
 
 
 def share_moments(models: int, own_share: float) -> tuple[float, float]:
@@ -107,6 +106,7 @@ def island_transition_matrix(n: int, models: int, own_share: float) -> np.ndarra
     w = mixing_matrix(models, own_share)
     states = np.array(list(itertools.product(range(n + 1), repeat=models)), dtype=float)  # (S, m)
     q = np.clip(states @ w.T / n, 0.0, 1.0)  # (S, m): model i's mixture probability of the tracked type
+    from scipy import stats  # here: scipy.stats costs ≈ 0.4 s to import, and most runs never need it
     per_model = stats.binom.pmf(np.arange(n + 1)[None, None, :], n, q[:, :, None])  # (S, m, n+1)
     matrix = per_model[:, 0, :]
     for i in range(1, models):
