@@ -1,5 +1,5 @@
 """samplers.redraw: every element's draw is its own first accepted candidate, whichever elements run beside it and
-however many levels of gathering the batch goes through."""
+whether it was redrawn in a pass over the whole batch or among the gathered pending ones."""
 
 import jax
 import jax.numpy as jnp
@@ -35,7 +35,7 @@ def test_prefix_count_is_the_running_count(size):
 
 
 def test_each_element_takes_its_own_first_accepted_candidate():
-    size = 3000  # above the smallest gathered level, so the pending elements are gathered twice or more
+    size = 3000  # large enough for the pending elements to be gathered into a smaller array
     hi = np.arange(size, dtype=np.uint32) * np.uint32(7919)
     lo = np.full(size, 5, np.uint32)
     index = np.arange(size, dtype=np.uint32)

@@ -10,7 +10,7 @@ Every element draws its first candidate in one fused elementwise pass. Then, in 
 pending draws its candidate t: passes over the whole array while more than a quarter are pending, then over the
 pending ones alone, gathered into an array a quarter the size. A ratio-of-uniforms sampler rejects ≈ 27 %, so
 its later passes cost a quarter of a pass each. Deeper levels cut the work further but copy the candidate into
-the program once more each: at five levels the count families compiled in 5–7 s instead of under 2. The loops
+the program once more each: the count families compiled in 5–7 s at five levels, 2–3 s at one. The loops
 carry only the values (NaN while pending): XLA fuses an elementwise producer into each of its users, so a
 separate pending mask would compute every candidate twice. Under ``vmap`` (the driver's chain axis) a batching
 rule (``jax.custom_batching``) flattens the batch into the elements, so one loop serves all chains.
