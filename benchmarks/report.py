@@ -185,8 +185,8 @@ BOUNDS = (
     "second candidate per element doubled that again. Carrying only the values (NaN while pending) and the pass "
     "number took a χ²₉₉ draw at 10⁴ elements from ≈ 90 to ≈ 36 ns (one candidate alone: ≈ 13–16 ns; the rest is "
     "the redraw pass and the boost's uniform). Ratio-of-uniforms draws reject ≈ 27 %, so after the passes over "
-    "all elements the pending ones are gathered into quarter-size arrays: a Poisson(100) draw went from ≈ 200 "
-    "to ≈ 85 ns.",
+    "all elements the pending ones are gathered into a quarter-size array: a Poisson(100) draw at 2·10⁴ "
+    "elements went from ≈ 200 to ≈ 117 ns (≈ 85 ns with five levels of gathering, which compiled 2–3× longer).",
     "Counts (bernoulli, poisson, cats): the exact binomial and Poisson draws are inversion searches (a loop of "
     "steps that every chain of the batch runs until the last one stops) below mean 64 and Stadlober's "
     "ratio-of-uniforms above, whose log-gamma differences cost ≈ 75 ns an element; numpy runs BTPE/PTRS in C. "
