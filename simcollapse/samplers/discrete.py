@@ -17,8 +17,8 @@ candidate, whichever elements run beside it.
 
 A candidate is accepted with probability ≈ √(2π)/(2D₁) ≈ 0.73; the rejected ones draw again through
 ``samplers.redraw`` (passes over the whole batch while more than a quarter are pending, then over the pending
-ones alone, gathered across the whole batch). An element's candidates depend only on its key, counter and law parameters, so a
-chain's draws are the same alone or among many.
+ones alone, gathered across the whole batch). An element's candidates depend only on its key, counter and law
+parameters, so a chain's draws are the same alone or among many.
 """
 
 from __future__ import annotations
@@ -112,10 +112,8 @@ def rejection_sampler(law: Callable) -> Callable:
     and ``log_ratio(z) = log pmf(z) − log pmf(mode)``; inactive elements must hold harmless parameters."""
 
     def candidate(hi, lo, index, tries, *params):
-        key = bits.Key(hi, lo)
-        u = bits.to_open_unit(bits.words_at(key, 2 * index, 1 + tries))
-        v = bits.to_unit(bits.words_at(key, 2 * index + 1, 1 + tries))
-        return _candidate(law, params, u, v)
+        u_word, v_word = redraw.candidate_words(hi, lo, index, tries)
+        return _candidate(law, params, bits.to_open_unit(u_word), bits.to_unit(v_word))
 
     accepted = redraw.rejection(candidate)
 

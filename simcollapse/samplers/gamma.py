@@ -35,9 +35,9 @@ def _shape_constants(a):
 def _candidate(hi, lo, index, tries, d, c):
     """(accepted?, log v) of the Marsaglia–Tsang candidate number `tries`: v = (1 + c x)³, accepted when
     log u < x²/2 + d − d v + d log v."""
-    key = bits.Key(hi, lo)
-    x = bits.to_normal(bits.words_at(key, 2 * index, 1 + tries))
-    log_u = jnp.log(bits.to_open_unit(bits.words_at(key, 2 * index + 1, 1 + tries)))
+    normal_word, uniform_word = redraw.candidate_words(hi, lo, index, tries)
+    x = bits.to_normal(normal_word)
+    log_u = jnp.log(bits.to_open_unit(uniform_word))
     cx = 1.0 + c * x
     positive = cx > 0
     cx = jnp.where(positive, cx, 1.0)

@@ -23,6 +23,8 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+from . import bits
+
 _SMALLEST = 256  # below this many elements a level just passes over all of them
 _LEVELS = 1  # gathered levels below the whole array: each one more copies the candidate into the program
 
@@ -38,6 +40,13 @@ def prefix_count(mask):
     return (x + (jnp.cumsum(row_totals) - row_totals)[:, None]).reshape(-1)[:size]
 
 
+def candidate_words(hi, lo, index, tries):
+    """The two uint64 words of element `index`'s candidate number `tries`: counters (1 + tries, 2·index) and
+    (1 + tries, 2·index + 1) under the key (hi, lo); round 0 is left to the sampler's other draws."""
+    key = bits.Key(hi, lo)
+    return bits.words_at(key, 2 * index, 1 + tries), bits.words_at(key, 2 * index + 1, 1 + tries)
+
+
 def _pass(candidate, out, tries, fixed):
     """Every pending (NaN) element draws its candidate number `tries`."""
     ok, value = candidate(*fixed[:3], tries, *fixed[3:])
@@ -49,7 +58,7 @@ def _resolve(candidate, out, tries, fixed, levels=_LEVELS):
     pending, then over the pending ones alone, gathered into a quarter-size array (`levels` deep)."""
     size = out.shape[0]
     block = size // 4
-    if levels == 0 or block < _SMALLEST // 4:
+    if levels == 0 or size < _SMALLEST:
         return jax.lax.while_loop(lambda c: jnp.any(jnp.isnan(c[0])),
                                   lambda c: _pass(candidate, *c, fixed), (out, tries))
     out, tries = jax.lax.while_loop(lambda c: jnp.sum(jnp.isnan(c[0])) > block,
@@ -69,9 +78,9 @@ def _resolve(candidate, out, tries, fixed, levels=_LEVELS):
 
 def _until_accepted(candidate: Callable, hi, lo, index, todo, *params):
     """The accepted value of every `todo` element of flat arrays (0 elsewhere)."""
-    ok, value = candidate(hi, lo, index, jnp.uint32(0), *params)
-    out = jnp.where(todo, jnp.where(ok, value, jnp.nan), 0.0)
-    return _resolve(candidate, out, jnp.uint32(1), (hi, lo, index, *params))[0]
+    fixed = (hi, lo, index, *params)
+    first = _pass(candidate, jnp.where(todo, jnp.nan, 0.0), jnp.uint32(0), fixed)
+    return _resolve(candidate, *first, fixed)[0]
 
 
 def rejection(candidate: Callable) -> Callable:
