@@ -63,8 +63,19 @@ def test_uniforms_and_normals():
     assert bits.to_open_unit(ends).tolist() == [1.0, 2.0**-52] and bits.to_unit(ends).tolist() == [0.0, 1 - 2.0**-52]
     z = np.asarray(jax.jit(lambda k: bits.normal(k, (N,)))(key))
     assert ks_pvalue(z, stats.norm.cdf) > P_MIN
-    extremes = bits.to_normal(jnp.array([0, 2**64 - 1], jnp.uint64))  # the two ends are symmetric and finite
-    assert np.isfinite(extremes).all() and extremes[0] == -extremes[1] and 8 < extremes[1] < 8.3
+    # the two normals of a Box–Muller pair each have the law and are uncorrelated, their squares too
+    cosines, sines = z[0::2], z[1::2]
+    assert ks_pvalue(cosines, stats.norm.cdf) > P_MIN and ks_pvalue(sines, stats.norm.cdf) > P_MIN
+    pairs = N // 2
+    assert abs(np.mean(cosines * sines)) < 4 / np.sqrt(pairs)  # Var(Z₁Z₂) = 1
+    assert abs(np.mean(cosines**2 * sines**2) - 1) < 4 * np.sqrt(8 / pairs)  # Var(Z₁²Z₂²) = 9 − 1
+    # element i depends on its index alone: a shorter draw is a prefix of a longer one, in any shape
+    assert np.array_equal(np.asarray(bits.normal(key, (2, 3))).reshape(-1), z[:6])
+    assert np.array_equal(np.asarray(bits.normal(key, (5,))), z[:5])
+    # the largest radius: U = 2⁻⁵², R = √(2·52 log 2); angle words 0 and ½ point along ±x exactly
+    top = np.sqrt(104 * np.log(2))
+    along = bits.to_normal_pair(jnp.array([2**64 - 1, 2**64 - 1], jnp.uint64), jnp.array([0, 2**63], jnp.uint64))
+    assert np.allclose(along[0], [top, -top], rtol=1e-15, atol=0) and np.all(np.asarray(along[1]) == 0)
     # tails: P(|Z| > 3) = 2.7e-3, so about 270 of 10^5 (binomial)
     tail = stats.norm.sf(3) * 2 * N
     assert abs(np.sum(np.abs(z) > 3) - tail) < 4 * np.sqrt(tail)

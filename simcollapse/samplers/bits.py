@@ -18,8 +18,11 @@ hash (20 rounds; Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", S
 
 * :func:`words`: ``shape`` uint64 words, element i (row-major) has counter (round, i);
 * :func:`uniform` on [0, 1) and :func:`open_uniform` on (0, 1]: 52 random bits each, every value equally likely;
-* :func:`normal`: N(0, 1) by inversion, √2·erf⁻¹(2U − 1), one word each (on CPU XLA's float64 ``erf_inv`` is a
-  vectorised polynomial, while Box–Muller's log, cos and sin are scalar calls: inversion is the faster exact law);
+* :func:`normal`: N(0, 1) by Box–Muller (1958) pairs, one word each: elements 2j and 2j + 1 are
+  R cos 2πV and R sin 2πV with R = √(−2 log U), U and V the words with counters (round, 2j) and (round, 2j + 1),
+  so element i depends on its own index only and the first n of a longer draw are the draw of n. The log, cos
+  and sin are ``samplers.vecmath``'s, which XLA vectorises (its own float64 log, sin and cos are scalar calls on
+  CPU, 3× the cost of the whole pair);
 * :func:`fold`: a new key, the hash of the counter (2³² − 1, data); no draw uses that counter row.
 
 Why not ``jax.random``: its Threefry lowers on CPU as a rolled loop of separate kernels (≈ 28 ns per 32-bit word
@@ -37,7 +40,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-STREAM = 3  # the layout of counters: 1 was 0.1's jax.random keys, 2 took two gamma candidates (docs/reproducibility.md)
+from . import vecmath
+
+STREAM = 4  # 1: 0.1's jax.random keys; 2: two gamma candidates; 3: inverted normals (docs/reproducibility.md)
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
 _PARITY = np.uint32(0x1BD11BDA)
 _FOLD_ROW = np.uint32(0xFFFFFFFF)  # counter row of key derivation; draws use rows 0 … 2³² − 2
@@ -147,13 +152,30 @@ def open_uniform(key: Key, shape=(), round_=0):
     return to_open_unit(words(key, shape, round_))
 
 
-def to_normal(w):
-    """N(0, 1) from uint64 words by inversion: √2·erf⁻¹(2U − 1), U = (top 52 bits + ½)·2⁻⁵² ∈ (0, 1), so
-    2U − 1 is never ±1 (the largest |Z| is 8.1)."""
-    centred = 2.0 * (_one_to_two(w) - 1.0) - (1.0 - 2.0**-52)  # (2k + 1)·2⁻⁵² − 1, exact
-    return math.sqrt(2.0) * jax.lax.erf_inv(centred)
+def _radius(radius_word):
+    """R = √(−2 log U) of Box–Muller, U ∈ (0, 1] (so R ≤ √(2·52 log 2) = 8.5)."""
+    return jnp.sqrt(-2.0 * vecmath.log(to_open_unit(radius_word)))
+
+
+def to_normal_pair(radius_word, angle_word):
+    """Two independent N(0, 1) from two uint64 words by Box–Muller: R cos 2πV and R sin 2πV, V ∈ [0, 1) from
+    `angle_word`."""
+    cos, sin = vecmath.cos_sin_turn(to_unit(angle_word))
+    radius = _radius(radius_word)
+    return radius * cos, radius * sin
 
 
 def normal(key: Key, shape=(), round_=0):
-    """N(0, 1) of `shape` by inversion, one word each (counter (round_, i) for element i)."""
-    return to_normal(words(key, shape, round_))
+    """N(0, 1) of `shape` from Box–Muller pairs: element i (row-major) is the cosine (even i) or the sine (odd i)
+    of the pair from the words with counters (round_, 2⌊i/2⌋) and (round_, 2⌊i/2⌋ + 1).
+
+    Each element computes its own pair's radius and angle: an elementwise loop that XLA vectorises, where
+    interleaving the two halves of the pairs makes a concatenation it runs element by element (3× slower)."""
+    shape = tuple(shape)
+    size = math.prod(shape)
+    if size + 1 >= 2**32:
+        raise ValueError(f"a single draw holds at most 2**32 - 2 normals, asked for {size}")
+    index = jnp.arange(size, dtype=jnp.uint32).reshape(shape)
+    first = index & np.uint32(0xFFFFFFFE)
+    cos, sin = vecmath.cos_sin_turn(to_unit(words_at(key, first + np.uint32(1), round_)))
+    return _radius(words_at(key, first, round_)) * jnp.where(index == first, cos, sin)

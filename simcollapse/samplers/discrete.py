@@ -29,7 +29,7 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from . import bits, redraw
+from . import bits, redraw, vecmath
 
 D1 = 2.0 * math.sqrt(2.0 / math.e)
 D2 = 3.0 - 2.0 * math.sqrt(3.0 / math.e)
@@ -53,11 +53,11 @@ def lgamma_diff(a, b):
     shift = jnp.where(jnp.minimum(a, b) < _STIRLING_MIN, 10.0, 0.0)
     big_a, big_b = a + shift, b + shift
     d = big_a - big_b
-    out = (big_b - 0.5) * jnp.log1p(d / big_b) + d * jnp.log(big_a) - d + _stirling_tail(big_a) - _stirling_tail(big_b)
+    out = (big_b - 0.5) * vecmath.log1p(d / big_b) + d * vecmath.log(big_a) - d + _stirling_tail(big_a) - _stirling_tail(big_b)
     rise_a, rise_b = jnp.ones_like(a), jnp.ones_like(b)
     for j in range(10):
         rise_a, rise_b = rise_a * (a + j), rise_b * (b + j)
-    return out - jnp.where(shift > 0, jnp.log(rise_a / rise_b), 0.0)
+    return out - jnp.where(shift > 0, vecmath.log(rise_a / rise_b), 0.0)
 
 
 def flat(*xs):
@@ -101,7 +101,7 @@ def _candidate(law, params, u, v):
     inside = (w >= 0) & (w < upper + 1)
     z = jnp.floor(jnp.where(inside, w, 0.0))
     t = log_ratio(z)
-    accept = inside & ((u * (4.0 - u) - 3.0 <= t) | ((u * (u - t) < 1.0) & (2.0 * jnp.log(u) <= t)))
+    accept = inside & ((u * (4.0 - u) - 3.0 <= t) | ((u * (u - t) < 1.0) & (2.0 * vecmath.log(u) <= t)))
     return accept, z
 
 

@@ -8,8 +8,9 @@ Results are log G, so a χ²₁ draw near 0 never underflows.
 
 A candidate is accepted with probability ≥ 0.95 for a ≥ 1 (≥ 0.999 for χ²₉₉/2); every element draws one,
 and the rare rejections are redrawn by ``samplers.redraw``, which gathers them across the whole batch. Under
-its key, element i reads its t-th candidate's proposal normal and uniform at counters (1 + t, 2i) and
-(1 + t, 2i + 1), and the boost's uniform at (0, i), whichever elements run beside it.
+its key, element i reads its t-th candidate's proposal normal (the cosine of a Box–Muller pair) from the words
+with counters (1 + t, 3i) and (1 + t, 3i + 1), its uniform at (1 + t, 3i + 2), and the boost's uniform at
+(0, i), whichever elements run beside it. The logs are ``samplers.vecmath``'s (vectorised).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import math
 
 import jax.numpy as jnp
 
-from . import bits, redraw
+from . import bits, redraw, vecmath
 
 LOG2 = math.log(2.0)
 
@@ -35,13 +36,13 @@ def _shape_constants(a):
 def _candidate(hi, lo, index, tries, d, c):
     """(accepted?, log v) of the Marsaglia–Tsang candidate number `tries`: v = (1 + c x)³, accepted when
     log u < x²/2 + d − d v + d log v."""
-    normal_word, uniform_word = redraw.candidate_words(hi, lo, index, tries)
-    x = bits.to_normal(normal_word)
-    log_u = jnp.log(bits.to_open_unit(uniform_word))
+    radius_word, angle_word, uniform_word = redraw.candidate_words(hi, lo, index, tries, 3)
+    x = bits.to_normal_pair(radius_word, angle_word)[0]
+    log_u = vecmath.log(bits.to_open_unit(uniform_word))
     cx = 1.0 + c * x
     positive = cx > 0
     cx = jnp.where(positive, cx, 1.0)
-    log_v = 3.0 * jnp.log(cx)
+    log_v = 3.0 * vecmath.log(cx)
     return positive & (log_u < 0.5 * x * x + d - d * (cx * cx * cx) + d * log_v), log_v
 
 
@@ -51,13 +52,15 @@ _accepted = redraw.rejection(_candidate)
 def log_gamma(key: bits.Key, shape_param, shape=()):
     """log G with G ~ Gamma(shape_param, 1), `shape_param` broadcast to `shape` (shape 0 gives −inf)."""
     shape = tuple(shape)
+    if 3 * math.prod(shape) >= 2**32:  # a candidate reads three words with counters below 3·size
+        raise ValueError(f"a single gamma draw holds at most (2**32 - 1) // 3 values, asked for {math.prod(shape)}")
     a = jnp.broadcast_to(jnp.asarray(shape_param, dtype=jnp.float64), shape)
     index = jnp.arange(math.prod(shape), dtype=jnp.uint32).reshape(shape)
     hi, lo = (jnp.broadcast_to(w, shape) for w in key)
     valid, boost, safe_a, d, c = _shape_constants(a)
     log_g = jnp.log(d) + _accepted(hi, lo, index, valid, d, c)
     # The boost's uniform is drawn for every element: a branch on "any a < 1" costs more to compile than it saves.
-    log_g = log_g + jnp.where(boost, jnp.log(bits.to_open_unit(bits.words_at(key, index, 0))) / safe_a, 0.0)
+    log_g = log_g + jnp.where(boost, vecmath.log(bits.to_open_unit(bits.words_at(key, index, 0))) / safe_a, 0.0)
     return jnp.where(valid, log_g, -jnp.inf)
 
 

@@ -40,11 +40,12 @@ def prefix_count(mask):
     return (x + (jnp.cumsum(row_totals) - row_totals)[:, None]).reshape(-1)[:size]
 
 
-def candidate_words(hi, lo, index, tries):
-    """The two uint64 words of element `index`'s candidate number `tries`: counters (1 + tries, 2·index) and
-    (1 + tries, 2·index + 1) under the key (hi, lo); round 0 is left to the sampler's other draws."""
+def candidate_words(hi, lo, index, tries, count=2):
+    """The `count` uint64 words of element `index`'s candidate number `tries`: counters
+    (1 + tries, count·index + j), j < count, under the key (hi, lo); round 0 is left to the sampler's other
+    draws. A flat batch of n elements needs count·n < 2³²."""
     key = bits.Key(hi, lo)
-    return bits.words_at(key, 2 * index, 1 + tries), bits.words_at(key, 2 * index + 1, 1 + tries)
+    return tuple(bits.words_at(key, count * index + j, 1 + tries) for j in range(count))
 
 
 def _pass(candidate, out, tries, fixed):
