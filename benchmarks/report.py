@@ -167,18 +167,24 @@ def report(b: Bench, walls: dict, notes: dict, quick: bool, repeats: int, previo
 
 
 BOUNDS = (
-    "XLA's CPU code for float64 `log`, `cos`, `sin` and `erf_inv` is not vectorised: inside a generation loop they "
-    "cost ≈ 18, 30, 20 and 14 ns a value, against ≈ 2.7 ns for `exp`, 1.6 ns for `sqrt` and under 1 ns for a "
-    "multiply-add. A Marsaglia–Tsang χ² candidate needs a normal (an `erf_inv`) and two logs, so the draws, not "
-    "the chain's arithmetic, bound the sufficient chain (the infinite-sampler row is the chain without draws). "
-    "numpy's `standard_normal` (ziggurat) and `standard_gamma` skip most transcendentals with table lookups and "
-    "squeezes; under `vmap` every chain computes every branch, so a squeeze saves nothing there.",
-    "Box–Muller's log, cos and sin cost more than one `erf_inv` per normal here, so normals are drawn by "
-    "inversion. Vectorisable polynomial versions of log and of cos/sin(2πv), written in plain jnp, ran 2–5× "
-    "faster than XLA's alone (≈ 3.7 ns for log, 4.5 ns for both trigonometric values) but slower inside the "
-    "chain's fused generation loop, where the whole step is one loop that mixes 32-bit hashing and float64 "
-    "code; they were not kept. What would move the Gaussian ratios: float64 transcendentals that XLA vectorises "
-    "inside such fused loops, or an accelerator.",
+    "XLA's CPU code for float64 `log`, `sin`, `cos` and `erf_inv` is not vectorised (≈ 8, 12, 11 and 10 ns a value "
+    "in a generation loop, against ≈ 2.4 ns for `exp` and under 1 ns for `sqrt` or a multiply-add). "
+    "`samplers/vecmath.py` computes log and cos/sin(2πu) as polynomials after an exact reduction, which XLA "
+    "vectorises: ≈ 1.5 ns each, within 1–2 ulp. Three things keep them vectorised inside the fused loops that also "
+    "hash: a division with a single user (XLA does not fuse a division into several users, so a shared one split "
+    "the loop and each part hashed again), the exponent taken by a bitcast (an int64 → float64 conversion has no "
+    "AVX2 instruction and makes the whole loop scalar), and each normal of a Box–Muller pair computed by its own "
+    "element (interleaving the pair's halves is a concatenation that XLA runs element by element, 3× slower). A "
+    "normal now costs one Threefry call, half a log and half a cos/sin pair, and the full-sample chain beats numpy.",
+    "Where a sum consumes draws directly, recent XLA hands the float64 arithmetic to a YNNPACK fusion and computes "
+    "each of its inputs in a separate loop, hashing again in each (≈ 90 ns a normal); the chains' programs have no "
+    "such fusion, and the `limits` yardsticks turn it off (`xla_cpu_experimental_ynn_fusion_type`).",
+    "The sufficient chain's χ² draw: one Marsaglia–Tsang candidate costs ≈ 15 ns, but the whole draw ≈ 65 ns at "
+    "10⁴ chains. At shape 49.5 about 7 of 10⁴ candidates are rejected each generation, and redrawing them costs as "
+    "much as a second full pass (a pass over all elements, or the gathering machinery: a running count, a scatter "
+    "and gathers over the whole batch). Gathering only the 64-element rows that hold a pending element would make "
+    "the rare redraw nearly free; the rest of the gap to numpy is the family's d-dimensional step (Bartlett "
+    "factor, composition) applied to d = 1.",
     "Rejections (`samplers/redraw.py`): one candidate per element, then passes over the pending ones. What made "
     "rejection sampling slow here was not the redraws but XLA fusing each candidate into every one of its users: a "
     "loop carrying a pending mask, the values and a count of tries computed every candidate three times, and a "

@@ -1,6 +1,8 @@
 """Exact samplers on one random-number generator.
 
-* `bits`: the counter-based Threefry-2x32 generator every draw comes from (keys, words, uniforms, normals);
+* `bits`: the counter-based Threefry-2x32 generator every draw comes from (keys, words, uniforms, Box–Muller
+  normals);
+* `vecmath`: float64 log, log1p and the cosine and sine of a turn as polynomials XLA vectorises;
 * `gamma`: Marsaglia–Tsang gamma, χ² and Bartlett–Wishart factors, in log space;
 * `binomial`, `multinomial`, `poisson`: exact count draws (inversion, Stadlober's ratio-of-uniforms), and
   `discrete`, the machinery they share (gathered redraws across the chain batch);

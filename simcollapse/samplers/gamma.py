@@ -58,7 +58,7 @@ def log_gamma(key: bits.Key, shape_param, shape=()):
     index = jnp.arange(math.prod(shape), dtype=jnp.uint32).reshape(shape)
     hi, lo = (jnp.broadcast_to(w, shape) for w in key)
     valid, boost, safe_a, d, c = _shape_constants(a)
-    log_g = jnp.log(d) + _accepted(hi, lo, index, valid, d, c)
+    log_g = vecmath.log(d) + _accepted(hi, lo, index, valid, d, c)
     # The boost's uniform is drawn for every element: a branch on "any a < 1" costs more to compile than it saves.
     log_g = log_g + jnp.where(boost, vecmath.log(bits.to_open_unit(bits.words_at(key, index, 0))) / safe_a, 0.0)
     return jnp.where(valid, log_g, -jnp.inf)
