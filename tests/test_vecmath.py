@@ -71,6 +71,8 @@ def test_log_is_within_one_ulp():
         ctx.prec = DIGITS
         exact = [Decimal(float(v)).ln() for v in x]
     assert _ulps(got, exact).max() <= 1.0
+    assert np.asarray(jax.jit(vecmath.log)(jnp.array([0.0, -1.0]))).tolist()[0] == -np.inf
+    assert np.isnan(np.asarray(jax.jit(vecmath.log)(jnp.array([-1.0])))[0])
 
 
 def test_log1p_keeps_its_accuracy_near_zero():

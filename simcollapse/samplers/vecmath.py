@@ -48,8 +48,9 @@ def _log_near_one(f):
 
 
 def log(x):
-    """Natural log of positive normal float64 values (not 0, subnormals, inf or NaN: the samplers' uniforms in
-    (0, 1] and their other positive arguments), within 1 ulp."""
+    """Natural log of positive normal float64 values, within 1 ulp; log 0 = −inf and a negative x gives NaN
+    (subnormals, inf and NaN are not handled: the samplers' arguments are uniforms in (0, 1] and positive
+    normal values)."""
     word = jax.lax.bitcast_convert_type(x, jnp.uint64)
     mantissa = word & _MANTISSA
     above = mantissa > _SQRT2_MANTISSA
@@ -58,7 +59,8 @@ def log(x):
     biased = jax.lax.bitcast_convert_type((word >> np.uint64(52)) | _TWO52_BITS, jnp.float64)
     e = biased - (2.0**52 + _EXPONENT_BIAS) + jnp.where(above, 1.0, 0.0)
     m = jax.lax.bitcast_convert_type(mantissa | jnp.where(above, _HALF_BITS, _ONE_BITS), jnp.float64)
-    return e * _LOG2_HIGH + (_log_near_one(m - 1.0) + e * _LOG2_LOW)
+    value = e * _LOG2_HIGH + (_log_near_one(m - 1.0) + e * _LOG2_LOW)
+    return jnp.where(x > 0, value, jnp.where(x == 0, -jnp.inf, jnp.nan))
 
 
 def log1p(x):
