@@ -2,7 +2,7 @@
 
 On CPU, XLA lowers float64 ``log`` and ``sin``/``cos`` to calls it does not vectorise (≈ 8 and ≈ 11 ns an
 element here, against ≈ 2 for ``exp``); the samplers take several logs per draw, so these dominate them. The
-functions here are polynomial evaluations after an exact reduction, tested against 40-digit arithmetic on the
+functions here are polynomial evaluations after an exact reduction, tested against 50-digit arithmetic on the
 arguments the samplers give them:
 
 * :func:`log` of a positive normal float64 x = 2ᵉ m, m ∈ [√½, √2): with f = m − 1 and s = f/(2 + f),
