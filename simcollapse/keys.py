@@ -6,7 +6,8 @@ entry ``name: meaning`` in the docstring of its class (an entry starts a line or
 may share one, ``mean0, var0: …``; it runs to the next entry, a blank line or a line starting with a capital). A field without an entry there or in a base
 class is looked up on the other subclasses of its bases (fields shared by two families are documented on one).
 Its allowed values are those declared with ``simcollapse.config.choice`` (which the config's parse step enforces),
-else true | false for a flag, else the ``a | b | c`` list in its meaning.
+else true | false for a flag, else the ``a | b | c`` list in its meaning; its bounds those declared with
+``simcollapse.config.number`` or ``integer`` (enforced by the same step).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Key(NamedTuple):
     default: str  # as JSON, the way --set takes it
     choices: tuple[str, ...]
     meaning: str
+    bounds: str = ""  # e.g. "in [0, 1]", "integer ≥ 1" ('' where none is declared)
 
 
 def docstring_entries(doc: str) -> dict[str, str]:
@@ -84,8 +86,9 @@ def keys(cls: type, hidden=()) -> list[Key]:
             found = _CHOICES.search(text)
             choices = tuple(found.group(0).split(" | ")) if found else ()
         default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
+        declared_bounds = field.metadata.get("bounds")  # simcollapse.config.number / integer
         out.append(Key(field.name, _type(field), json.dumps(default, ensure_ascii=False, default=list),
-                       choices, text))
+                       choices, text, declared_bounds.describe() if declared_bounds else ""))
     return out
 
 
@@ -100,7 +103,7 @@ def describe(family: str, width: int = 100) -> str:
     """The help text of a family's keys: per key its type, default and allowed values, then its meaning."""
     lines = [f"config keys of {family} (--set KEY=VALUE, the value as JSON):"]
     for key in family_keys(family):
-        allowed = f"; one of {' | '.join(key.choices)}" if key.choices else ""
+        allowed = f"; one of {' | '.join(key.choices)}" if key.choices else f"; {key.bounds}" if key.bounds else ""
         lines.append(f"  {key.name} ({key.type}, default {key.default}{allowed})")
         if key.meaning.rstrip(".") != " | ".join(key.choices):  # a meaning that only lists the values says nothing more
             lines += textwrap.wrap(key.meaning, width, initial_indent=" " * 6, subsequent_indent=" " * 6)

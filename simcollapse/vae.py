@@ -23,7 +23,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .config import AsDict, ConfigError, check_choice, check_int, check_number
+from .config import AsDict, ConfigError, check_declared, choice, integer, number
 
 __all__ = ["STATISTICS", "VAEConfig", "eval_latents", "latent_std", "load_digits_data", "load_mnist", "plot_vae", "run_vae"]
 
@@ -168,27 +168,22 @@ class VAEConfig(AsDict):
     summary: ClassVar[bool] = False
     metrics: ClassVar[tuple] = tuple(STATISTICS)  # the statistics in stats.npz, in figure order
 
-    generations: int = 5
-    epochs: int = 30
-    latent: int = 20
-    hidden: int = 256
-    batch_size: int = 64
-    lr: float = 1e-3
-    seed: int = 0
-    data: str = "digits"
+    generations: int = integer(5, 0)
+    epochs: int = integer(30, 1)
+    latent: int = integer(20, 1)
+    hidden: int = integer(256, 1)
+    batch_size: int = integer(64, 1)
+    lr: float = number(1e-3, 0.0, low_open=True)
+    seed: int = integer(0, 0)
+    data: str = choice("digits", ("digits", "mnist"))
     data_path: str | None = None
-    n_eval: int = 2000
-    grid: int = 10
+    n_eval: int = integer(2000, 1)
+    grid: int = integer(10, 1)
     out: str = "out/vae"
     progress: bool = True
 
     def __post_init__(self):
-        check_int("generations", self.generations, 0)
-        for name in ("epochs", "latent", "hidden", "batch_size", "n_eval", "grid"):
-            check_int(name, getattr(self, name), 1)
-        check_int("seed", self.seed, 0)
-        check_number("lr", self.lr, low=0.0, low_open=True)
-        check_choice("data", self.data, ("digits", "mnist"))
+        check_declared(self)
         if self.data == "mnist" and not self.data_path:
             raise ConfigError("data_path", "is required with data='mnist' (an .npz file or a directory of IDX files)")
 

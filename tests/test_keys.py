@@ -71,6 +71,54 @@ def test_declared_choices_are_the_listed_and_the_enforced_values(family):
         assert err.value.field == field.name
 
 
+def _beyond_bounds(bounds):
+    """Values just outside each declared end (an integer one less; the next float outward)."""
+    import math
+
+    out = []
+    for end, outward in ((bounds.low, -1), (bounds.high, 1)):
+        if end is not None:
+            out.append(end + outward if bounds.integer else math.nextafter(float(end), outward * math.inf))
+        if end is not None and not bounds.integer and (bounds.low_open if outward < 0 else bounds.high_open):
+            out.append(float(end))  # an open end is itself outside
+    return out
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_declared_bounds_are_the_listed_and_the_enforced_values(family):
+    """Every field declared with config.number / integer: its bounds in --help, and the parse step refuses a value
+    just beyond each end, and a non-number, naming the field; the neural families' configs share the step."""
+    from simcollapse.api import make_config
+    from simcollapse.config import ConfigError, bounds
+
+    cls = _config_class(family)
+    listed = {k.name: k.bounds for k in keys.family_keys(family)}
+    neural = {"toy": True} if family == "lm" else {}
+    declared = [f for f in dataclasses.fields(cls) if bounds(f) is not None]
+    assert declared, f"{family} declares no bounds"
+    for field in declared:
+        if field.name in listed:
+            assert listed[field.name] == bounds(field).describe() != ""
+        for value in [*_beyond_bounds(bounds(field)), "x"]:
+            values = {**neural, **({} if family in NEURAL else {"generations": 2, "chains": 2}), field.name: value}
+            with pytest.raises(ConfigError) as err:
+                cls(**values) if family in NEURAL else make_config(family, **values)
+            assert err.value.field == field.name, (field.name, value, err.value)
+
+
+def test_bounds_read_as_the_help_prints_them():
+    from simcollapse.config import Bounds
+
+    assert Bounds(False, 0.0, 1.0).describe() == "in [0, 1]"
+    assert Bounds(False, 0.0, 1.0, high_open=True).describe() == "in [0, 1)"
+    assert Bounds(False, 0.0, low_open=True, optional=True).describe() == "> 0, or null"
+    assert Bounds(True, 1).describe() == "≥ 1"
+    assert Bounds(False).describe() == "finite"
+    by_name = {k.name: k for k in keys.family_keys("categorical")}
+    assert by_name["min_p"].bounds == "in [0, 1)" and by_name["zipf_q"].bounds == "> -1"
+    assert by_name["top_k"].type == "int | null" and by_name["top_k"].bounds == "≥ 1, or null"
+
+
 def test_allowed_values_come_from_the_declaration_or_the_meaning():
     by_name = {k.name: k for k in keys.family_keys("gaussian")}
     assert by_name["sampler"].choices == ("exact", "sufficient", "infinite", "plain_points")

@@ -12,6 +12,8 @@ CONFIGS = [
     ("gmm", dict(em_iters=5)),
     ("gmm", dict(fit_family="gaussian", fit_components=1)),
     ("gmm", dict(sampler="infinite", warm_start=True, em_iters=5)),
+    *[("gmm", dict(policy=policy, em_iters=5, n_samples=20, pool_size=50))
+      for policy in ("accumulate", "accumulate_subsample", "fresh_real", "real_pool")],
     ("kde", dict()),
     ("kde", dict(bandwidth=0.3)),
     ("linreg", dict()),

@@ -14,6 +14,7 @@ from simcollapse.testing import (
     assert_matches_theory,
     assert_variance_shrinks_no_faster_than,
     categorical_truths,
+    declared,
     gaussian_configs,
     invalid_gaussian_values,
     mc_mean_se,
@@ -102,6 +103,22 @@ def test_valid_config_values_build_for_every_family(family, data):
 def test_valid_config_values_keep_fixed_values(values):
     assert values["sampler"] == "infinite" and values["generations"] == 2
     make_config("gmm", **values)
+
+
+@FAST
+@given(data=st.data())
+def test_declared_draws_stay_within_the_schema(data):
+    """`declared` reads the bounds and choices of the config class: a window narrows them, never widens them."""
+    from simcollapse.config.categorical import CategoricalConfig
+
+    assert 0.0 < data.draw(declared(CategoricalConfig, "temperature")) <= 10.0  # > 0 declared, 10 beyond it
+    assert 0.0 <= data.draw(declared(CategoricalConfig, "min_p")) < 1.0
+    assert data.draw(declared(CategoricalConfig, "curation_k", high=3)) in (1, 2, 3)
+    assert data.draw(declared(CategoricalConfig, "policy")) in CategoricalConfig.__dataclass_fields__["policy"].metadata["choices"]
+    with pytest.raises(ValueError, match="reaches outside"):
+        declared(CategoricalConfig, "min_p", 0.0, 1.5)
+    with pytest.raises(ValueError, match="declares neither"):
+        declared(CategoricalConfig, "rewards")
 
 
 def test_valid_config_values_rejects_an_unknown_family():

@@ -1,10 +1,13 @@
 """Run configurations: one frozen dataclass per family (in `simcollapse.config.<module>`), validated before
 anything compiles and before JAX is imported; this module holds the fields every family shares and the checks.
 
-A config is built in three steps: the keys are parsed (:func:`from_dict` refuses unknown ones, the shared fields
-are checked), :meth:`RunConfig.normalise` gives the canonical form of the values (the only step that writes), and
-:meth:`RunConfig.validate` checks the result. The CLI help and the docs' reference are generated from the class
-(:mod:`simcollapse.keys`), the strategies of :mod:`simcollapse.testing` draw from the same declarations.
+A config is built in three steps: the keys are parsed (:func:`from_dict` refuses unknown ones,
+:func:`check_declared` every value against its field's declaration: :func:`choice`, :func:`number`,
+:func:`integer` or a ``bool`` annotation), :meth:`RunConfig.normalise` gives the canonical form of the values (the
+only step that writes), and :meth:`RunConfig.validate` checks what couples fields. The CLI help and the docs'
+reference are generated from the class (:mod:`simcollapse.keys`), the strategies of :mod:`simcollapse.testing`
+draw from the same declarations. Fields several families share are declared once, in :class:`RealData` (the real
+share and pool of the policies that mix real data) and :class:`Ecosystem` (models evolving together).
 
 Every field has a default, so `config.json` always holds the fully resolved configuration.
 Bad input raises :class:`ConfigError`, which names the field and the allowed values.
@@ -15,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -71,6 +74,74 @@ def choice(default, among: tuple) -> Any:
 def choices(field: dataclasses.Field) -> tuple | None:
     """The allowed values of a field declared with :func:`choice` (None for any other field)."""
     return field.metadata.get("choices")
+
+
+class Bounds(NamedTuple):
+    """Where the values of a number field lie: an integer ≥ ``low``, or a finite real number in [low, high] (an
+    end open where said, an end of None unbounded); None is also allowed where ``optional``."""
+
+    integer: bool
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    optional: bool = False
+
+    def check(self, name: str, value) -> None:
+        """Raise ConfigError(name) unless `value` lies within these bounds."""
+        if value is None and self.optional:
+            return
+        if self.integer:
+            check_int(name, value, self.low)
+        else:
+            check_number(name, value, self.low, self.high, self.low_open, self.high_open)
+
+    def describe(self) -> str:
+        """The bounds in words: ``in [0, 1)``, ``> 0``, ``≥ 1``, ``finite`` (``…, or null``; an integer field's
+        type says it is one)."""
+        if self.integer:
+            text = "any" if self.low is None else f"≥ {self.low:g}"
+        elif self.low is not None and self.high is not None:
+            text = f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+        elif self.low is not None:
+            text = f"{'>' if self.low_open else '≥'} {self.low:g}"
+        elif self.high is not None:
+            text = f"{'<' if self.high_open else '≤'} {self.high:g}"
+        else:
+            text = "finite"
+        return f"{text}, or null" if self.optional else text
+
+
+def number(default, low=None, high=None, *, low_open=False, high_open=False, optional=False) -> Any:
+    """A real-number field with default `default` and the :class:`Bounds` [low, high] (ends open where said):
+    the one place its range is written (the parse step refuses values outside it, ``--help``, the docs and the
+    strategies of `simcollapse.testing` read it)."""
+    bounds = Bounds(False, low, high, low_open, high_open, optional)
+    return dataclasses.field(default=default, metadata={"bounds": bounds})
+
+
+def integer(default, low=None, *, optional=False) -> Any:
+    """An integer field with default `default`, at least `low` (None allowed where `optional`); as :func:`number`."""
+    return dataclasses.field(default=default, metadata={"bounds": Bounds(True, low, optional=optional)})
+
+
+def bounds(field: dataclasses.Field) -> Bounds | None:
+    """The bounds of a field declared with :func:`number` or :func:`integer` (None for any other field)."""
+    return field.metadata.get("bounds")
+
+
+def check_declared(config) -> None:
+    """The parse step of a config's declared fields, in field order: each value among its declared choices
+    (:func:`choice`), within its bounds (:func:`number`, :func:`integer`), or true / false for a field annotated
+    ``bool``."""
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if choices(field) is not None:
+            check_choice(field.name, value, choices(field))
+        elif bounds(field) is not None:
+            bounds(field).check(field.name, value)
+        elif field.type == "bool" and not isinstance(value, bool):
+            raise ConfigError(field.name, f"must be true or false, got {value!r}")
 
 
 def schedule(spec, generations: int, name: str = "n_samples") -> np.ndarray:
@@ -141,24 +212,16 @@ class RunConfig(AsDict):
     summary: store only the mean, sd and 10/50/90 % quantiles over chains (``core.summary``), not each chain.
     """
 
-    generations: int = 100
-    chains: int = 1000
-    seed: int = 0
-    record_every: int = 1
+    generations: int = integer(100, 1)
+    chains: int = integer(1000, 1)
+    seed: int = integer(0, 0)
+    record_every: int = integer(1, 1)
     summary: bool = False
 
     def __post_init__(self):
-        """Parse the shared fields and those with declared choices, then normalise, then validate (the only step that writes is normalise, on the
-        config being built; a config once built is never rewritten)."""
-        check_int("generations", self.generations, 1)
-        check_int("chains", self.chains, 1)
-        check_int("seed", self.seed, 0)
-        check_int("record_every", self.record_every, 1)
-        if not isinstance(self.summary, bool):
-            raise ConfigError("summary", f"must be true or false, got {self.summary!r}")
-        for field in dataclasses.fields(self):
-            if choices(field) is not None:
-                check_choice(field.name, getattr(self, field.name), choices(field))
+        """Parse the declared fields (:func:`check_declared`), then normalise, then validate (the only step that
+        writes is normalise, on the config being built; a config once built is never rewritten)."""
+        check_declared(self)
         for name, value in self.normalise().items():
             object.__setattr__(self, name, value)
         self.validate()
@@ -183,6 +246,45 @@ class SampleSizes:
     def sizes(self) -> np.ndarray:
         """M_t for t = 0 … generations−1 (see :func:`schedule`)."""
         return schedule(self.n_samples, self.generations)
+
+
+@dataclasses.dataclass(frozen=True)
+class RealData:
+    """The fields of a family whose policies mix real data (``fresh_real``, ``real_pool``).
+
+    real_fraction: ρ for fresh_real / real_pool: n_r = ⌊ρM_t + ½⌋ of the M_t points of generation t are real.
+    pool_size: P, the real points of real_pool, drawn once.
+    """
+
+    real_fraction: float = number(0.1, 0.0, 1.0)
+    pool_size: int = integer(1000, 1)
+
+    def check_real_pool(self, n_real) -> None:
+        """Under real_pool, every generation's real count (array `n_real`) must fit in the pool."""
+        if self.policy == "real_pool" and int(np.max(n_real)) > self.pool_size:
+            raise ConfigError("pool_size", f"must be ≥ the real points per generation ({int(np.max(n_real))}), got "
+                                           f"{self.pool_size}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Ecosystem:
+    """The fields of a family whose models can evolve together (docs/theory.md §I): m models, each trained on
+    the mixture Σ_j W_ij of the models' outputs, W = s I + (1 − s)/(m − 1)(J − I).
+
+    models: m ≥ 1 (1: a single chain).   own_share: s ∈ [0, 1], the weight of a model's own outputs.
+    Left at the one-model default, ``metrics`` becomes the family's ``ECOSYSTEM_METRICS`` when m > 1.
+    """
+
+    ECOSYSTEM_METRICS: ClassVar[tuple] = ()
+    models: int = integer(1, 1)
+    own_share: float = number(1.0, 0.0, 1.0)
+
+    def normalise(self) -> dict[str, Any]:
+        values = super().normalise()
+        default = type(self).__dataclass_fields__["metrics"].default
+        if self.models > 1 and tuple(values.get("metrics", self.metrics)) == default:
+            values["metrics"] = self.ECOSYSTEM_METRICS
+        return values
 
 
 def unknown_key(key: str, known, family: str) -> ConfigError:

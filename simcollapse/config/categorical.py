@@ -9,7 +9,21 @@ from typing import Any
 import numpy as np
 
 from ..policies import real_counts
-from . import ConfigError, RunConfig, SampleSizes, _is_int, check_choice, check_int, check_metrics, check_number, choice
+from . import (
+    ConfigError,
+    Ecosystem,
+    RealData,
+    RunConfig,
+    SampleSizes,
+    _is_int,
+    check_choice,
+    check_int,
+    check_metrics,
+    check_number,
+    choice,
+    integer,
+    number,
+)
 
 TRUTHS = ("cats", "uniform", "zipf", "zipf_mandelbrot", "probs")
 SAMPLERS = ("exact", "infinite")
@@ -24,7 +38,7 @@ MAX_POOL = 2**53
 
 
 @dataclasses.dataclass(frozen=True)
-class CategoricalConfig(SampleSizes, RunConfig):
+class CategoricalConfig(SampleSizes, RealData, Ecosystem, RunConfig):
     """Categorical chain (docs/theory.md §C). Fields beyond the run fields:
 
     truth: cats | uniform | zipf | zipf_mandelbrot | probs. Left out it is inferred: ``probs`` when probs0 is
@@ -60,24 +74,21 @@ class CategoricalConfig(SampleSizes, RunConfig):
     probs0: Any = None
     num_types: Any = None
     zipf_beta: Any = None
-    zipf_q: float = 0.0
+    zipf_q: float = number(0.0, -1.0, low_open=True)
     n_samples: Any = 100
-    alpha: float = 0.0
-    temperature: float = 1.0
-    top_k: Any = None
-    min_p: float = 0.0
+    alpha: float = number(0.0, 0.0)
+    temperature: float = number(1.0, 0.0, low_open=True)
+    top_k: int | None = integer(None, 1, optional=True)
+    min_p: float = number(0.0, 0.0, 1.0, high_open=True)
     sampler: str = choice("exact", SAMPLERS)
     policy: str = choice("replace", POLICIES)
-    real_fraction: float = 0.1
-    pool_size: int = 1000
     minority: Any = None
     metrics: tuple = METRICS
-    probs_max_types: int = 1000
-    curation_k: int = 1
+    probs_max_types: int = integer(1000, 0)
+    curation_k: int = integer(1, 1)
     rewards: Any = None
-    models: int = 1
-    own_share: float = 1.0
     shared_first_sample: bool = False
+    ECOSYSTEM_METRICS = ECOSYSTEM_METRICS
 
     def normalise(self) -> dict[str, Any]:
         """The truth inferred when left out, probs0 as floats, K resolved for every truth, the minority types as
@@ -119,31 +130,15 @@ class CategoricalConfig(SampleSizes, RunConfig):
         values["minority"] = minority
         if self.rewards is not None:
             values["rewards"] = _check_rewards(self.rewards, values["num_types"])
-        if _is_int(self.models) and self.models > 1 and tuple(values.get("metrics", self.metrics)) == METRICS:
-            values["metrics"] = ECOSYSTEM_METRICS  # the single-model default: the ecosystem's statistics instead
         return values
 
     def validate(self) -> None:
-        check_number("zipf_q", self.zipf_q, low=-1.0, low_open=True)
         K = self.num_types
 
         sizes = self.sizes()
         if sizes.min() < 1:
             raise ConfigError("n_samples", f"must be ≥ 1 in every generation, got {sizes.min()}")
-        check_number("alpha", self.alpha, low=0.0)
-        check_number("temperature", self.temperature, low=0.0, low_open=True)
-        if self.top_k is not None:
-            check_int("top_k", self.top_k, 1)
-        check_number("min_p", self.min_p, 0.0, 1.0, high_open=True)
-        check_number("real_fraction", self.real_fraction, 0.0, 1.0)
-        check_int("pool_size", self.pool_size, 1)
-        check_int("probs_max_types", self.probs_max_types, 0)
-        if self.policy == "real_pool":
-            n_real = real_counts(self.policy, self.real_fraction, sizes)[0]
-            if n_real.max() > self.pool_size:
-                raise ConfigError(
-                    "pool_size", f"must be ≥ the real tokens per generation ({int(n_real.max())}), got {self.pool_size}"
-                )
+        self.check_real_pool(self.real_counts()[0])
         if self.policy in ("accumulate", "accumulate_subsample") and float(np.sum(sizes, dtype=float)) >= MAX_POOL:
             raise ConfigError("n_samples", "the pooled counts would exceed 2^53 tokens (float64 integers)")
 
@@ -155,11 +150,8 @@ class CategoricalConfig(SampleSizes, RunConfig):
             or len(set(minority)) != len(minority)
         ):
             raise ConfigError("minority", f"must be a non-empty list of distinct type indices in [0, {K}), got {minority!r}")
-        check_int("curation_k", self.curation_k, 1)
         if self.rewards is None and self.curation_k > 1:
             raise ConfigError("rewards", f"curation_k = {self.curation_k} chooses by reward: give {K} rewards")
-        check_int("models", self.models, 1)
-        check_number("own_share", self.own_share, 0.0, 1.0)
         if self.models > 1:
             if self.policy != "replace":
                 raise ConfigError("policy", "an ecosystem (models > 1) trains every model on the mixture: policy 'replace'")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from . import ConfigError, RunConfig, SampleSizes, check_metrics, check_number, choice
+from . import ConfigError, RunConfig, SampleSizes, check_metrics, choice, number
 
 SAMPLERS = ("exact", "infinite")
 POLICIES = ("replace", "accumulate")
@@ -22,13 +22,13 @@ class _CountChainConfig(SampleSizes, RunConfig):
     sampler: str = choice("exact", SAMPLERS)
     policy: str = choice("replace", POLICIES)
 
-    def _validate_common(self, known) -> None:
+    def validate(self) -> None:
         sizes = self.sizes()
         if sizes.min() < 1:
             raise ConfigError("n_samples", f"must be ≥ 1 in every generation, got {sizes.min()}")
         if self.policy == "accumulate" and float(sizes.sum(dtype=float)) >= MAX_POOL:
             raise ConfigError("n_samples", "the pooled sample size would exceed 2^53")
-        check_metrics(self, known)
+        check_metrics(self, type(self).metrics)  # the default records every statistic of the chain
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,13 +36,9 @@ class PoissonConfig(_CountChainConfig):
     """Poisson rate chain. rate0: λ_0 ≥ 0.  n_samples: n_t (integer or schedule).  metrics: from rate, alive."""
 
     family = "poisson"
-    rate0: float = 1.0
+    rate0: float = number(1.0, 0.0)
     n_samples: Any = 10
     metrics: tuple = POISSON_METRICS
-
-    def validate(self) -> None:
-        check_number("rate0", self.rate0, low=0.0)
-        self._validate_common(POISSON_METRICS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,10 +46,6 @@ class BernoulliConfig(_CountChainConfig):
     """Bernoulli chain. p0: in [0, 1].  n_samples: n_t (integer or schedule).  metrics: from p, lost, fixed, het."""
 
     family = "bernoulli"
-    p0: float = 0.1
+    p0: float = number(0.1, 0.0, 1.0)
     n_samples: Any = 100
     metrics: tuple = BERNOULLI_METRICS
-
-    def validate(self) -> None:
-        check_number("p0", self.p0, 0.0, 1.0)
-        self._validate_common(BERNOULLI_METRICS)

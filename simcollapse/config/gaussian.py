@@ -9,7 +9,18 @@ from typing import Any
 import numpy as np
 
 from ..policies import real_counts
-from . import ConfigError, RunConfig, SampleSizes, _is_int, check_int, check_metrics, check_number, choice
+from . import (
+    ConfigError,
+    Ecosystem,
+    RealData,
+    RunConfig,
+    SampleSizes,
+    check_metrics,
+    check_number,
+    choice,
+    integer,
+    number,
+)
 
 SAMPLERS = ("exact", "sufficient", "infinite", "plain_points")
 FITTERS = ("exact", "sgd")
@@ -22,25 +33,22 @@ ECOSYSTEM_METRICS = ("trace_models", "mean_sq_error_models", "trace_mixture", "b
 
 
 @dataclasses.dataclass(frozen=True)
-class _GaussianChainConfig(SampleSizes, RunConfig):
+class _GaussianChainConfig(SampleSizes, RealData, Ecosystem, RunConfig):
     """Fields shared by both Gaussian families (documented on `GaussianConfig`)."""
 
     n_samples: Any = 100
     ddof: int = choice(0, (0, 1))
     sampler: str = choice("sufficient", SAMPLERS)
     policy: str = choice("replace", POLICIES)
-    real_fraction: float = 0.1
-    pool_size: int = 1000
     mean0: Any = 0.0
     fitter: str = choice("exact", FITTERS)
-    sgd_steps: int = 10
-    lr: float = 0.1
-    real_weight: float = 0.5
-    synthetic_samples: int = 100
-    verifier_width: Any = None
-    false_accept: float = 0.0
-    models: int = 1
-    own_share: float = 1.0
+    sgd_steps: int = integer(10, 1)
+    lr: float = number(0.1, 0.0, low_open=True)
+    real_weight: float = number(0.5, 0.0, 1.0)
+    synthetic_samples: int = integer(100, 1)
+    verifier_width: float | None = number(None, 0.0, low_open=True, optional=True)
+    false_accept: float = number(0.0, 0.0, 1.0)
+    ECOSYSTEM_METRICS = ECOSYSTEM_METRICS
 
     def counts(self) -> tuple[np.ndarray, np.ndarray]:
         """(real, synthetic) points per generation: n_samples real and synthetic_samples synthetic ones under
@@ -49,14 +57,6 @@ class _GaussianChainConfig(SampleSizes, RunConfig):
         if self.policy == "weighted_real":
             return sizes, np.full_like(sizes, self.synthetic_samples)
         return real_counts(self.policy, self.real_fraction, sizes)
-
-    def normalise(self) -> dict[str, Any]:
-        """An ecosystem left at the one-model default metrics records the ecosystem's statistics instead."""
-        values = super().normalise()
-        default = type(self).__dataclass_fields__["metrics"].default
-        if _is_int(self.models) and self.models > 1 and tuple(values.get("metrics", self.metrics)) == default:
-            values["metrics"] = ECOSYSTEM_METRICS
-        return values
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,7 +86,7 @@ class GaussianConfig(_GaussianChainConfig):
     """
 
     family = "gaussian"
-    var0: float = 1.0
+    var0: float = number(1.0, 0.0, low_open=True)
     metrics: tuple = ("mean", "var", "logvar", "w2sq", "kl")
 
     @property
@@ -98,7 +98,6 @@ class GaussianConfig(_GaussianChainConfig):
 
     def validate(self) -> None:
         check_number("mean0", self.mean0)
-        check_number("var0", self.var0, low=0, low_open=True)
         _validate_common(self, METRICS_1D)
 
 
@@ -108,7 +107,7 @@ class MvGaussianConfig(_GaussianChainConfig):
     dim: d.   mean0: a number or d numbers.   cov0: None (identity), a number (times I) or a d×d SPD matrix."""
 
     family = "mvgaussian"
-    dim: int = 2
+    dim: int = integer(2, 1)
     cov0: Any = None
     metrics: tuple = ("mean", "cov", "logdet", "trace", "w2sq", "kl", "mean_sq_error")
 
@@ -124,7 +123,6 @@ class MvGaussianConfig(_GaussianChainConfig):
         return cov * np.eye(self.dim) if cov.ndim == 0 else cov
 
     def validate(self) -> None:
-        check_int("dim", self.dim, 1)
         mean0 = np.asarray(self.mean0, dtype=object)
         if mean0.ndim == 0:
             check_number("mean0", self.mean0)
@@ -151,24 +149,13 @@ def _validate_common(c, known_metrics) -> None:
     if c.sampler == "plain_points" and np.any(c.sizes() != c.sizes()[0]):
         raise ConfigError("n_samples", "sampler 'plain_points' needs a constant n_samples (NumPy's summation order "
                                        "is that of a fixed size)")
-    check_number("real_fraction", c.real_fraction, 0.0, 1.0)
-    check_int("sgd_steps", c.sgd_steps, 1)
-    check_number("lr", c.lr, low=0, low_open=True)
     if c.fitter == "sgd" and c.ddof != 0:
         raise ConfigError("ddof", "fitter 'sgd' maximises the likelihood, whose maximiser is the ddof-0 fit; use ddof=0")
-    check_int("pool_size", c.pool_size, 1)
-    check_number("real_weight", c.real_weight, 0.0, 1.0)
-    check_int("synthetic_samples", c.synthetic_samples, 1)
-    if c.verifier_width is not None:
-        check_number("verifier_width", c.verifier_width, low=0, low_open=True)
-        if c.sampler == "sufficient":
-            raise ConfigError("sampler", "a verifier keeps a truncated sample, whose mean and scatter have no "
+    if c.verifier_width is not None and c.sampler == "sufficient":
+        raise ConfigError("sampler", "a verifier keeps a truncated sample, whose mean and scatter have no "
                               "sufficient draw; use sampler='exact' (or 'infinite')")
-    check_number("false_accept", c.false_accept, 0.0, 1.0)
     if c.false_accept > 0 and c.verifier_width is None:
         raise ConfigError("false_accept", "is the verifier's false-accept rate; set verifier_width too")
-    check_int("models", c.models, 1)
-    check_number("own_share", c.own_share, 0.0, 1.0)
     if c.models > 1:
         for name, value, needed in (("policy", c.policy, "replace"), ("sampler", c.sampler, "exact"),
                                     ("fitter", c.fitter, "exact"), ("verifier_width", c.verifier_width, None)):
@@ -205,8 +192,7 @@ def _validate_common(c, known_metrics) -> None:
                 f"gives a real or synthetic group smaller than {bound} samples; "
                 f"the sufficient sampler needs each non-empty group ≥ {bound} (use sampler='exact')",
             )
-        if c.policy == "real_pool" and real.max() > c.pool_size:
-            raise ConfigError("pool_size", f"must be ≥ the real samples per generation ({real.max()}), got {c.pool_size}")
+        c.check_real_pool(real)
     if c.policy == "weighted_real":
         if c.fitter != "exact":
             raise ConfigError("fitter", "policy 'weighted_real' averages two closed-form fits; use fitter='exact'")

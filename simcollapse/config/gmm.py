@@ -8,18 +8,20 @@ from typing import Any
 
 import numpy as np
 
-from . import ConfigError, RunConfig, check_choice, check_int, check_metrics, check_number, choice, schedule
+from ..policies import real_counts
+from . import ConfigError, RealData, RunConfig, SampleSizes, check_int, check_metrics, choice, integer, number
 
 COVARIANCE_TYPES = ("full", "diag", "spherical")
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
 SAMPLERS = ("exact", "infinite")
 FIT_FAMILIES = ("gmm", "gaussian")
+POLICIES = ("replace", "accumulate", "accumulate_subsample", "fresh_real", "real_pool")
 METRICS = ("weights", "means", "covs", "component_std", "mix_mean", "mix_cov", "trace", "mean_sq_error",
            "l2_to_truth", "l2_sq_to_truth", "l2_sq_to_first_fit", "loglik", "em_iterations")
 
 
 @dataclasses.dataclass(frozen=True)
-class GMMConfig(RunConfig):
+class GMMConfig(SampleSizes, RealData, RunConfig):
     """GMM-by-EM chain (Nature SI §4.1). Fields beyond the run fields:
 
     components: K of the truth.   dim: d.
@@ -33,28 +35,32 @@ class GMMConfig(RunConfig):
     random_from_data.   warm_start: start EM from the previous fit (see `simcollapse.families.gmm`).
     sampler: exact | infinite.   quadrature_points: P, Gauss–Hermite nodes per component for sampler
         "infinite" (min(⌊P^{1/d}⌋, 100) per axis; at least 2 per axis).
+    policy: replace | accumulate | accumulate_subsample | fresh_real | real_pool (the training set of each
+        generation, see `simcollapse.families.gmm`; all but replace need sampler exact).
+    real_fraction: ρ for fresh_real / real_pool.   pool_size: P, the real points of real_pool.
     metrics: statistics recorded per generation.
     Defaults follow the paper's code: K = 1 blob in 2-D, K′ = 2, N = 1000, full, tol 1e-5, max_iter 2000.
     """
 
     family = "gmm"
-    components: int = 1
-    fit_components: int = 2
+    components: int = integer(1, 1)
+    fit_components: int = integer(2, 1)
     fit_family: str = choice("gmm", FIT_FAMILIES)
     ddof: int = choice(0, (0, 1))
-    dim: int = 2
+    dim: int = integer(2, 1)
     weights0: Any = None
     means0: Any = None
     covs0: Any = None
     n_samples: Any = 1000
     covariance_type: str = choice("full", COVARIANCE_TYPES)
-    em_iters: int = 2000
-    tol: float = 1e-5
-    reg_covar: float = 1e-6
+    em_iters: int = integer(2000, 1)
+    tol: float = number(1e-5, 0.0)
+    reg_covar: float = number(1e-6, 0.0)
     init: str = choice("kmeans", INIT_METHODS)
     warm_start: bool = False
     sampler: str = choice("exact", SAMPLERS)
     quadrature_points: int = 2000
+    policy: str = choice("replace", POLICIES)
     metrics: tuple = METRICS
 
     def truth(self):
@@ -73,26 +79,27 @@ class GMMConfig(RunConfig):
             covs = np.broadcast_to(covs, (k, d, d)).copy() if covs.shape == (d, d) else covs
         return weights, means, covs
 
+    def real_counts(self) -> tuple:
+        """(n_real, n_synthetic) per generation (:func:`simcollapse.policies.real_counts`)."""
+        return real_counts(self.policy, self.real_fraction, self.sizes())
+
     def validate(self) -> None:
-        k = check_int("components", self.components, 1)
-        check_int("fit_components", self.fit_components, 1)
-        d = check_int("dim", self.dim, 1)
-        check_int("em_iters", self.em_iters, 1)
-        check_number("tol", self.tol, low=0)
-        check_number("reg_covar", self.reg_covar, low=0)
-        check_choice("warm_start", self.warm_start, (False, True))
+        k, d = self.components, self.dim
         if self.fit_family == "gaussian" and self.fit_components != 1:
             raise ConfigError("fit_components", f"fit_family 'gaussian' fits one component; set 1, got {self.fit_components}")
         if self.fit_family == "gmm" and self.ddof != 0:
             raise ConfigError("ddof", "applies to fit_family 'gaussian' only (EM's covariances are ddof 0)")
         check_int("quadrature_points", self.quadrature_points, 2**d)
-        sizes = schedule(self.n_samples, self.generations)
+        sizes = self.sizes()
         if sizes.min() < 1:
             raise ConfigError("n_samples", f"must be ≥ 1, got {sizes.min()}")
         if self.sampler == "exact" and sizes.min() < self.fit_components:
             raise ConfigError("fit_components", f"must be ≤ n_samples ({sizes.min()}), got {self.fit_components}")
         if self.sampler == "exact" and self.ddof >= sizes.min():
             raise ConfigError("ddof", f"must be < n_samples ({sizes.min()}), got {self.ddof}")
+        if self.policy != "replace" and self.sampler != "exact":
+            raise ConfigError("sampler", f"policy {self.policy!r} draws its points: needs sampler='exact'")
+        self.check_real_pool(self.real_counts()[0])
         check_metrics(self, METRICS)
         try:
             weights, means, covs = self.truth()

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ConfigError, RunConfig, check_int, check_metrics, check_number, choice, schedule
+from . import ConfigError, RunConfig, check_int, check_metrics, check_number, choice, integer, number, schedule
 
 # The shapes' names and fixed dimensions, without importing JAX (simcollapse.truths holds the laws).
 SHAPES = ("gaussian", "blobs", "moons", "circles", "swiss_roll")
@@ -38,13 +38,13 @@ class KDEConfig(RunConfig):
 
     family = "kde"
     n_samples: Any = 100
-    dim: Any = None
+    dim: int | None = integer(None, 1, optional=True)
     bandwidth: Any = "scott"
     truth: str = choice("gaussian", SHAPES)
-    truth_noise: Any = None
-    mean0: float = 0.0
-    var0: float = 1.0
-    test_size: int = 500
+    truth_noise: float | None = number(None, 0.0, low_open=True, optional=True)
+    mean0: float = number(0.0)
+    var0: float = number(1.0, 0.0, low_open=True)
+    test_size: int = integer(500, 1)
     policy: str = choice("replace", POLICIES)
     metrics: tuple = METRICS
 
@@ -57,16 +57,13 @@ class KDEConfig(RunConfig):
 
     def validate(self) -> None:
         if self.dim is not None:
-            check_int("dim", self.dim, 1)
             if self.truth in FIXED_DIM and self.dim != FIXED_DIM[self.truth]:
                 raise ConfigError("dim", f"the {self.truth} truth lives in {FIXED_DIM[self.truth]} dimensions; got "
                                          f"{self.dim} (leave dim unset)")
             if self.truth == "blobs" and self.dim < 2:
                 raise ConfigError("dim", f"the blobs truth needs dim ≥ 2; got {self.dim}")
-        if self.truth_noise is not None:
-            if self.truth == "gaussian":
-                raise ConfigError("truth_noise", "applies to the toy shapes; the gaussian truth takes var0")
-            check_number("truth_noise", self.truth_noise, low=0, low_open=True)
+        if self.truth_noise is not None and self.truth == "gaussian":
+            raise ConfigError("truth_noise", "applies to the toy shapes; the gaussian truth takes var0")
         sizes = schedule(self.n_samples, self.generations)
         if np.any(sizes != sizes[0]):
             raise ConfigError("n_samples", "the kde family needs a constant n_samples")
@@ -76,7 +73,4 @@ class KDEConfig(RunConfig):
                 raise ConfigError("bandwidth", f"must be a positive number or one of {RULES}; got {self.bandwidth!r}")
         else:
             check_number("bandwidth", self.bandwidth, low=0, low_open=True)
-        check_number("mean0", self.mean0)
-        check_number("var0", self.var0, low=0, low_open=True)
-        check_int("test_size", self.test_size, 1)
         check_metrics(self, METRICS)

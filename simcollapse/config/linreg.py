@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from . import ConfigError, RunConfig, check_int, check_metrics, check_number, choice, real_count
+from . import ConfigError, RunConfig, check_metrics, choice, integer, number, real_count
 
 POLICIES = ("replace", "accumulate", "accumulate_subsample", "synthetic_mix")
 SAMPLERS = ("exact", "infinite")
@@ -37,19 +37,19 @@ class LinRegConfig(RunConfig):
     """
 
     family = "linreg"
-    design_size: int = 50
-    dim: int = 10
-    noise: float = 1.0
+    design_size: int = integer(50, 1)
+    dim: int = integer(10, 1)
+    noise: float = number(1.0, 0.0)
     policy: str = choice("replace", POLICIES)
-    ridge: float = 0.0
+    ridge: float = number(0.0, 0.0)
     w_star: Any = None
     sampler: str = choice("exact", SAMPLERS)
-    fit_dim: Any = None
+    fit_dim: int | None = integer(None, 1, optional=True)
     fitter: str = choice("exact", FITTERS)
-    sgd_steps: int = 20
-    lr: float = 0.2
+    sgd_steps: int = integer(20, 1)
+    lr: float = number(0.2, 0.0, low_open=True)
     warm_start: bool = False
-    synthetic_fraction: float = 0.5
+    synthetic_fraction: float = number(0.5, 0.0, 1.0)
     synthetic_shift: Any = 1.0
     curriculum: bool = False
     metrics: tuple = METRICS
@@ -74,19 +74,9 @@ class LinRegConfig(RunConfig):
         return np.broadcast_to(np.asarray(self.w_star, float), (self.dim,)).copy()
 
     def validate(self) -> None:
-        d = check_int("dim", self.dim, 1)
-        check_number("noise", self.noise, low=0)
-        ridge = check_number("ridge", self.ridge, low=0)
-        if self.fit_dim is not None:
-            check_int("fit_dim", self.fit_dim, 1)
-            if self.fit_dim > d:
-                raise ConfigError("fit_dim", f"must be ≤ dim = {d}, got {self.fit_dim}")
-        fitted = self.fitted_dim
-        check_int("sgd_steps", self.sgd_steps, 1)
-        check_number("lr", self.lr, low=0, low_open=True)
-        if not isinstance(self.warm_start, bool):
-            raise ConfigError("warm_start", f"must be true or false, got {self.warm_start!r}")
-        check_int("design_size", self.design_size, 1)
+        d, ridge, fitted = self.dim, self.ridge, self.fitted_dim
+        if fitted > d:
+            raise ConfigError("fit_dim", f"must be ≤ dim = {d}, got {self.fit_dim}")
         if self.policy == "accumulate_subsample" and ridge == 0 and self.design_size < 4 * fitted:
             # a T-subset of the pooled pairs repeats design rows; OLS needs d distinct ones, which ≥ 4d draws
             # give but for a vanishing probability
@@ -98,7 +88,6 @@ class LinRegConfig(RunConfig):
             raise ConfigError("w_star", f"must be a number or {d} numbers, got {self.w_star!r}") from None
         if not np.all(np.isfinite(w)):
             raise ConfigError("w_star", "must be finite")
-        check_number("synthetic_fraction", self.synthetic_fraction, low=0, high=1)
         try:
             shift = self.shift()
         except (TypeError, ValueError):
@@ -106,8 +95,6 @@ class LinRegConfig(RunConfig):
                 from None
         if not np.all(np.isfinite(shift)):
             raise ConfigError("synthetic_shift", "must be finite")
-        if not isinstance(self.curriculum, bool):
-            raise ConfigError("curriculum", f"must be true or false, got {self.curriculum!r}")
         if self.curriculum:
             if self.policy != "synthetic_mix" or self.fitter != "exact":
                 raise ConfigError("curriculum", "needs policy synthetic_mix and fitter exact (the two-stage fit ends "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from .gaussian import Model
+from ._gaussian_model import Model
 
 
 def numpy_sum(a):

@@ -24,7 +24,7 @@ import numpy as np
 from ..core.batch_invariant import entry_sum
 from ..core.driver import Chain
 from ..samplers import bits
-from .gaussian import points_moments
+from ._gaussian_model import points_moments
 
 UNBOUNDED = ("kl", "log_kl", "logdet")
 

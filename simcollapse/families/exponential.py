@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..config import RunConfig, SampleSizes, check_metrics, check_number, choice
+from ..config import RunConfig, SampleSizes, check_metrics, check_number, choice, number
 from ..contract import Family
 from ..theory import exponential as theory
 
@@ -37,14 +37,13 @@ class ExponentialConfig(SampleSizes, RunConfig):
     infinite.   policy: replace | accumulate.   metrics: from rate, log_rate, mean."""
 
     family = "exponential"
-    rate0: float = 1.0
+    rate0: float = number(1.0, 0.0, low_open=True)
     n_samples: Any = 10
     sampler: str = choice("exact", ("exact", "infinite"))
     policy: str = choice("replace", ("replace", "accumulate"))
     metrics: tuple = METRICS
 
     def validate(self) -> None:
-        check_number("rate0", self.rate0, low=0.0, low_open=True)
         check_number("n_samples", int(self.sizes().min()), low=1)
         check_metrics(self, METRICS)
 

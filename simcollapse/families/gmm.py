@@ -41,6 +41,15 @@ Samplers:
   point up to that error, EM's tolerance and reg_covar.
   The population Gaussian fit is the moment match, so ``ddof`` is not used (as in the ``gaussian`` family).
 
+Data policies (``policy``, :mod:`simcollapse.policies`; sampler exact): the training set is a weighted point set,
+its unused rows of weight 0, and EM reads the weights (scikit-learn's ``sample_weight``). ``replace`` (default, the
+paper): N fresh points of the current mixture; ``accumulate``: every point drawn so far (a buffer of Σ_t N_t rows,
+so EM's cost grows with t); ``accumulate_subsample``: a uniform N_t-subset of them, without replacement;
+``fresh_real``: n_r = ⌊ρN_t + ½⌋ fresh points of the truth and N_t − n_r of the model; ``real_pool``: the n_r real
+points drawn without replacement from P = ``pool_size`` truth points drawn once. Keys: the data of
+``fold(key, 0)`` (and ``fold(key, 1)`` for a policy's second draw); EM's initialisation ``fold(key, 1)`` under
+replace, ``fold(key, 2)`` under the others, so replace draws what it always drew.
+
 Every mixture in the state has max(K, K′) component slots; unused slots have weight 0 (mean 0, covariance I)
 and contribute nothing to sampling, densities or moments. The component order of a fit is arbitrary.
 
@@ -56,19 +65,20 @@ in closed form; ``l2_sq_to_first_fit`` = ∫(f − f_1)², the squared distance 
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from numpy.polynomial.hermite_e import hermegauss
 
-from .. import mixture
-from ..config import schedule
+from .. import mixture, policies
 from ..config.gmm import FIT_FAMILIES, METRICS, SAMPLERS, GMMConfig
 from ..core.driver import Chain
 from ..mixture import GMMParams
+from ..policies import Sizes
 from ..samplers import bits
+from ..samplers.subset import random_subset
 from .em import em, fit_gmm, initialize
 
 __all__ = ["FIT_FAMILIES", "GMM", "METRICS", "SAMPLERS", "GMMConfig", "build", "hermite_grid"]
@@ -82,6 +92,37 @@ class State(NamedTuple):
     loglik: jax.Array
     n_iter: jax.Array
     first: GMMParams  # generation 1's fit (the truth until then)
+    pool: Any  # what the policy keeps: a Pool, the real pool's Points, or None (replace, fresh_real)
+
+
+class Points(NamedTuple):
+    """A weighted training set: rows ``x`` (n, d) and weights ``w`` (n,), 0 on unused rows."""
+
+    x: jax.Array
+    w: jax.Array
+
+
+class Pool(NamedTuple):
+    """Every point kept so far: the first ``count`` rows of a buffer ``x`` (capacity, d), ``w`` 1 on them."""
+
+    x: jax.Array
+    w: jax.Array
+    count: jax.Array
+
+
+class Current(NamedTuple):
+    """What the policies' draws and fits read: the chain's state and the key of EM's initialisation."""
+
+    state: State
+    init_key: bits.Key
+
+
+class Fit(NamedTuple):
+    """A fitted mixture (K_max slots), EM's last mean log-likelihood and its iteration count."""
+
+    model: GMMParams
+    loglik: jax.Array
+    n_iter: jax.Array
 
 
 def _pad(params: GMMParams, k_max: int) -> GMMParams:
@@ -110,12 +151,17 @@ def hermite_grid(points: int, d: int) -> tuple[np.ndarray, np.ndarray]:
 class GMM:
     """Chain pieces for one resolved :class:`GMMConfig`."""
 
+    split_keys = False  # policies.Data: replace passes its step key on unchanged
+
     def __init__(self, config: GMMConfig):
         self.config = config
+        self.policy = policies.POLICIES[config.policy]
         self.d = config.dim
         self.k_fit = config.fit_components
         self.k_max = max(config.components, config.fit_components)
-        self.sizes = schedule(config.n_samples, config.generations)
+        self.sizes = config.sizes()
+        self.n_real, self.n_synthetic = config.real_counts()
+        self.capacity = int(self.sizes.sum() + self.sizes.max())  # the pool's rows: a last write of max N rows fits
         # numpy constants: traced, they take the driver's float64 whatever the process's JAX default
         self.truth0 = GMMParams(*config.truth())
         self.mean0 = self.truth0.weights @ self.truth0.means
@@ -127,27 +173,75 @@ class GMM:
         return _pad(GMMParams(*(jnp.asarray(a) for a in self.truth0)), self.k_max)
 
     # --- data -------------------------------------------------------------------------------------
-    def data(self, key, state: State):
-        """(x (rows, d), sample_weight (rows,)) of the training set drawn from the current model."""
+    def data(self, key, state: State) -> Points:
+        """The replace policy's training set: N_t points of the current model (or its quadrature)."""
         model = state.model
         if self.config.sampler == "infinite":
             chol = jnp.linalg.cholesky(model.covs)  # (K_max, d, d)
             x = model.means[:, None, :] + jnp.einsum("kij,pj->kpi", chol, jnp.asarray(self.nodes))
             w = model.weights[:, None] * jnp.asarray(self.node_weights)[None, :]
-            return x.reshape(-1, self.d), w.reshape(-1)
-        n_max = int(self.sizes.max())
-        x = mixture.sample(key, model, n_max)
-        if np.all(self.sizes == n_max):
-            return x, jnp.ones(n_max)
-        n = jnp.asarray(self.sizes)[state.t]
-        return x, (jnp.arange(n_max) < n).astype(float)
+            return Points(x.reshape(-1, self.d), w.reshape(-1))
+        return self._drawn(key, model, self.sizes, jnp.asarray(self.sizes)[state.t])
+
+    def _drawn(self, key, model: GMMParams, counts, n) -> Points:
+        """n points of `model` in max(counts) rows (weight 1 on the first n)."""
+        rows = int(np.max(counts))
+        x = mixture.sample(key, model, rows)
+        if np.all(counts == rows):
+            return Points(x, jnp.ones(rows))
+        return Points(x, (jnp.arange(rows) < n).astype(float))
+
+    def _chosen(self, key, x, count, n, rows: int) -> Points:
+        """A uniform n-subset, without replacement, of the first `count` rows of `x`, in `rows` rows."""
+        chosen, valid = random_subset(key, count, n, rows, x.shape[0])
+        return Points(x[chosen], valid.astype(float))
+
+    # --- the policies' statistics (policies.Data) -------------------------------------------------
+    def synthetic(self, key, current: Current, n) -> Points:
+        return self._drawn(key, current.state.model, self.n_synthetic, n)
+
+    def real(self, key, n) -> Points:
+        return self._drawn(key, self.truth(), self.n_real, n)
+
+    def fit_fresh(self, key, current: Current, n) -> Fit:
+        return self._fit(self.data(bits.fold(key, 0), current.state), bits.fold(key, 1), current.state)
+
+    def fit(self, points, current: Current) -> Fit:
+        return self._fit(Points(points.x, points.w), current.init_key, current.state)
+
+    def empty(self) -> Pool:
+        return Pool(jnp.zeros((self.capacity, self.d)), jnp.zeros(self.capacity), jnp.asarray(0, jnp.int32))
+
+    def combine(self, a, b: Points):
+        """`b` after `a`: written into the pool's buffer after its points, or two point sets joined."""
+        if isinstance(a, Pool):
+            start = (a.count, jnp.zeros_like(a.count))
+            x = jax.lax.dynamic_update_slice(a.x, b.x, start)
+            w = jax.lax.dynamic_update_slice(a.w, b.w, start[:1])
+            return Pool(x, w, a.count + jnp.sum(b.w).astype(jnp.int32))
+        return Points(jnp.concatenate([a.x, b.x]), jnp.concatenate([a.w, b.w]))
+
+    empty_store = empty
+
+    def store(self, store: Pool, key, current: Current, n, t) -> Pool:
+        return self.combine(store, self.synthetic(key, current, n))
+
+    def subsample(self, key, store: Pool, n, t) -> Points:
+        return self._chosen(key, store.x, store.count, n, int(self.sizes.max()))
+
+    def real_pool(self, key) -> Points:
+        return Points(mixture.sample(key, self.truth(), self.config.pool_size), jnp.ones(self.config.pool_size))
+
+    def from_real_pool(self, key, pool: Points, n) -> Points:
+        return self._chosen(key, pool.x, self.config.pool_size, n, int(self.n_real.max()))
 
     # --- chain ------------------------------------------------------------------------------------
     def init(self, key) -> State:
         # dtypes exactly those of `step`'s state (weak types included): a weakly typed start would compile the
         # generation program twice, once for generation 0's state and once for every later one
         truth = self.truth()
-        return State(jnp.asarray(0, jnp.int32), truth, jnp.asarray(jnp.nan, float), jnp.asarray(0), truth)
+        pool = self.policy.start(self, key)
+        return State(jnp.asarray(0, jnp.int32), truth, jnp.asarray(jnp.nan, float), jnp.asarray(0), truth, pool)
 
     def fit_gaussian(self, x, w):
         """One Gaussian: weighted mean and covariance S/(Σw − ddof) + reg·I; (params, mean log-likelihood)."""
@@ -160,18 +254,18 @@ class GMM:
         return params, (w @ mixture.log_prob(params, x)) / n
 
     def step(self, key, state: State) -> State:
-        model, loglik, n_iter = self.fit(key, state)
-        first = jax.tree.map(lambda new, old: jnp.where(state.t == 0, new, old), model, state.first)
-        return State(state.t + 1, model, loglik, n_iter, first)
+        t = state.t
+        n = Sizes(t, jnp.asarray(self.sizes)[t], jnp.asarray(self.n_real)[t], jnp.asarray(self.n_synthetic)[t])
+        fit, pool = self.policy.step(self, key, Current(state, bits.fold(key, 2)), state.pool, n)
+        first = jax.tree.map(lambda new, old: jnp.where(t == 0, new, old), fit.model, state.first)
+        return State(t + 1, fit.model, fit.loglik, fit.n_iter, first, pool)
 
-    def fit(self, key, state: State):
-        """The next model (K_max slots), EM's last mean log-likelihood and its iteration count."""
-        c = self.config
-        k_data, k_init = bits.fold(key, 0), bits.fold(key, 1)
-        x, w = self.data(k_data, state)
+    def _fit(self, points: Points, k_init, state: State) -> Fit:
+        """The next model fitted to the weighted `points` (EM initialised from `k_init`)."""
+        c, (x, w) = self.config, points
         if c.fit_family == "gaussian":
             params, loglik = self.fit_gaussian(x, w)
-            return _pad(params, self.k_max), loglik, jnp.asarray(0)
+            return Fit(_pad(params, self.k_max), loglik, jnp.asarray(0))
         options = dict(covariance_type=c.covariance_type, tol=c.tol, reg_covar=c.reg_covar, max_iter=c.em_iters,
                        sample_weight=w)
         if not c.warm_start:
@@ -184,7 +278,7 @@ class GMM:
                                    reg_covar=c.reg_covar, sample_weight=w)
                 previous = jax.tree.map(lambda a, b: jnp.where(state.t == 0, a, b), fresh, previous)
             result = em(x, previous, **options)
-        return _pad(result.params, self.k_max), result.lower_bound, result.n_iter
+        return Fit(_pad(result.params, self.k_max), result.lower_bound, result.n_iter)
 
     def observe(self, state: State) -> dict:
         model = state.model

@@ -283,39 +283,20 @@ def _decode_one_path(params, input_ids, attention_mask, rng, knobs, config, gen,
     return GenerateOutput(jnp.concatenate([input_ids, state[3]], axis=1), state[6])
 
 
-def greedy_search(
-    config: OPTConfig,
-    params,
-    input_ids,
-    attention_mask=None,
-    gen: GenerationConfig | None = None,
-    dtype=jnp.float32,
-    precision=None,
-) -> GenerateOutput:
-    """Greedy decoding: at each step the most likely token after the logits processors."""
+def greedy_search(config: OPTConfig, params, input_ids, attention_mask=None, gen: GenerationConfig | None = None,
+                  **options) -> GenerateOutput:
+    """Greedy decoding: at each step the most likely token after the logits processors (``options``: ``dtype``,
+    ``precision`` as for :func:`generate`)."""
     gen = dataclasses.replace(gen or GenerationConfig(), num_beams=1, do_sample=False, num_return_sequences=1)
-    input_ids, attention_mask, gen, knobs = _prepare(config, input_ids, attention_mask, gen)
-    return _decode_one_path(
-        params, input_ids, attention_mask, jax.random.PRNGKey(0), knobs, config, gen, dtype, precision
-    )
+    return generate(config, params, input_ids, attention_mask, gen, **options)
 
 
-def sample(
-    config: OPTConfig,
-    params,
-    input_ids,
-    attention_mask=None,
-    gen: GenerationConfig | None = None,
-    rng=None,
-    dtype=jnp.float32,
-    precision=None,
-) -> GenerateOutput:
-    """Ancestral sampling with temperature / top-k / top-p; ``rng`` is a ``jax.random`` key."""
-    if rng is None:
-        raise ValueError("sampling needs an rng key (jax.random.PRNGKey)")
+def sample(config: OPTConfig, params, input_ids, attention_mask=None, gen: GenerationConfig | None = None,
+           **options) -> GenerateOutput:
+    """Ancestral sampling with temperature / top-k / top-p (``options``: ``rng``, a ``jax.random`` key, and
+    ``dtype``, ``precision`` as for :func:`generate`)."""
     gen = dataclasses.replace(gen or GenerationConfig(), num_beams=1, do_sample=True, num_return_sequences=1)
-    input_ids, attention_mask, gen, knobs = _prepare(config, input_ids, attention_mask, gen)
-    return _decode_one_path(params, input_ids, attention_mask, rng, knobs, config, gen, dtype, precision)
+    return generate(config, params, input_ids, attention_mask, gen, **options)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -434,16 +415,9 @@ def _beam_search(params, input_ids, attention_mask, knobs, config, gen, dtype, p
     return GenerateOutput(jnp.concatenate([prompt, new], axis=1), fin_scores[:, :r].reshape(-1))
 
 
-def beam_search(
-    config: OPTConfig,
-    params,
-    input_ids,
-    attention_mask=None,
-    gen: GenerationConfig | None = None,
-    dtype=jnp.float32,
-    precision=None,
-) -> GenerateOutput:
-    """Beam search with ``gen.num_beams`` beams (HF semantics, see the module docstring)."""
+def beam_search(config: OPTConfig, params, input_ids, attention_mask=None, gen: GenerationConfig | None = None,
+                dtype=jnp.float32, precision=None) -> GenerateOutput:
+    """Beam search with ``gen.num_beams`` beams (HF semantics, see the module docstring), one beam included."""
     gen = dataclasses.replace(gen or GenerationConfig(), do_sample=False)
     input_ids, attention_mask, gen, knobs = _prepare(config, input_ids, attention_mask, gen)
     return _beam_search(params, input_ids, attention_mask, knobs, config, gen, dtype, precision)
@@ -459,16 +433,18 @@ def generate(
     dtype=jnp.float32,
     precision=None,
 ) -> GenerateOutput:
-    """Dispatch on ``gen``: sampling if ``do_sample``, greedy if ``num_beams == 1``, else beam search.
+    """Dispatch on ``gen``: sampling if ``do_sample`` (``rng``, a ``jax.random`` key, is then required), greedy
+    if ``num_beams == 1``, else beam search.
 
     ``input_ids``/``attention_mask``: ``(batch, prompt_len)``, left-padded (see ``left_pad``).
     ``dtype``: activation dtype (float32 or bfloat16); ``params`` are used as given.
     """
     gen = gen or GenerationConfig()
-    if gen.do_sample:
-        return sample(
-            config, params, input_ids, attention_mask, gen, rng=rng, dtype=dtype, precision=precision
-        )
-    if gen.num_beams == 1:
-        return greedy_search(config, params, input_ids, attention_mask, gen, dtype=dtype, precision=precision)
-    return beam_search(config, params, input_ids, attention_mask, gen, dtype=dtype, precision=precision)
+    if gen.do_sample and rng is None:
+        raise ValueError("sampling needs an rng key (jax.random.PRNGKey)")
+    if not gen.do_sample and gen.num_beams > 1:
+        return beam_search(config, params, input_ids, attention_mask, gen, dtype, precision)
+    gen = dataclasses.replace(gen, num_beams=1, num_return_sequences=1)
+    input_ids, attention_mask, gen, knobs = _prepare(config, input_ids, attention_mask, gen)
+    rng = jax.random.PRNGKey(0) if rng is None else rng  # greedy decoding reads no bits
+    return _decode_one_path(params, input_ids, attention_mask, rng, knobs, config, gen, dtype, precision)

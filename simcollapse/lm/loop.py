@@ -34,7 +34,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ..config import AsDict, ConfigError, check_choice, check_int, check_number
+from ..config import AsDict, ConfigError, check_declared, choice, integer, number
 
 __all__ = ["STATISTICS", "LMLoopConfig", "generate_continuations", "next_training_set", "run_lm"]
 
@@ -92,29 +92,28 @@ class LMLoopConfig(AsDict):
     data_dir: str = ""
     toy: bool = False
     out: str = "out/lm"
-    generations: int = 10
-    epochs: int = 5
-    real_fraction: float = 0.0
-    num_beams: int = 5
-    new_tokens: int = 64
-    block: int = 64
-    repetition_penalty: float | None = None
-    batch_size: int = 16
-    gen_batch_size: int | None = None
-    eval_batch_size: int | None = None
-    lr: float = 2e-5
-    final_lr: float = 1e-6
-    weight_decay: float = 0.01
-    seed: int = 0
-    init: str = "pretrained"
-    max_train_blocks: int | None = None
-    max_eval_blocks: int | None = None
+    generations: int = integer(10, 0)
+    epochs: int = integer(5, 1)
+    real_fraction: float = number(0.0, 0.0, 1.0)
+    num_beams: int = integer(5, 1)
+    new_tokens: int = integer(64, 1)
+    block: int = integer(64, 2)
+    repetition_penalty: float | None = number(None, 0.0, low_open=True, optional=True)
+    batch_size: int = integer(16, 1)
+    gen_batch_size: int | None = integer(None, 1, optional=True)
+    eval_batch_size: int | None = integer(None, 1, optional=True)
+    lr: float = number(2e-5, 0.0, low_open=True)
+    final_lr: float = number(1e-6, 0.0)
+    weight_decay: float = number(0.01, 0.0)
+    seed: int = integer(0, 0)
+    init: str = choice("pretrained", ("pretrained", "previous"))
+    max_train_blocks: int | None = integer(None, 1, optional=True)
+    max_eval_blocks: int | None = integer(None, 1, optional=True)
     prompt: str = DEFAULT_PROMPT
     progress: bool = True
 
     def __post_init__(self):
-        if self.toy is not True and self.toy is not False:
-            raise ConfigError("toy", f"must be true or false, got {self.toy!r}")
+        check_declared(self)
         if self.toy:
             for name in ("model_dir", "data_dir"):
                 if getattr(self, name):
@@ -123,21 +122,6 @@ class LMLoopConfig(AsDict):
             raise ConfigError("model_dir", "is required (a local OPT checkpoint directory), or set toy=true")
         elif not self.data_dir:
             raise ConfigError("data_dir", "is required (a directory with wiki.train.raw, wiki.valid.raw, wiki.test.raw)")
-        check_int("generations", self.generations, 0)
-        for name in ("epochs", "num_beams", "new_tokens", "batch_size"):
-            check_int(name, getattr(self, name), 1)
-        check_int("block", self.block, 2)
-        check_int("seed", self.seed, 0)
-        for name in ("gen_batch_size", "eval_batch_size", "max_train_blocks", "max_eval_blocks"):
-            if getattr(self, name) is not None:
-                check_int(name, getattr(self, name), 1)
-        check_number("real_fraction", self.real_fraction, 0.0, 1.0)
-        check_number("lr", self.lr, low=0.0, low_open=True)
-        check_number("final_lr", self.final_lr, low=0.0)
-        check_number("weight_decay", self.weight_decay, low=0.0)
-        if self.repetition_penalty is not None:
-            check_number("repetition_penalty", self.repetition_penalty, low=0.0, low_open=True)
-        check_choice("init", self.init, ("pretrained", "previous"))
         if self.new_tokens != self.block and self.real_fraction > 0:
             raise ConfigError("real_fraction", f"> 0 mixes real blocks ({self.block} tokens) with continuations "
                                                f"({self.new_tokens} tokens): give new_tokens = block")

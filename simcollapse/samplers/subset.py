@@ -18,7 +18,8 @@ def random_subset(key: bits.Key, count, size, max_size: int, slots: int):
     """(indices (max_size,), valid (max_size,)): ``indices[valid]`` is a uniform `size`-subset of
     {0, …, count − 1}, for traced ``size ≤ max_size`` and ``count ≤ slots`` (static bounds)."""
     w = bits.words(key, (max_size,))
-    count, size = jnp.asarray(count), jnp.asarray(size)
+    count = jnp.asarray(count)
+    size = jnp.asarray(size).astype(count.dtype)  # the counters' one integer type
 
     def take(i, carry):
         chosen, taken = carry

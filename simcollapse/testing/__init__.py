@@ -7,7 +7,9 @@ Strategies (need ``hypothesis``, installed with the ``test`` extra):
 * :func:`categorical_truths` — probability vectors (cats, uniform, Zipf, random) to pass as ``probs0``;
 * :func:`invalid_gaussian_values` — ``(field, values)`` pairs that ``make_config`` rejects naming ``field``;
 * :func:`valid_config_values` — any simulated family: dicts that ``make_config`` accepts, small enough to run fast;
-* :func:`fuzzed_config_values` — any family: field values mutated at random, valid or not, for fuzzing.
+* :func:`fuzzed_config_values` — any family: field values mutated at random (the edges of declared bounds among
+  them), valid or not, for fuzzing;
+* :func:`declared` — one field's values from its declared choices or bounds, narrowed to a window.
 
 Assertions (numpy only; all Monte Carlo standard errors come from the chains themselves,
 SE = s/√C for C chains, s the sample standard deviation):
@@ -26,9 +28,10 @@ from .assertions import (
     assert_variance_shrinks_no_faster_than,
     mc_mean_se,
 )
+from .fuzz import fuzzed_config_values
 from .strategies import (
     categorical_truths,
-    fuzzed_config_values,
+    declared,
     gaussian_configs,
     invalid_gaussian_values,
     mvgaussian_configs,
@@ -43,6 +46,7 @@ __all__ = [
     "assert_mean_near",
     "assert_variance_shrinks_no_faster_than",
     "categorical_truths",
+    "declared",
     "fuzzed_config_values",
     "gaussian_configs",
     "invalid_gaussian_values",

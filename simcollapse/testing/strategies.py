@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from ..config import choices, gaussian, real_count
+from ..config import bounds, choices, gaussian, real_count
 from ..config import schedule as _schedule
 
 try:
@@ -16,7 +16,7 @@ try:
 except ImportError:  # the assertions work without hypothesis; the strategies do not
     st = None
 
-__all__ = ["categorical_truths", "fuzzed_config_values", "gaussian_configs", "invalid_gaussian_values",
+__all__ = ["categorical_truths", "declared", "gaussian_configs", "invalid_gaussian_values",
            "mvgaussian_configs", "schedules", "valid_config_values"]
 
 
@@ -28,6 +28,29 @@ def _need_hypothesis():
 
 
 # --- strategies -----------------------------------------------------------------------------------------
+
+
+def declared(config_class: type, name: str, low=None, high=None):
+    """Values of field `name` of `config_class` from its schema: its declared choices, or a number within its
+    declared bounds (``config.number`` / ``config.integer``) narrowed to [low, high] where given, a window in which
+    a short run's statistics stay finite. A window reaching outside the declared bounds raises ValueError, so a
+    strategy never draws what the schema refuses."""
+    s = _need_hypothesis()
+    field = config_class.__dataclass_fields__[name]
+    if choices(field) is not None:
+        return s.sampled_from(choices(field))
+    b = bounds(field)
+    if b is None:
+        raise ValueError(f"{config_class.__name__}.{name} declares neither choices nor bounds")
+    lo, hi = (b.low if low is None else low), (b.high if high is None else high)
+    if (b.low is not None and lo < b.low) or (b.high is not None and hi > b.high):
+        raise ValueError(f"window [{low}, {high}] reaches outside {config_class.__name__}.{name}: {b.describe()}")
+    lo = (-10 if hi is None else hi - 10) if lo is None else lo  # an unbounded end: 10 beyond the other
+    hi = lo + (16 if b.integer else 10) if hi is None else hi
+    if b.integer:
+        return s.integers(lo, hi)
+    return s.floats(lo, hi, exclude_min=b.low_open and lo == b.low, exclude_max=b.high_open and hi == b.high,
+                    allow_nan=False, allow_infinity=False)
 
 
 def schedules(generations: int, min_size: int = 2, max_size: int = 32):
@@ -71,6 +94,7 @@ def _subset(draw, names):
 
 def _gaussian_family(draw, family: str, fixed: dict, max_generations: int, max_chains: int):
     s = st
+    cls = gaussian.MvGaussianConfig if family == "mvgaussian" else gaussian.GaussianConfig
     values = _run_fields(draw, fixed, max_generations, max_chains)
     g = values["generations"]
     if family == "mvgaussian":
@@ -91,19 +115,19 @@ def _gaussian_family(draw, family: str, fixed: dict, max_generations: int, max_c
     values["fitter"] = "exact" if fixed.get("ddof", 0) != 0 else draw(s.sampled_from(gaussian.FITTERS))
     if values["fitter"] == "sgd":
         values["ddof"] = 0
-    values["sgd_steps"] = draw(s.integers(1, 10))
-    values["lr"] = draw(s.floats(0.01, 0.2, allow_nan=False, allow_infinity=False))
-    values["real_fraction"] = draw(s.floats(0.0, 1.0, allow_nan=False))
+    values["sgd_steps"] = draw(declared(cls, "sgd_steps", high=10))
+    values["lr"] = draw(declared(cls, "lr", 0.01, 0.2))
+    values["real_fraction"] = draw(declared(cls, "real_fraction"))
     sizes = _schedule(fixed.get("n_samples", values["n_samples"]), g)
     real_max = int(real_count(values["real_fraction"], sizes).max())
     values["pool_size"] = draw(s.integers(max(1, real_max), max(1, real_max) + 200))
     finite = dict(allow_nan=False, allow_infinity=False)
-    values["real_weight"] = draw(s.floats(0.0, 1.0, **finite))
+    values["real_weight"] = draw(declared(cls, "real_weight"))
     values["synthetic_samples"] = draw(s.integers(d + 1, 16))
     if policy == "weighted_real":  # two closed-form fits averaged
         values["fitter"], values["ddof"] = "exact", draw(s.sampled_from((0, 1)))
     if draw(s.booleans()):  # a verifier of the synthetic draws: their points are drawn (or the population)
-        values["verifier_width"] = draw(s.floats(0.3, 4.0, **finite))
+        values["verifier_width"] = draw(declared(cls, "verifier_width", 0.3, 4.0))
         values["false_accept"] = draw(s.sampled_from((0.0, 0.1)))
         if values["sampler"] == "sufficient":
             values["sampler"] = "exact"
@@ -125,7 +149,7 @@ def _gaussian_family(draw, family: str, fixed: dict, max_generations: int, max_c
         metrics = gaussian.METRICS_ND
     else:
         values["mean0"] = draw(s.floats(-10, 10, **finite))
-        values["var0"] = draw(s.floats(0.01, 100, **finite))
+        values["var0"] = draw(declared(cls, "var0", 0.01, 100))
         metrics = gaussian.METRICS_1D
     values["metrics"] = _subset(draw, metrics)
     ecosystem = (policy == "replace" and values["sampler"] == "exact" and values["fitter"] == "exact"
@@ -133,7 +157,7 @@ def _gaussian_family(draw, family: str, fixed: dict, max_generations: int, max_c
     if ecosystem and draw(s.booleans()):  # m models refitted to each other's mixtures
         from ..config.gaussian import ECOSYSTEM_METRICS
 
-        values.update(models=draw(s.integers(2, 3)), own_share=draw(s.floats(0.0, 1.0, **finite)),
+        values.update(models=draw(declared(cls, "models", 2, 3)), own_share=draw(declared(cls, "own_share")),
                       metrics=_subset(draw, ECOSYSTEM_METRICS))
     values.update(fixed)
     return _fix_groups(values, _schedule(values["n_samples"], values["generations"]), values.get("dim", 1) + 1)
@@ -172,20 +196,25 @@ _FINITE = dict(allow_nan=False, allow_infinity=False)
 
 
 def _gmm_fields(draw, values: dict) -> None:
-    from ..families import em, gmm
+    from ..families import gmm
 
-    s, g = st, values["generations"]
-    k, d = draw(s.integers(1, 3)), draw(s.integers(1, 2))
-    fit_family = draw(s.sampled_from(gmm.FIT_FAMILIES))
-    k_fit = 1 if fit_family == "gaussian" else draw(s.integers(1, 3))
+    s, g, cls = st, values["generations"], gmm.GMMConfig
+    k, d = draw(declared(cls, "components", 1, 3)), draw(declared(cls, "dim", 1, 2))
+    fit_family = draw(declared(cls, "fit_family"))
+    k_fit = 1 if fit_family == "gaussian" else draw(declared(cls, "fit_components", 1, 3))
     ddof = draw(s.sampled_from((0, 1))) if fit_family == "gaussian" else 0
     values.update(components=k, dim=d, fit_family=fit_family, fit_components=k_fit, ddof=ddof,
                   n_samples=draw(schedules(g, min_size=max(k_fit, ddof + 1, 2), max_size=16)),
-                  sampler=draw(s.sampled_from(gmm.SAMPLERS)), quadrature_points=draw(s.integers(2**d, 64)),
-                  covariance_type=draw(s.sampled_from(em.COVARIANCE_TYPES)), em_iters=draw(s.integers(1, 20)),
+                  sampler=draw(declared(cls, "sampler")), quadrature_points=draw(s.integers(2**d, 64)),
+                  covariance_type=draw(declared(cls, "covariance_type")), em_iters=draw(declared(cls, "em_iters", 1, 20)),
                   tol=draw(s.sampled_from((1e-3, 1e-5))), reg_covar=draw(s.sampled_from((1e-6, 1e-3, 0.1))),
-                  init=draw(s.sampled_from(em.INIT_METHODS)), warm_start=draw(s.booleans()),
+                  init=draw(declared(cls, "init")), warm_start=draw(s.booleans()),
                   metrics=_subset(draw, gmm.METRICS))
+    if values["sampler"] == "exact":  # the policies draw their points
+        values["policy"] = draw(declared(cls, "policy"))
+        values["real_fraction"] = draw(declared(cls, "real_fraction"))
+        real_max = int(real_count(values["real_fraction"], _schedule(values["n_samples"], g)).max())
+        values["pool_size"] = draw(s.integers(max(1, real_max), max(1, real_max) + 50))
     if draw(s.booleans()):
         w = np.asarray(draw(s.lists(s.floats(0.1, 1.0, **_FINITE), min_size=k, max_size=k)))
         values["weights0"] = (w / w.sum()).tolist()
@@ -199,25 +228,25 @@ def _gmm_fields(draw, values: dict) -> None:
 def _kde_fields(draw, values: dict) -> None:
     from ..families import kde
 
-    s = st
-    values.update(dim=draw(s.integers(1, 2)), n_samples=draw(s.integers(2, 32)),
+    s, cls = st, kde.KDEConfig
+    values.update(dim=draw(declared(cls, "dim", 1, 2)), n_samples=draw(s.integers(2, 32)),
                   bandwidth=draw(s.one_of(s.sampled_from(kde.RULES), s.floats(0.05, 2.0, **_FINITE))),
-                  mean0=draw(s.floats(-10, 10, **_FINITE)), var0=draw(s.floats(0.01, 100, **_FINITE)),
-                  test_size=draw(s.integers(1, 50)), metrics=_subset(draw, kde.METRICS))
+                  mean0=draw(declared(cls, "mean0", -10, 10)), var0=draw(declared(cls, "var0", 0.01, 100)),
+                  test_size=draw(declared(cls, "test_size", 1, 50)), metrics=_subset(draw, kde.METRICS))
 
 
 def _linreg_fields(draw, values: dict) -> None:
     from ..families import linreg
 
-    s = st
-    d = draw(s.integers(1, 4))
-    fit_dim = draw(s.one_of(s.none(), s.integers(1, d)))
+    s, cls = st, linreg.LinRegConfig
+    d = draw(declared(cls, "dim", 1, 4))
+    fit_dim = draw(s.one_of(s.none(), declared(cls, "fit_dim", 1, d)))
     fitted = d if fit_dim is None else fit_dim
     values.update(dim=d, fit_dim=fit_dim, design_size=draw(s.integers(fitted + 2, fitted + 20)),
-                  ridge=draw(s.sampled_from((0.0, 0.1, 1.0))), noise=draw(s.floats(0.0, 2.0, **_FINITE)),
-                  policy=draw(s.sampled_from(linreg.POLICIES)), sampler=draw(s.sampled_from(linreg.SAMPLERS)),
-                  fitter=draw(s.sampled_from(linreg.FITTERS)), sgd_steps=draw(s.integers(1, 10)),
-                  lr=draw(s.floats(0.01, 0.2, **_FINITE)), warm_start=draw(s.booleans()),
+                  ridge=draw(s.sampled_from((0.0, 0.1, 1.0))), noise=draw(declared(cls, "noise", 0.0, 2.0)),
+                  policy=draw(declared(cls, "policy")), sampler=draw(declared(cls, "sampler")),
+                  fitter=draw(declared(cls, "fitter")), sgd_steps=draw(declared(cls, "sgd_steps", high=10)),
+                  lr=draw(declared(cls, "lr", 0.01, 0.2)), warm_start=draw(s.booleans()),
                   w_star=draw(s.one_of(s.none(), s.floats(-2, 2, **_FINITE),
                                        s.lists(s.floats(-2, 2, **_FINITE), min_size=d, max_size=d))),
                   metrics=_subset(draw, linreg.METRICS))
@@ -226,7 +255,7 @@ def _linreg_fields(draw, values: dict) -> None:
 def _categorical_fields(draw, values: dict) -> None:
     from ..config import categorical
 
-    s, g = st, values["generations"]
+    s, g, cls = st, values["generations"], categorical.CategoricalConfig
     truth = draw(s.sampled_from(categorical.TRUTHS))
     if truth == "probs":
         values["probs0"] = draw(categorical_truths(max_types=20))
@@ -238,46 +267,52 @@ def _categorical_fields(draw, values: dict) -> None:
         if truth != "uniform":
             values["zipf_beta"] = draw(s.floats(0.0, 3.0, **_FINITE))
         if truth == "zipf_mandelbrot":
-            values["zipf_q"] = draw(s.floats(-0.9, 5.0, **_FINITE))
+            values["zipf_q"] = draw(declared(cls, "zipf_q", -0.9, 5.0))
     values["truth"] = truth
-    values.update(n_samples=draw(schedules(g, min_size=1, max_size=32)), alpha=draw(s.floats(0.0, 1.0, **_FINITE)),
-                  temperature=draw(s.floats(0.5, 2.0, **_FINITE)), top_k=draw(s.one_of(s.none(), s.integers(1, k))),
-                  min_p=draw(s.floats(0.0, 0.5, **_FINITE)), sampler=draw(s.sampled_from(categorical.SAMPLERS)),
-                  policy=draw(s.sampled_from(categorical.POLICIES)), real_fraction=draw(s.floats(0.0, 1.0, **_FINITE)),
+    values.update(n_samples=draw(schedules(g, min_size=1, max_size=32)), alpha=draw(declared(cls, "alpha", 0.0, 1.0)),
+                  temperature=draw(declared(cls, "temperature", 0.5, 2.0)),
+                  top_k=draw(s.one_of(s.none(), declared(cls, "top_k", 1, k))),
+                  min_p=draw(declared(cls, "min_p", 0.0, 0.5)), sampler=draw(declared(cls, "sampler")),
+                  policy=draw(declared(cls, "policy")), real_fraction=draw(declared(cls, "real_fraction")),
                   minority=draw(s.one_of(s.none(), s.lists(s.integers(0, k - 1), min_size=1, max_size=k, unique=True))),
                   metrics=_subset(draw, categorical.METRICS))
     real_max = int(real_count(values["real_fraction"], _schedule(values["n_samples"], g)).max())
     values["pool_size"] = draw(s.integers(max(1, real_max), max(1, real_max) + 200))
     if draw(s.booleans()):  # curated resampling: K draws per kept token, chosen by reward
         values["rewards"] = draw(s.lists(s.floats(-3.0, 3.0, **_FINITE), min_size=k, max_size=k))
-        values["curation_k"] = draw(s.integers(1, 5))
+        values["curation_k"] = draw(declared(cls, "curation_k", 1, 5))
         values["metrics"] = [*values["metrics"], *draw(s.sampled_from(((), ("expected_reward",))))]
     if values["policy"] == "replace" and draw(s.booleans()):  # an ecosystem of models on each other's mixtures
-        values.update(models=draw(s.integers(2, 3)), own_share=draw(s.floats(0.0, 1.0, **_FINITE)),
+        values.update(models=draw(declared(cls, "models", 2, 3)), own_share=draw(declared(cls, "own_share")),
                       metrics=_subset(draw, categorical.ECOSYSTEM_METRICS))
 
 
 def _counts_fields(draw, values: dict, family: str) -> None:
     from ..config import counts
 
-    s = st
     if family == "poisson":
-        values["rate0"], metrics = draw(s.floats(0.0, 5.0, **_FINITE)), counts.POISSON_METRICS
+        cls, metrics = counts.PoissonConfig, counts.POISSON_METRICS
+        values["rate0"] = draw(declared(cls, "rate0", 0.0, 5.0))
     else:
-        values["p0"], metrics = draw(s.floats(0.0, 1.0, **_FINITE)), counts.BERNOULLI_METRICS
+        cls, metrics = counts.BernoulliConfig, counts.BERNOULLI_METRICS
+        values["p0"] = draw(declared(cls, "p0"))
     values.update(n_samples=draw(schedules(values["generations"], min_size=1, max_size=32)),
-                  sampler=draw(s.sampled_from(counts.SAMPLERS)), policy=draw(s.sampled_from(counts.POLICIES)),
+                  sampler=draw(declared(cls, "sampler")), policy=draw(declared(cls, "policy")),
                   metrics=_subset(draw, metrics))
 
 
 def _schema_fields(draw, values: dict, family: str) -> None:
-    """Any other family, from its config's declarations: a field declared with ``config.choice`` is drawn from
-    its allowed values, ``metrics`` as a non-empty subset of its default, every other field keeps its default."""
+    """Any other family, from its config's declarations (:func:`declared`): a field with declared choices or
+    bounds is drawn from them, ``metrics`` as a non-empty subset of its default, every other field keeps its
+    default."""
     from .. import families
 
-    for field in dataclasses.fields(families.config_class(family)):
-        if choices(field) is not None:
-            values[field.name] = draw(st.sampled_from(choices(field)))
+    cls = families.config_class(family)
+    for field in dataclasses.fields(cls):
+        if field.name in values:  # the run fields, drawn small
+            continue
+        if choices(field) is not None or bounds(field) is not None:
+            values[field.name] = draw(declared(cls, field.name))
         elif field.name == "metrics":
             values["metrics"] = _subset(draw, field.default)
 
@@ -319,52 +354,6 @@ def valid_config_values(family: str, *, max_generations: int = 4, max_chains: in
         return {**drawn, **fixed}
 
     return values().filter(lambda v: _builds(family, v))
-
-
-def _words() -> list[str]:
-    """Every documented choice of every family's keys (and the KDE's bandwidth rules), and strings no family
-    takes."""
-    from .. import families, keys
-    from ..config.kde import RULES
-
-    words = {c for family in families.names() for key in keys.family_keys(family) for c in key.choices} | set(RULES)
-    return sorted(words - {"true", "false"}) + ["ols", "closed_form", "bogus", ""]
-
-
-def _mutations(default):
-    """Values to try in place of a field's `default`: neighbours of its type and values of other types."""
-    s = _need_hypothesis()
-    foreign = s.sampled_from([None, True, "x", -1, 0, 2.5, float("nan"), float("inf"), [], [1.0, 2.0], {"a": 1}])
-    if isinstance(default, bool):
-        return s.one_of(s.booleans(), foreign)
-    if isinstance(default, int):
-        return s.one_of(s.sampled_from([default, 1, 2, 3, 5, 17]), s.integers(-3, 40), foreign)
-    if isinstance(default, float):
-        return s.one_of(s.sampled_from([default, 0.0, 0.1, 0.5, 1.0, 2.0]), s.floats(-2.0, 3.0), foreign)
-    if isinstance(default, str):
-        return s.one_of(s.just(default), s.sampled_from(_words()), foreign)
-    if isinstance(default, tuple):  # metrics
-        return s.one_of(s.just(list(default)), s.lists(s.sampled_from(default), min_size=1, max_size=3, unique=True),
-                        s.just(["bogus"]), s.just([]), foreign)
-    others = [1, 2, 3, 0.5, 1.0, [0.9, 0.1], [[1.0, 0.0], [0.0, 1.0]], [0.0, 1.0], [[2.0, 0.3], [0.3, 1.0]],
-              [[1.0, 2.0], [2.0, 1.0]]]  # for a default of None: counts (fit_dim, top_k), numbers, lists, matrices
-    return s.one_of(s.just(default), s.sampled_from(others), foreign)
-
-
-def fuzzed_config_values(family: str, *, max_fields: int = 4, max_generations: int = 3, max_chains: int = 3):
-    """Dicts for ``make_config(family, **d)`` with up to `max_fields` fields mutated (see :func:`_mutations`):
-    most are invalid, some valid. ``generations`` and ``chains`` stay small (or invalid) so valid ones run fast.
-    Use it to check that every outcome is either a clean :class:`~simcollapse.config.ConfigError` or a run.
-    """
-    from .. import families
-
-    s = _need_hypothesis()
-    fields = {f.name: f.default for f in dataclasses.fields(families.get(family).config)}
-    small = {"generations": s.one_of(s.integers(1, max_generations), s.sampled_from([0, -1, 2.0, "3"])),
-             "chains": s.one_of(s.integers(1, max_chains), s.sampled_from([0, None]))}
-    mutable = sorted(set(fields) - set(small))
-    chosen = s.lists(s.sampled_from(mutable), max_size=max_fields, unique=True)
-    return chosen.flatmap(lambda names: s.fixed_dictionaries({**small, **{n: _mutations(fields[n]) for n in names}}))
 
 
 def gaussian_configs(valid: bool = True, *, max_generations: int = 8, max_chains: int = 16, **fixed):

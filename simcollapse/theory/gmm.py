@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import gaussian
 from .fields import IRRELEVANT, RUN_FIELDS, USED, declared
 
 # The M-step identity holds after any M-step, so nothing about how EM gets there (K′, covariance type, start,
@@ -37,6 +38,13 @@ FIELDS = {
     "fit_components": IRRELEVANT, "fit_family": IRRELEVANT, "covariance_type": IRRELEVANT, "em_iters": IRRELEVANT,
     "tol": IRRELEVANT, "init": IRRELEVANT, "warm_start": IRRELEVANT,
     "quadrature_points": IRRELEVANT,  # ≥ 2 nodes per axis (validated): exact for the second moments
+    "policy": USED, "real_fraction": USED, "pool_size": USED,
+}
+# the Gaussian chain's recursions for E tr C_t and E‖m_t − m_0‖² under each policy (docs/theory.md §M.1)
+POLICY_CURVES = {
+    "accumulate": lambda c, sizes, n_real, tr0: gaussian.accumulate(sizes, c.ddof, tr0),
+    "fresh_real": lambda c, sizes, n_real, tr0: gaussian.fresh_real(sizes, n_real, c.ddof, tr0),
+    "real_pool": lambda c, sizes, n_real, tr0: gaussian.real_pool(sizes, n_real, c.ddof, c.pool_size, tr0),
 }
 
 
@@ -50,7 +58,14 @@ def expected_trace(sizes, trace0: float, dim: int, reg: float, ddof: int = 0) ->
 
 @declared(FIELDS)
 def for_config(config) -> dict[str, np.ndarray]:
-    """``E_trace``, ``E_mix_mean`` ((n+1, d)) and ``E_mean_sq_error`` for a :class:`GMMConfig`."""
+    """``E_trace``, ``E_mix_mean`` ((n+1, d)) and ``E_mean_sq_error`` for a :class:`GMMConfig`.
+
+    The fitted mixture has its training set's weighted mean and covariance (+ reg·I) whatever EM does (docs/theory.md
+    §M.1), so E m_t = m_0 under every policy, and the second moments follow the Gaussian chain's recursions, which
+    read only the first two moments of the law sampled: replace's with reg·I added each generation; accumulate's,
+    fresh_real's and real_pool's with tr C_0 for σ_0² where reg_covar = 0 (their recursions have no reg term);
+    none under accumulate_subsample.
+    """
     from ..config import schedule
 
     g, d, reg = config.generations, config.dim, config.reg_covar
@@ -59,17 +74,20 @@ def for_config(config) -> dict[str, np.ndarray]:
     c0 = np.einsum("k,kij->ij", weights, covs) + np.einsum("k,ki,kj->ij", weights, means, means) - np.outer(m0, m0)
     tr0 = float(np.trace(c0))
     steps = np.arange(g + 1)
+    mix_mean = {"E_mix_mean": np.broadcast_to(m0, (g + 1, d)).copy()}
+    if config.policy != "replace":  # sampler exact (validated)
+        if config.policy not in POLICY_CURVES or reg != 0:
+            return mix_mean
+        sizes = config.sizes()
+        e_trace, mse = POLICY_CURVES[config.policy](config, sizes, config.real_counts()[0], tr0)
+        return {"E_trace": e_trace, **mix_mean, "E_mean_sq_error": mse}
     if config.sampler == "infinite":
         e_trace, mse = tr0 + d * reg * steps, np.zeros(g + 1)
     else:
         sizes = schedule(config.n_samples, g)
         e_trace = expected_trace(sizes, tr0, d, reg, config.ddof)
         mse = np.concatenate([[0.0], np.cumsum(e_trace[:-1] / sizes)])
-    return {
-        "E_trace": e_trace,
-        "E_mix_mean": np.broadcast_to(m0, (g + 1, d)).copy(),
-        "E_mean_sq_error": mse,
-    }
+    return {"E_trace": e_trace, **mix_mean, "E_mean_sq_error": mse}
 
 
 def suresh_tail_bound(n_samples, generations, eps, std0=1.0):
