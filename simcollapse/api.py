@@ -50,6 +50,7 @@ def simulate(
         on_chunk=on_chunk,
         summary=config.summary,
         params=families.get(config.family).params(config),
+        program_key=_program_key(config),
     )
 
 
@@ -87,6 +88,11 @@ def theory(config: RunConfig) -> dict:
     return families.get(config.family).theory(config)
 
 
+def _program_key(config: RunConfig) -> str:
+    """What the chain of `config` is built from: its batch key less the driver's fields (contract rule 1)."""
+    return json.dumps({**json.loads(batch_key(config)), **_DRIVER_FIELDS}, sort_keys=True)
+
+
 _CHAINS: dict[str, object] = {}
 _MAX_CHAINS = 64
 
@@ -95,7 +101,7 @@ def _chain(config: RunConfig):
     """The chain of `config`, shared by every config with the same program (its batch key less the driver's
     fields), so compiled programs are reused; a family's `build` reads neither those fields nor the
     batchable ones (it takes them from `params`)."""
-    key = json.dumps({**json.loads(batch_key(config)), **_DRIVER_FIELDS}, sort_keys=True)
+    key = _program_key(config)
     chain = _CHAINS.pop(key, None)  # least recently used first
     if chain is None:
         if len(_CHAINS) >= _MAX_CHAINS:

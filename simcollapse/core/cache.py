@@ -4,7 +4,9 @@ read from disk by every later process, so a rerun with a new seed starts in abou
 Where: ``$SIMCOLLAPSE_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/simcollapse/jax`` (``~/.cache/simcollapse/jax``
 by default, the XDG base-directory convention). ``SIMCOLLAPSE_CACHE_DIR=off`` (or ``--no-cache``) turns it
 off. A directory that cannot be written gives one warning and no cache, never an error. A process that
-configured a cache of its own (``jax_compilation_cache_dir``) keeps it.
+configured a cache of its own (``jax_compilation_cache_dir``) keeps it. With simcollapse's own cache on, the
+traced programs are kept too, in its ``programs`` subdirectory (:mod:`simcollapse.core.programs`), so a rerun
+skips tracing as well as compiling.
 """
 
 from __future__ import annotations
@@ -15,7 +17,10 @@ import tempfile
 import warnings
 from pathlib import Path
 
+from . import programs
+
 ENV = "SIMCOLLAPSE_CACHE_DIR"
+PROGRAMS = "programs"  # the traced programs (core.programs), beside JAX's compiled ones
 OFF = ("", "0", "off", "none", "false")
 
 
@@ -63,4 +68,5 @@ def enable(path: Path | None = None) -> Path | None:
             return Path(os.environ["JAX_COMPILATION_CACHE_DIR"])
         for name, value in settings.items():
             os.environ[name.upper()] = str(value)
+    programs.enable(path / PROGRAMS)
     return path

@@ -17,7 +17,9 @@ Keys (``samplers.bits``): chain i uses ``fold(key(seed), i)`` and its generation
 how many chains or points run beside it or on chunking. Chain keys are hashed on the host (the same Threefry
 in numpy), and the generations a call runs are traced values, so a run compiles exactly two programs: the
 start (init and generation 0's statistics) and the call that advances the chains. Calls are sized to take
-about a second (`CALL_SECONDS`), so the progress bar moves and Ctrl-C is answered within about that.
+about a second (`CALL_SECONDS`), so the progress bar moves and Ctrl-C is answered within about that. Where the
+store of traced programs is on (the command line's cache, :mod:`simcollapse.core.programs`) and the chains run
+on one device, both programs run through their exports, so a later process neither traces nor compiles them.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..samplers import bits
+from . import programs
 from .errors import NonFiniteError
 from .summary import summarize
 
@@ -102,15 +105,13 @@ def _observe(chain: Chain, states, points, extra):
     return _over_chains(chain, lambda state, point: chain.observe(state, *_select(extra, point)))(states, points)
 
 
-@partial(jax.jit, static_argnums=0)
-def _start(chain: Chain, keys, points, extra):
+def _start_body(chain: Chain, keys, points, extra):
     """Generation 0 of every lane: its state and statistics, in one program."""
     states = _init(chain, keys, points, extra)
     return states, _observe(chain, states, points, extra)
 
 
-@partial(jax.jit, static_argnums=(0, 9, 10))
-def _advance(chain: Chain, keys, states, points, extra, t0, t_end, record_every, generations, rows: int, layout):
+def _advance_body(chain: Chain, keys, states, points, extra, t0, t_end, record_every, generations, rows: int, layout):
     """Generations t0 + 1 … t_end (traced, so every call of a run is one program), observing after each recorded
     generation (a multiple of `record_every`, or the last of the run) into row k of a buffer of `rows` + 1 rows.
 
@@ -140,6 +141,10 @@ def _advance(chain: Chain, keys, states, points, extra, t0, t_end, record_every,
         return state, buffer, k
 
     return _over_chains(chain, one_chain)(keys, states, points)
+
+
+_start = jax.jit(_start_body, static_argnums=0)
+_advance = jax.jit(_advance_body, static_argnums=(0, 9, 10))
 
 
 def _chain_sharding(n_devices: int):
@@ -226,6 +231,7 @@ def run(
     on_chunk: Callable[[Position], None] | None = None,
     summary: bool = False,
     params=None,
+    program_key: str | None = None,
 ) -> Trajectory:
     """Run `chains` chains (or those listed in `chain_indices`) for `generations` generations.
 
@@ -239,11 +245,14 @@ def run(
     them; the results are bit-identical to one device. With ``summary=True`` each
     chunk is reduced to its mean, sd and quantiles over chains (``core.summary``) as it arrives; chunks hold at
     most ~2²¹ recorded numbers (16 MB), so memory stays flat in chains × generations.
-    `params` (the chain's batchable values, see the module docstring) is given to every chain.
+    `params` (the chain's batchable values, see the module docstring) is given to every chain. `program_key`
+    names the chain's programs in the store of traced programs (:mod:`simcollapse.core.programs`) when it is on:
+    equal keys must mean the same chain.
     """
     wanted = np.arange(chains) if chain_indices is None else np.asarray(chain_indices)
     (records,) = _run(chain, [seed], [params], wanted, generations=generations, record_every=record_every,
-                      chunk=chunk, progress=progress, start=start, on_chunk=on_chunk, summary=summary)
+                      chunk=chunk, progress=progress, start=start, on_chunk=on_chunk, summary=summary,
+                      program_key=program_key)
     return Trajectory(recorded_generations(generations, record_every), records)
 
 
@@ -267,7 +276,7 @@ def run_points(
     seeds, params = zip(*points, strict=True)
     records = _run(chain, list(seeds), list(params), np.arange(chains), generations=generations,
                    record_every=record_every, chunk=chunk, progress=progress, start=None, on_chunk=None,
-                   summary=summary)
+                   summary=summary, program_key=None)
     recorded = recorded_generations(generations, record_every)
     return [Trajectory(recorded, point) for point in records]
 
@@ -279,7 +288,7 @@ def _run(chain, seeds, params, wanted, **options):
 
 
 def _generations(chain, seeds, params, wanted, *, generations, record_every, chunk, progress, start, on_chunk,
-                 summary):
+                 summary, program_key):
     """One dict of records per point."""
     devices = jax.local_device_count()
     # Pad the lane axis to a multiple of chain.lanes (default 64) per device: XLA then vectorises every chain
@@ -293,14 +302,21 @@ def _generations(chain, seeds, params, wanted, *, generations, record_every, chu
 
     recorded = recorded_generations(generations, record_every)
     keep = summarize if summary else (lambda rows: rows)
-    start_shapes = jax.eval_shape(partial(_start, chain), keys, points, extra)  # (states, observed), traced once
+    # through the store of traced programs where it is on (one device: a program there has no sharding)
+    stored = program_key is not None and devices == 1 and programs.directory() is not None
+    if stored:
+        first_call = programs.call("start", program_key, partial(_start_body, chain), keys, points, extra)
+    elif start is None:
+        first_call = _start(chain, keys, points, extra)
+    start_shapes = first_call if stored or start is None else \
+        jax.eval_shape(partial(_start, chain), keys, points, extra)  # (states, observed)
     layout = tuple((name, x.shape[1:], x.dtype) for name, x in sorted(start_shapes[1].items()))
     per_record = sum(math.prod(x.shape) for x in start_shapes[1].values())
     # recorded rows per call: at most ~2²¹ numbers (16 MB) of buffer, and `chunk` when given
     rows = max(1, min(chunk or len(recorded), 2**21 // max(per_record, 1), len(recorded) - 1))
     if start is None:
         t = 0
-        states, observed = _start(chain, keys, points, extra)
+        states, observed = first_call
         first = per_point({name: np.asarray(x)[None] for name, x in observed.items()})
         records = [{name: keep(x) for name, x in rows_.items()} for rows_ in first]
     else:
@@ -323,8 +339,13 @@ def _generations(chain, seeds, params, wanted, *, generations, record_every, chu
         while t < generations:
             stop = pacer.stop(t)
             began = time.perf_counter()
-            states, buffer, k = _advance(chain, keys, states, points, extra, t, stop, record_every, generations, rows,
-                                         layout)
+            if stored:
+                body = partial(_advance_body, chain, rows=rows, layout=layout)
+                states, buffer, k = programs.call(f"advance{rows}", program_key, body, keys, states, points, extra,
+                                                  *map(np.int64, (t, stop, record_every, generations)))
+            else:
+                states, buffer, k = _advance(chain, keys, states, points, extra, t, stop, record_every, generations,
+                                             rows, layout)
             # Rows go to the host call by call (this also waits for the call, so only one computation is ever in
             # flight): (lanes, rows + 1, ...) -> (k, lanes, ...), k the same for every lane.
             k = int(np.asarray(k)[0])
