@@ -259,6 +259,12 @@ class RealData:
     real_fraction: float = number(0.1, 0.0, 1.0)
     pool_size: int = integer(1000, 1)
 
+    def real_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """(n_real, n_synthetic) per generation (:func:`simcollapse.policies.real_counts`)."""
+        from ..policies import real_counts  # the policies read this module
+
+        return real_counts(self.policy, self.real_fraction, self.sizes())
+
     def check_real_pool(self, n_real) -> None:
         """Under real_pool, every generation's real count (array `n_real`) must fit in the pool."""
         if self.policy == "real_pool" and int(np.max(n_real)) > self.pool_size:

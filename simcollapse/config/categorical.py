@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from ..policies import real_counts
 from . import (
     ConfigError,
     Ecosystem,
@@ -180,10 +179,6 @@ class CategoricalConfig(SampleSizes, RealData, Ecosystem, RunConfig):
             return theory.uniform(self.num_types)
         q = 0.0 if self.truth == "zipf" else self.zipf_q
         return theory.zipf_mandelbrot(self.zipf_beta, q, self.num_types)
-
-    def real_counts(self) -> tuple[np.ndarray, np.ndarray]:
-        """(n_real, n_synthetic) per generation (:func:`simcollapse.policies.real_counts`)."""
-        return real_counts(self.policy, self.real_fraction, self.sizes())
 
     def records_probs(self) -> bool:
         """Whether ``probs`` is recorded (it is requested and K ≤ probs_max_types)."""

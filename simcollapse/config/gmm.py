@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from ..policies import real_counts
 from . import ConfigError, RealData, RunConfig, SampleSizes, check_int, check_metrics, choice, integer, number
 
 COVARIANCE_TYPES = ("full", "diag", "spherical")
@@ -78,10 +77,6 @@ class GMMConfig(SampleSizes, RealData, RunConfig):
             covs = np.asarray(self.covs0, float)
             covs = np.broadcast_to(covs, (k, d, d)).copy() if covs.shape == (d, d) else covs
         return weights, means, covs
-
-    def real_counts(self) -> tuple:
-        """(n_real, n_synthetic) per generation (:func:`simcollapse.policies.real_counts`)."""
-        return real_counts(self.policy, self.real_fraction, self.sizes())
 
     def validate(self) -> None:
         k, d = self.components, self.dim

@@ -305,18 +305,18 @@ def _generations(chain, seeds, params, wanted, *, generations, record_every, chu
     # through the store of traced programs where it is on (one device: a program there has no sharding)
     stored = program_key is not None and devices == 1 and programs.directory() is not None
     if stored:
-        first_call = programs.call("start", program_key, partial(_start_body, chain), keys, points, extra)
+        start_shapes = programs.call("start", program_key, partial(_start_body, chain), keys, points, extra)
     elif start is None:
-        first_call = _start(chain, keys, points, extra)
-    start_shapes = first_call if stored or start is None else \
-        jax.eval_shape(partial(_start, chain), keys, points, extra)  # (states, observed)
+        start_shapes = _start(chain, keys, points, extra)
+    else:  # resuming: generation 0's shapes only
+        start_shapes = jax.eval_shape(partial(_start, chain), keys, points, extra)
     layout = tuple((name, x.shape[1:], x.dtype) for name, x in sorted(start_shapes[1].items()))
     per_record = sum(math.prod(x.shape) for x in start_shapes[1].values())
     # recorded rows per call: at most ~2²¹ numbers (16 MB) of buffer, and `chunk` when given
     rows = max(1, min(chunk or len(recorded), 2**21 // max(per_record, 1), len(recorded) - 1))
     if start is None:
         t = 0
-        states, observed = first_call
+        states, observed = start_shapes  # the start's own arrays
         first = per_point({name: np.asarray(x)[None] for name, x in observed.items()})
         records = [{name: keep(x) for name, x in rows_.items()} for rows_ in first]
     else:
