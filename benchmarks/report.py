@@ -177,14 +177,22 @@ BOUNDS = (
     "element (interleaving the pair's halves is a concatenation that XLA runs element by element, 3× slower). A "
     "normal now costs one Threefry call, half a log and half a cos/sin pair, and the full-sample chain beats numpy.",
     "Where a sum consumes draws directly, recent XLA hands the float64 arithmetic to a YNNPACK fusion and computes "
-    "each of its inputs in a separate loop, hashing again in each (≈ 90 ns a normal); the chains' programs have no "
+    "each of its inputs in a separate loop, hashing again in each (≈ 90 ns a normal); the Gaussian chains' programs have no "
     "such fusion, and the `limits` yardsticks turn it off (`xla_cpu_experimental_ynn_fusion_type`).",
-    "The sufficient chain's χ² draw: one Marsaglia–Tsang candidate costs ≈ 15 ns, but the whole draw ≈ 65 ns at "
-    "10⁴ chains. At shape 49.5 about 7 of 10⁴ candidates are rejected each generation, and redrawing them costs as "
-    "much as a second full pass (a pass over all elements, or the gathering machinery: a running count, a scatter "
-    "and gathers over the whole batch). Gathering only the 64-element rows that hold a pending element would make "
-    "the rare redraw nearly free; the rest of the gap to numpy is the family's d-dimensional step (Bartlett "
-    "factor, composition) applied to d = 1.",
+    "The sufficient chain (stream 5): per chain-generation it hashes five Threefry words (the generation key, the "
+    "χ² candidate's three, and the boost's uniform, which every element draws so that the program has no branch) "
+    "and evaluates six vectorised logs, a square root and a cos/sin pair; x̄'s normal is the sine left over from "
+    "the candidate's Box–Muller pair, which saved three words and a pair (≈ 113 → 88 ns here). The chain itself "
+    "(the infinite sampler's row) is ≈ 14 ns of that. numpy's step is one ziggurat normal and one gamma built on "
+    "ziggurat normals: table lookups, which XLA would run as a gather per value. What would move it: a hash "
+    "giving more bits per call than 20-round Threefry-2x32 (Philox-4x32 gives 128), and leaving out the boost's "
+    "word when every M_t ≥ 3 is known when the program is built.",
+    "Sums over a generation's points: an ordered sum unrolled at trace time lets XLA fuse the points' draw into "
+    "every row's use, so mvgaussian's exact step computed each normal once per point of its generation (≈ 8 µs a "
+    "chain-generation at d = 5, M = 10). The mean's sum is now a rolled loop, whose input XLA writes once to "
+    "memory (≈ 2 µs, numpy's speed), and one point's scatter is the constant 0 (fresh_real's real share: "
+    "11 → 2.5 µs). real_pool draws its pool of 1000 points per chain at generation 0 (normals ≈ 14 ns against "
+    "numpy's ≈ 8): with 10 generations that start is most of the run.",
     "Rejections (`samplers/redraw.py`): one candidate per element, then passes over the pending ones. What made "
     "rejection sampling slow here was not the redraws but XLA fusing each candidate into every one of its users: a "
     "loop carrying a pending mask, the values and a count of tries computed every candidate three times, and a "
@@ -194,12 +202,26 @@ BOUNDS = (
     "all elements the pending ones are gathered into a quarter-size array: a Poisson(100) draw at 2·10⁴ "
     "elements went from ≈ 200 to ≈ 117 ns (≈ 85 ns with five levels of gathering, which compiled 2–3× longer).",
     "Counts (bernoulli, poisson, cats): the exact binomial and Poisson draws are inversion searches (a loop of "
-    "steps that every chain of the batch runs until the last one stops) below mean 64 and Stadlober's "
+    "steps that every chain of the batch runs until the last one stops) below mean 10 and Stadlober's "
     "ratio-of-uniforms above, whose log-gamma differences cost ≈ 75 ns an element; numpy runs BTPE/PTRS in C. "
-    "Hörmann's transformed rejection (BTRS/PTRS) with its cheap quick-accept test would cut most of that.",
-    "Start-up: `import jax` is ≈ 1.2 s of a warm CLI run (≈ 0.6 s of it ml_dtypes); simcollapse.api imports no "
-    "JAX, and a bad value is refused before JAX is imported. With the compilation cache warm, the rest is "
-    "tracing (JAX traces every program again to find it in the cache) and writing the results.",
+    "Every element also pays for the path it does not take (XLA evaluates both sides of a select). Hörmann's "
+    "transformed rejection (BTRS/PTRS), whose quick acceptance needs no log-gamma, evaluated for the rare "
+    "remainder on the gathered pending elements only, would cut most of it. The cats chain (200 chains, N = 60) "
+    "is bound by the narrow batch: ≈ 2 ms a call of fixed driver cost and ≈ 90 µs a generation of many small "
+    "kernels over 256 lanes; taking the inversion's steps four to a loop pass cut its passes 4× but the time by "
+    "only 4 %.",
+    "GMM: a fit is ≈ 50 EM iterations of one chain's 1000 points, and an iteration is ≈ 76 small kernels (the "
+    "E-step's log-densities and logsumexp, the M-step's weighted sums, the convergence test) at ≈ 60 µs: dispatch, "
+    "not arithmetic. The chains run one after another (`lax.map`), so that each fit is computed alone, batch-"
+    "invariantly, and none waits for the slowest one's EM. What would move it: vmapping the fits with a per-chain "
+    "convergence mask (one kernel for all chains' iterations, every chain running to the batch's largest count).",
+    "Categorical Zipf: a generation is K − 1 = 5·10⁴ conditional binomials per chain in a tree of 256-wide steps "
+    "(`samplers/multinomial.py`), ≈ 76 ns a type against numpy's sequential C loop at ≈ 36 ns; the binomial "
+    "sampler is the counts' (below), both of its paths evaluated for every cell.",
+    "Start-up: `import jax` is ≈ 1.3 s of a warm CLI run (≈ 0.6 s of it ml_dtypes); simcollapse.api imports no "
+    "JAX, and a bad value is refused before JAX is imported. The command line keeps its traced programs "
+    "(`core/programs.py`, jax.export) beside the compilation cache, so a warm run neither traces nor compiles: "
+    "what remains is the imports, reading two programs and writing the results.",
 )
 
 ACCELERATORS = ("No GPU was available to the task that produced this report, so there are no GPU figures yet; "

@@ -7,4 +7,4 @@ Importing the package imports nothing heavy and changes no JAX setting: simcolla
 their computations in float64 (``jax.enable_x64``) and leave the process's defaults alone.
 """
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"

@@ -42,6 +42,19 @@ def test_log_gamma_broadcasts_shapes_and_gives_minus_inf_at_zero():
     assert np.all(np.abs(means - np.asarray(shapes[1:])) < 4 * se)
 
 
+@pytest.mark.parametrize("shape", [0.5, 49.5])
+def test_spare_normals_are_standard_and_independent_of_the_gamma(shape):
+    # the sufficient Gaussian sampler's x̄ comes from these: N(0, 1), uncorrelated with log G and with the same
+    # law whether G is large or small; the proposal (the pair's cosine) would fail the correlation check
+    log_g, z = jax.jit(lambda k: log_gamma(k, shape, (N,), spare_normals=True))(bits.seed_key(9))
+    log_g, z = np.asarray(log_g), np.asarray(z)
+    assert np.array_equal(log_g, np.asarray(draw_log_gamma(bits.seed_key(9), shape, (N,))))
+    assert ks_pvalue(z, stats.norm.cdf) > P_MIN
+    assert abs(np.corrcoef(z, log_g)[0, 1]) < 4 / np.sqrt(N)
+    large = log_g > np.median(log_g)
+    assert ks_pvalue(z[large], stats.norm.cdf) > P_MIN and ks_pvalue(z[~large], stats.norm.cdf) > P_MIN
+
+
 def test_tiny_chi2_stays_finite_in_log_space():
     out = np.asarray(jax.jit(log_chi2, static_argnums=2)(bits.seed_key(2), 1.0, (N,)))
     assert np.all(np.isfinite(out))
@@ -118,13 +131,18 @@ def test_gamma_redraws_are_the_same_for_an_element_alone_or_in_a_batch():
 
 def test_bartlett_factor_entries():
     dof, dim = 7, 3
-    log_diag, unit = jax.jit(jax.vmap(lambda k: bartlett(k, dof, dim)))(_keys(4, 10_000))
+    log_diag, unit, spare = jax.jit(jax.vmap(lambda k: bartlett(k, dof, dim, spare_normals=True)))(_keys(4, 10_000))
     a = np.asarray(unit) * np.exp(np.asarray(log_diag))[:, None, :]
     for i in range(dim):
         assert ks_pvalue(a[:, i, i] ** 2, stats.chi2(dof - i).cdf) > P_MIN
+        assert ks_pvalue(np.asarray(spare)[:, i], stats.norm.cdf) > P_MIN
     for i, j in ((1, 0), (2, 0), (2, 1)):
         assert ks_pvalue(a[:, i, j], stats.norm.cdf) > P_MIN
     assert np.all(np.triu(a, 1) == 0)
+    # the spare normals are independent of the factor: uncorrelated with every entry (SE 1/√n)
+    entries = np.concatenate([np.asarray(log_diag), a[:, [1, 2, 2], [0, 0, 1]]], axis=1)
+    corr = np.corrcoef(np.asarray(spare), entries, rowvar=False)[:dim, dim:]
+    assert np.all(np.abs(corr) < 4 / np.sqrt(10_000))
 
 
 def test_one_dimensional_bartlett_is_a_chi_root():

@@ -8,7 +8,8 @@ Shumailov et al. (Nature 2024), "Theoretical intuition" and SI §3.1: model t+1 
 with L the Cholesky factor of Σ and A lower triangular (Bartlett). Samplers:
 
 * ``exact``: draw the M_t standardised points z and take their mean and Cholesky-factored scatter;
-* ``sufficient``: draw z̄ and the Bartlett factor A directly (same law, O(d²) instead of O(M d));
+* ``sufficient``: draw z̄ and the Bartlett factor A directly (same law, O(d²) instead of O(M d)); z̄'s normals are
+  the spare Box–Muller sines of A's χ² draws (``samplers.gamma.log_gamma``);
 * ``infinite``: the population fit, no statistical-approximation error (the model never changes under
   ``replace``).
 
@@ -159,8 +160,7 @@ class Gaussian:
             scatter = n * (self.tau if verified else 1.0)
             return jnp.zeros(d), (jnp.sqrt(scatter) if factor else scatter) * jnp.eye(d)
         if sampler == "sufficient":
-            z = bits.normal(bits.fold(key, 0), (d,))
-            log_diag, unit = bartlett(bits.fold(key, 1), n - 1, d)
+            log_diag, unit, z = bartlett(key, n - 1, d, spare_normals=True)  # z ⟂ A: the χ² draws' spare sines
             zbar = z / jnp.sqrt(jnp.maximum(n, 1))
             a = unit * jnp.exp(log_diag)[None, :]
             return zbar, a if factor else a @ a.T

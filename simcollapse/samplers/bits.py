@@ -42,7 +42,8 @@ import numpy as np
 
 from . import vecmath
 
-STREAM = 4  # 1: 0.1's jax.random keys; 2: two gamma candidates; 3: inverted normals (docs/reproducibility.md)
+STREAM = 5  # 1: 0.1's jax.random keys; 2: two gamma candidates; 3: inverted normals; 4: the sufficient sampler's x̄
+# drawn apart from its χ² (docs/reproducibility.md)
 _ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
 _PARITY = np.uint32(0x1BD11BDA)
 _FOLD_ROW = np.uint32(0xFFFFFFFF)  # counter row of key derivation; draws use rows 0 … 2³² − 2

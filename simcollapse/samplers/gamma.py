@@ -10,7 +10,8 @@ A candidate is accepted with probability ≥ 0.95 for a ≥ 1 (≥ 0.999 for χ�
 and the rare rejections are redrawn by ``samplers.redraw``, which gathers them across the whole batch. Under
 its key, element i reads its t-th candidate's proposal normal (the cosine of a Box–Muller pair) from the words
 with counters (1 + t, 3i) and (1 + t, 3i + 1), its uniform at (1 + t, 3i + 2), and the boost's uniform at
-(0, i), whichever elements run beside it. The logs are ``samplers.vecmath``'s (vectorised).
+(0, i), whichever elements run beside it. The sine of candidate 0's pair is left over: ``spare_normals`` returns
+it, an N(0, 1) independent of G. The logs are ``samplers.vecmath``'s (vectorised).
 """
 
 from __future__ import annotations
@@ -49,8 +50,13 @@ def _candidate(hi, lo, index, tries, d, c):
 _accepted = redraw.rejection(_candidate)
 
 
-def log_gamma(key: bits.Key, shape_param, shape=()):
-    """log G with G ~ Gamma(shape_param, 1), `shape_param` broadcast to `shape` (shape 0 gives −inf)."""
+def log_gamma(key: bits.Key, shape_param, shape=(), spare_normals: bool = False):
+    """log G with G ~ Gamma(shape_param, 1), `shape_param` broadcast to `shape` (shape 0 gives −inf).
+
+    With `spare_normals`, also N(0, 1) of `shape`, independent of G: the sine of each element's first candidate's
+    Box–Muller pair, whose cosine is that candidate's proposal, so a step that needs a normal beside each gamma
+    (x̄ beside s² in a Gaussian refit) draws no more words for it. G is a function of the candidates' cosines
+    and uniforms only, and the sine of a pair is independent of its cosine."""
     shape = tuple(shape)
     if 3 * math.prod(shape) >= 2**32:  # a candidate reads three words with counters below 3·size
         raise ValueError(f"a single gamma draw holds at most (2**32 - 1) // 3 values, asked for {math.prod(shape)}")
@@ -61,23 +67,32 @@ def log_gamma(key: bits.Key, shape_param, shape=()):
     log_g = vecmath.log(d) + _accepted(hi, lo, index, valid, d, c)
     # The boost's uniform is drawn for every element: a branch on "any a < 1" costs more to compile than it saves.
     log_g = log_g + jnp.where(boost, vecmath.log(bits.to_open_unit(bits.words_at(key, index, 0))) / safe_a, 0.0)
-    return jnp.where(valid, log_g, -jnp.inf)
+    log_g = jnp.where(valid, log_g, -jnp.inf)
+    if not spare_normals:
+        return log_g
+    radius_word, angle_word, _ = redraw.candidate_words(hi, lo, index, 0, 3)
+    return log_g, bits.to_normal_pair(radius_word, angle_word)[1]
 
 
-def log_chi2(key: bits.Key, dof, shape=()):
-    """log χ²_dof = log 2 + log Gamma(dof/2)."""
-    return LOG2 + log_gamma(key, jnp.asarray(dof, dtype=jnp.float64) / 2.0, shape)
+def log_chi2(key: bits.Key, dof, shape=(), spare_normals: bool = False):
+    """log χ²_dof = log 2 + log Gamma(dof/2) (and `log_gamma`'s spare normals)."""
+    out = log_gamma(key, jnp.asarray(dof, dtype=jnp.float64) / 2.0, shape, spare_normals)
+    return (LOG2 + out[0], out[1]) if spare_normals else LOG2 + out
 
 
-def bartlett(key: bits.Key, dof, dim: int):
+def bartlett(key: bits.Key, dof, dim: int, spare_normals: bool = False):
     """Bartlett factor of a standard Wishart: W = A Aᵀ ~ W_dim(dof, I), dof ≥ dim (Bartlett 1933).
 
     A is lower triangular with A_ii = √χ²_{dof−i} and A_ij ~ N(0, 1) for i > j. Returned as (log_diag, unit)
     with A = unit · diag(exp(log_diag)), `unit` unit lower triangular, so that products of many factors stay in
-    range. In one dimension A is the single √χ²_dof and no normal is drawn."""
+    range. In one dimension A is the single √χ²_dof and no normal is drawn. With `spare_normals`, also `dim`
+    standard normals independent of A (the χ² draws' spare sines, see `log_gamma`)."""
+    out = log_chi2(key if dim == 1 else bits.fold(key, 0), dof - jnp.arange(dim), (dim,), spare_normals)
+    log_chi, spare = out if spare_normals else (out, None)
+    log_diag = 0.5 * log_chi
     if dim == 1:
-        return 0.5 * log_chi2(key, dof, (1,)), jnp.ones((1, 1))
-    log_diag = 0.5 * log_chi2(bits.fold(key, 0), dof - jnp.arange(dim), (dim,))
-    below = jnp.tril(bits.normal(bits.fold(key, 1), (dim, dim)), -1)
-    return log_diag, jnp.eye(dim) + below * jnp.exp(-log_diag)[None, :]
-
+        unit = jnp.ones((1, 1))
+    else:
+        below = jnp.tril(bits.normal(bits.fold(key, 1), (dim, dim)), -1)
+        unit = jnp.eye(dim) + below * jnp.exp(-log_diag)[None, :]
+    return (log_diag, unit, spare) if spare_normals else (log_diag, unit)
