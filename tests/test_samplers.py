@@ -129,6 +129,20 @@ def test_gamma_redraws_are_the_same_for_an_element_alone_or_in_a_batch():
     assert ks_pvalue(np.exp(batched.ravel()), stats.expon.cdf) > P_MIN
 
 
+def test_boosted_gammas_are_the_same_alone_or_beside_unboosted_ones():
+    # shapes below 1 take a boost that is computed only when some element of the whole batch needs it: one chain
+    # of shape 0.3 among chains of shape 3 gives the value it gives alone, and the others theirs
+    keys = _keys(22, 256)
+    shapes = jnp.where(jnp.arange(256) == 100, 0.3, 3.0)
+    draw = jax.jit(jax.vmap(lambda k, a: log_gamma(k, a, (2,))))
+    batched = np.asarray(draw(keys, shapes))
+    for i in (0, 100, 255):
+        alone = draw(bits.Key(keys.hi[i:i + 1], keys.lo[i:i + 1]), shapes[i:i + 1])
+        assert np.array_equal(np.asarray(alone)[0], batched[i])
+    unboosted = np.asarray(draw(keys, jnp.full(256, 3.0)))
+    assert np.array_equal(np.delete(unboosted, 100, axis=0), np.delete(batched, 100, axis=0))
+
+
 def test_bartlett_factor_entries():
     dof, dim = 7, 3
     log_diag, unit, spare = jax.jit(jax.vmap(lambda k: bartlett(k, dof, dim, spare_normals=True)))(_keys(4, 10_000))

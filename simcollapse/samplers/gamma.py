@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 
+import jax
 import jax.numpy as jnp
 
 from . import bits, redraw, vecmath
@@ -50,6 +51,23 @@ def _candidate(hi, lo, index, tries, d, c):
 _accepted = redraw.rejection(_candidate)
 
 
+@jax.custom_batching.custom_vmap
+def _boost(hi, lo, index, boost, a):
+    """log U / a where `boost` (U at counter (0, i)), else 0; computed only when some element of the whole batch
+    has a < 1 (a Gaussian chain's χ²_{M−1} does only for M ≤ 2), so the others never pay for its word."""
+    def draw():
+        return jnp.where(boost, vecmath.log(bits.to_open_unit(bits.words_at(bits.Key(hi, lo), index, 0))) / a, 0.0)
+
+    return jax.lax.cond(jnp.any(boost), draw, lambda: jnp.zeros_like(a))
+
+
+@_boost.def_vmap
+def _boost_batch(axis_size, in_batched, *args):
+    """Under vmap the batch is more elements of one test, so the branch stays a branch (not a select)."""
+    args = [x if batched else jnp.broadcast_to(x, (axis_size, *jnp.shape(x))) for x, batched in zip(args, in_batched, strict=True)]
+    return _boost(*args), True
+
+
 def log_gamma(key: bits.Key, shape_param, shape=(), spare_normals: bool = False):
     """log G with G ~ Gamma(shape_param, 1), `shape_param` broadcast to `shape` (shape 0 gives −inf).
 
@@ -64,9 +82,7 @@ def log_gamma(key: bits.Key, shape_param, shape=(), spare_normals: bool = False)
     index = jnp.arange(math.prod(shape), dtype=jnp.uint32).reshape(shape)
     hi, lo = (jnp.broadcast_to(w, shape) for w in key)
     valid, boost, safe_a, d, c = _shape_constants(a)
-    log_g = vecmath.log(d) + _accepted(hi, lo, index, valid, d, c)
-    # The boost's uniform is drawn for every element: a branch on "any a < 1" costs more to compile than it saves.
-    log_g = log_g + jnp.where(boost, vecmath.log(bits.to_open_unit(bits.words_at(key, index, 0))) / safe_a, 0.0)
+    log_g = vecmath.log(d) + _accepted(hi, lo, index, valid, d, c) + _boost(hi, lo, index, boost, safe_a)
     log_g = jnp.where(valid, log_g, -jnp.inf)
     if not spare_normals:
         return log_g
