@@ -16,6 +16,24 @@ def assert_printed(value, printed: str):
     assert abs(float(value) - float(printed)) <= 0.5 * 10.0**-decimals + 1e-12, (value, printed)
 
 
+@pytest.mark.parametrize("n", [1, 2, 15, 16, 60, 1000, 10_000])
+def test_binomial_pmf_agrees_with_scipy(n):
+    # the Wright–Fisher matrices' pmf (Loader's saddle-point form, theory/binomial_pmf.py) against scipy.stats'
+    # (boost's), on every k, from the far tails to the mode; the ends and p ∈ {0, 1} exactly
+    from simcollapse.theory.binomial_pmf import binomial_pmf
+
+    k = np.arange(n + 1)
+    # both work in log space from terms of size up to ~n, so their roundings differ by a few n·ε relative
+    tolerance = 1e-13 + 4 * np.finfo(float).eps * n
+    for p in (1e-9, 0.001, 0.15, 0.5, 0.85, 0.999):
+        ours, ref = binomial_pmf(k, n, p), stats.binom.pmf(k, n, p)
+        shown = ref > 1e-280
+        assert np.all(np.abs(ours[shown] - ref[shown]) <= tolerance * ref[shown]), p
+        assert np.all(ours[~shown] < 1e-270) and abs(ours.sum() - 1) < 1e-12
+    assert np.array_equal(binomial_pmf(k, n, 0.0), k == 0) and np.array_equal(binomial_pmf(k, n, 1.0), k == n)
+    assert binomial_pmf(-1, n, 0.5) == 0 and binomial_pmf(n + 1, n, 0.5) == 0
+
+
 @pytest.fixture(scope="module")
 def wf100():
     return mk.transition_matrix(100)

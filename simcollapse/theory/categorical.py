@@ -17,8 +17,9 @@ other) approximations, not exact results.  The two-type Markov-chain solver live
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse, special, stats
+from scipy import sparse, special
 
+from .binomial_pmf import binomial_pmf
 from .markov import real_fraction_counts
 
 __all__ = [
@@ -150,7 +151,7 @@ def _binomial_windows(N: int, p: np.ndarray, C: int):
     rows = np.repeat(np.arange(p.size), length)
     offsets = np.cumsum(length) - length
     cols = lo[rows] + (np.arange(nnz) - offsets[rows])
-    vals = stats.binom.pmf(cols, N, p[rows])
+    vals = binomial_pmf(cols, N, p[rows])
     return sparse.csr_matrix((vals, (rows, cols)), shape=(p.size, C + 1))
 
 
@@ -162,7 +163,7 @@ def _loss_within(N: int, C: int, steps: int) -> np.ndarray:
         return L
     c = np.arange(C + 1)
     if (C + 1) ** 2 <= _DENSE_MAX:
-        P = stats.binom.pmf(c[None, :], N, c[:, None] / N)
+        P = binomial_pmf(c[None, :], N, c[:, None] / N)
     else:
         P = _binomial_windows(N, c / N, C)
     for n in range(steps):

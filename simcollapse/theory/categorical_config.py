@@ -32,10 +32,10 @@ probabilities, E T_abs and conditional times).
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from . import categorical as cat
 from . import curation, ecosystem, markov
+from .binomial_pmf import binomial_pmf
 from .fields import IRRELEVANT, RUN_FIELDS, USED, declared
 
 __all__ = ["for_config", "marginal_chain_curves", "mean_model", "two_type_summary"]
@@ -157,12 +157,12 @@ def marginal_chain_curves(config) -> dict[str, np.ndarray] | None:
     c = np.arange(N + 1)
     if config.policy == "replace":
         mats = [markov.transition_matrix(N, fit) for fit in (fits if curated else fits[:1])]
-        first = np.stack([stats.binom.pmf(c, N, s(pu)) for s, pu in zip(maps, uniq)])
+        first = np.stack([binomial_pmf(c, N, s(pu)) for s, pu in zip(maps, uniq)])
     else:
         n_r, n_s = markov.real_fraction_counts(N, config.real_fraction)
         mats = [markov.real_fraction_transition_matrix(N, config.real_fraction, pu, fit) for pu, fit in zip(uniq, fits)]
         first = np.stack(
-            [np.convolve(stats.binom.pmf(np.arange(n_s + 1), n_s, s(pu)), stats.binom.pmf(np.arange(n_r + 1), n_r, pu))
+            [np.convolve(binomial_pmf(np.arange(n_s + 1), n_s, s(pu)), binomial_pmf(np.arange(n_r + 1), n_r, pu))
              for s, pu in zip(maps, uniq)]
         )
 
@@ -360,7 +360,7 @@ def two_type_summary(config) -> dict[str, np.ndarray]:
     c = np.arange(N + 1)
     out = {"P_fix": np.empty(2), "E_T_given_fix": np.empty(2)}
     for i in range(2):  # count chain of type i; its law after generation 1 is Bin(N, s(p_{0,i}))
-        first = stats.binom.pmf(c, N, s(p0[i]))
+        first = binomial_pmf(c, N, s(p0[i]))
         out["P_fix"][i] = first @ fix
         ok = np.isfinite(t_fix) & (first * fix > 0)
         out["E_T_given_fix"][i] = 1.0 + (first[ok] * fix[ok] * t_fix[ok]).sum() / out["P_fix"][i] if out["P_fix"][i] > 0 else np.nan

@@ -29,9 +29,10 @@ from collections.abc import Callable
 
 import numpy as np
 import scipy.linalg
-from scipy import special, stats
+from scipy import special
 
 from ..config import real_count
+from .binomial_pmf import binomial_pmf
 
 FitMap = Callable[[np.ndarray], np.ndarray]
 
@@ -145,7 +146,7 @@ def transition_matrix(N: int, fit: FitMap | None = None) -> np.ndarray:
         raise ValueError("N must be >= 1")
     f = _fitted(N, fit)
     j = np.arange(N + 1)
-    return stats.binom.pmf(j[None, :], N, f[:, None])
+    return binomial_pmf(j[None, :], N, f[:, None])
 
 
 def real_fraction_counts(N: int, rho: float) -> tuple[int, int]:
@@ -169,8 +170,8 @@ def real_fraction_transition_matrix(N: int, rho: float, p0: float, fit: FitMap |
         raise ValueError("p0 must lie in [0, 1]")
     n_r, n_s = real_fraction_counts(N, rho)
     f = _fitted(N, fit)
-    synth = stats.binom.pmf(np.arange(n_s + 1)[None, :], n_s, f[:, None])  # (N+1, n_s+1)
-    real = stats.binom.pmf(np.arange(n_r + 1), n_r, p0)  # (n_r+1,)
+    synth = binomial_pmf(np.arange(n_s + 1)[None, :], n_s, f[:, None])  # (N+1, n_s+1)
+    real = binomial_pmf(np.arange(n_r + 1), n_r, p0)  # (n_r+1,)
     # Convolution as a product with the banded matrix C[m, m + r] = real[r].
     conv = np.zeros((n_s + 1, N + 1))
     m = np.arange(n_s + 1)
