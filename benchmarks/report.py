@@ -179,14 +179,14 @@ BOUNDS = (
     "Where a sum consumes draws directly, recent XLA hands the float64 arithmetic to a YNNPACK fusion and computes "
     "each of its inputs in a separate loop, hashing again in each (≈ 90 ns a normal); the Gaussian chains' programs have no "
     "such fusion, and the `limits` yardsticks turn it off (`xla_cpu_experimental_ynn_fusion_type`).",
-    "The sufficient chain (stream 5): per chain-generation it hashes five Threefry words (the generation key, the "
-    "χ² candidate's three, and the boost's uniform, which every element draws so that the program has no branch) "
-    "and evaluates six vectorised logs, a square root and a cos/sin pair; x̄'s normal is the sine left over from "
-    "the candidate's Box–Muller pair, which saved three words and a pair (≈ 113 → 88 ns here). The chain itself "
-    "(the infinite sampler's row) is ≈ 14 ns of that. numpy's step is one ziggurat normal and one gamma built on "
+    "The sufficient chain (stream 5): per chain-generation it hashes four Threefry words (the generation key and "
+    "the χ² candidate's three) and evaluates four vectorised logs, a square root and a cos/sin pair; x̄'s normal "
+    "is the sine left over from the candidate's Box–Muller pair, and the boost's uniform (shapes below 1) is "
+    "drawn only when some chain of the batch needs it (≈ 113 → 84 ns here, both changes). The chain itself (the "
+    "infinite sampler's row) is ≈ 14 ns of that. numpy's step is one ziggurat normal and one gamma built on "
     "ziggurat normals: table lookups, which XLA would run as a gather per value. What would move it: a hash "
-    "giving more bits per call than 20-round Threefry-2x32 (Philox-4x32 gives 128), and leaving out the boost's "
-    "word when every M_t ≥ 3 is known when the program is built.",
+    "giving more bits per call than 20-round Threefry-2x32 (Philox-4x32 gives 128), e.g. the candidate's three "
+    "words from one call.",
     "Sums over a generation's points: an ordered sum unrolled at trace time lets XLA fuse the points' draw into "
     "every row's use, so mvgaussian's exact step computed each normal once per point of its generation (≈ 8 µs a "
     "chain-generation at d = 5, M = 10). The mean's sum is now a rolled loop, whose input XLA writes once to "
