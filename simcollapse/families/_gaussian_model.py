@@ -65,14 +65,14 @@ def fit(data: Moments, ddof: float) -> Model:
 def points_moments(x, mask) -> Moments:
     """Count, mean and scatter Σ (x − x̄)(x − x̄)ᵀ of the masked rows, summed batch-invariantly.
 
-    The mean's sum is a rolled loop: its rows are then read from memory, where an unrolled sum lets XLA fuse
-    the points' producer (a fresh draw) into every row's use and compute each point n_max times. One row has
-    scatter exactly 0 (x̄ = x, or no point at all)."""
+    The mean's sum stays a loop of at least two passes: its rows are then read from memory, where a sum unrolled
+    whole lets XLA fuse the points' producer (a fresh draw) into every row's use and compute each point n_max
+    times. One row has scatter exactly 0 (x̄ = x, or no point at all)."""
     n = jnp.sum(mask)
     if x.shape[0] == 1:
         return Moments(n.astype(float), (jnp.zeros(x.shape[1]) + x[0] * mask[0]) / jnp.maximum(n, 1),
                        jnp.zeros((x.shape[1], x.shape[1])))
-    mean = ordered_sum(x * mask[:, None], unroll=1) / jnp.maximum(n, 1)
+    mean = ordered_sum(x * mask[:, None], unroll=max(1, min(10, x.shape[0] // 2))) / jnp.maximum(n, 1)
     centred = (x - mean) * mask[:, None]
     return Moments(n.astype(float), mean, ordered_sum(centred, lambda c: jnp.outer(c, c)))
 
