@@ -189,8 +189,8 @@ BOUNDS = (
     "margin, kept here), a new stream for a saving of about a third of the hashing.",
     "Sums over a generation's points: an ordered sum unrolled at trace time lets XLA fuse the points' draw into "
     "every row's use, so mvgaussian's exact step computed each normal once per point of its generation (≈ 8 µs a "
-    "chain-generation at d = 5, M = 10). The mean's sum is now a rolled loop, whose input XLA writes once to "
-    "memory (≈ 2 µs, numpy's speed), and one point's scatter is the constant 0 (fresh_real's real share: "
+    "chain-generation at d = 5, M = 10). The mean's sum now stays a loop of at least two passes, whose input XLA "
+    "writes once to memory (≈ 2 µs, numpy's speed), and one point's scatter is the constant 0 (fresh_real's real share: "
     "11 → 2.5 µs). real_pool draws its pool of 1000 points per chain at generation 0 (normals ≈ 14 ns against "
     "numpy's ≈ 8): with 10 generations that start is most of the run.",
     "Rejections (`samplers/redraw.py`): one candidate per element, then passes over the pending ones. What made "

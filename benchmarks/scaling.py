@@ -23,7 +23,6 @@ from pathlib import Path
 
 import jax
 
-import simcollapse  # noqa: F401  (float64)
 from simcollapse.api import make_config, simulate
 
 ROOT = Path(__file__).resolve().parent.parent
