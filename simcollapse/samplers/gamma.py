@@ -51,7 +51,7 @@ def _candidate(hi, lo, index, tries, d, c):
 _accepted = redraw.rejection(_candidate)
 
 
-@jax.custom_batching.custom_vmap
+@redraw.whole_batch
 def _boost(hi, lo, index, boost, a):
     """log U / a where `boost` (U at counter (0, i)), else 0; computed only when some element of the whole batch
     has a < 1 (a Gaussian chain's χ²_{M−1} does only for M ≤ 2), so the others never pay for its word."""
@@ -59,13 +59,6 @@ def _boost(hi, lo, index, boost, a):
         return jnp.where(boost, vecmath.log(bits.to_open_unit(bits.words_at(bits.Key(hi, lo), index, 0))) / a, 0.0)
 
     return jax.lax.cond(jnp.any(boost), draw, lambda: jnp.zeros_like(a))
-
-
-@_boost.def_vmap
-def _boost_batch(axis_size, in_batched, *args):
-    """Under vmap the batch is more elements of one test, so the branch stays a branch (not a select)."""
-    args = [x if batched else jnp.broadcast_to(x, (axis_size, *jnp.shape(x))) for x, batched in zip(args, in_batched, strict=True)]
-    return _boost(*args), True
 
 
 def log_gamma(key: bits.Key, shape_param, shape=(), spare_normals: bool = False):

@@ -84,21 +84,29 @@ def _until_accepted(candidate: Callable, hi, lo, index, todo, *params):
     return _resolve(candidate, *first, fixed)[0]
 
 
+def whole_batch(f: Callable) -> Callable:
+    """`f`, elementwise over arrays of one shape, with a batching rule (``jax.custom_batching``) that treats a
+    vmapped batch as more elements of one call: a loop or branch on "any element" inside `f` then stays one loop
+    or branch over the whole batch, where plain vmap would run it per chain or turn it into a select."""
+    f = jax.custom_batching.custom_vmap(f)
+
+    @f.def_vmap
+    def batch(axis_size, in_batched, *args):
+        args = [a if batched else jnp.broadcast_to(a, (axis_size, *jnp.shape(a)))
+                for a, batched in zip(args, in_batched, strict=True)]
+        shape = jnp.broadcast_shapes(*(a.shape for a in args))
+        return f(*(jnp.broadcast_to(a, shape) for a in args)), True  # nested vmaps flatten alike
+
+    return f
+
+
 def rejection(candidate: Callable) -> Callable:
     """``draw(hi, lo, index, todo, *params)``: the accepted value of each `todo` element (0 elsewhere), for
-    arrays of one shape; elements not `todo` must hold parameters under which `candidate` is harmless."""
+    arrays of one shape; elements not `todo` must hold parameters under which `candidate` is harmless. Under
+    vmap the redraws of every chain share one loop (`whole_batch`)."""
 
-    @jax.custom_batching.custom_vmap
     def elements(hi, lo, index, todo, *params):
         shape = todo.shape
         return _until_accepted(candidate, *(jnp.ravel(x) for x in (hi, lo, index, todo, *params))).reshape(shape)
 
-    @elements.def_vmap
-    def batch(axis_size, in_batched, *args):
-        """The batch is one more axis of elements: the redraws of every chain share one loop."""
-        args = [a if batched else jnp.broadcast_to(a, (axis_size, *jnp.shape(a)))
-                for a, batched in zip(args, in_batched, strict=True)]
-        shape = jnp.broadcast_shapes(*(a.shape for a in args))
-        return elements(*(jnp.broadcast_to(a, shape) for a in args)), True  # nested vmaps flatten alike
-
-    return elements
+    return whole_batch(elements)
