@@ -138,6 +138,28 @@ def test_draws_are_the_same_alone_or_among_many():
         assert len(np.unique(many[:, 0])) > 5, name
 
 
+@pytest.mark.parametrize("share", [0.03, 0.2, 0.6])
+def test_each_path_runs_on_few_or_many_elements_with_the_same_draws(share):
+    """Inversion and ratio-of-uniforms each run on the elements that need them alone when those are few (and
+    not at all when none does): an element's draw is the same whether it is among few or many of its path."""
+    size, rng = 4000, np.random.default_rng(int(share * 100))
+    pick = rng.random(size) < share
+    none = rng.random(size) < 0.3  # a mean of 0 needs neither path
+    with jax.enable_x64(True):
+        key = bits.seed_key(11)
+        draws = {
+            "poisson": (jax.jit(poisson), rng.uniform(0.2, 9.8, size), rng.uniform(10.5, 400, size)),
+            "binomial": (jax.jit(lambda k, m: binomial(k, 100.0, m / 100.0)), rng.uniform(0.2, 9.8, size),
+                         rng.uniform(10.5, 90, size)),
+        }
+        for name, (draw, small, large) in draws.items():
+            for mean, among in ((small, large), (large, small)):
+                alone = np.asarray(draw(key, mean))
+                mixed = np.asarray(draw(key, np.where(pick, mean, np.where(none, 0.0, among))))
+                np.testing.assert_array_equal(mixed[pick], alone[pick], err_msg=name)
+                assert np.all(mixed[~pick & none] == 0), name
+
+
 # ------------------------------------------------------------------------------------------------
 # Multinomial and multivariate hypergeometric counts
 # ------------------------------------------------------------------------------------------------

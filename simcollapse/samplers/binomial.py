@@ -42,6 +42,16 @@ _binomial_rou = rejection_sampler(_binomial_law)
 _hypergeometric_rou = rejection_sampler(_hypergeometric_law)
 
 
+def _binomial_ratio(k, n, r):
+    """pmf(k + 1)/pmf(k) of Bin(n, q), r = q/(1 − q)."""
+    return (n - k) / (k + 1.0) * r
+
+
+def _hypergeometric_ratio(k, g, m, t):
+    """pmf(k + 1)/pmf(k) of the hypergeometric of `_hypergeometric_law`."""
+    return (g - k) * (m - k) / ((k + 1.0) * (t - g - m + k + 1.0))
+
+
 def binomial(key: bits.Key, n, p, small_mean: float = SMALL_MEAN, n_max: float | None = None):
     """Exact Bin(n, p) draws, broadcasting n and p; n = 0 or p ∈ {0, 1} give the obvious value.
 
@@ -57,7 +67,7 @@ def binomial(key: bits.Key, n, p, small_mean: float = SMALL_MEAN, n_max: float |
     small = mean < small_mean
     qs = jnp.where(small & live, q, 0.0)
     r = qs / (1.0 - qs)
-    x = inversion(key, n * jnp.log1p(-qs), lambda k: (n - k) / (k + 1.0) * r, tail_cap(mean, n), small & live)
+    x = inversion(key, n * jnp.log1p(-qs), _binomial_ratio, (n, r), tail_cap(mean, n), small & live)
     if n_max is None or n_max / 2 >= small_mean:
         large = live & ~small
         x = jnp.where(small, x, _binomial_rou(key, large, jnp.where(large, n, 40.0), jnp.where(large, q, 0.5)))
@@ -85,8 +95,7 @@ def hypergeometric(key: bits.Key, n, good, total, small_mean: float = SMALL_MEAN
     ms, gs, ts = jnp.where(use, m, 1.0), jnp.where(use, g, 1.0), jnp.where(use, total, 4.0)
     # pmf(0) = C(T − g, m) / C(T, m)
     log_pmf0 = lgamma_diff(ts - gs + 1.0, ts + 1.0) - lgamma_diff(ts - gs - ms + 1.0, ts - ms + 1.0)
-    z = inversion(key, log_pmf0, lambda k: (gs - k) * (ms - k) / ((k + 1.0) * (ts - gs - ms + k + 1.0)),
-                  tail_cap(mean, jnp.minimum(ms, gs)), use)
+    z = inversion(key, log_pmf0, _hypergeometric_ratio, (gs, ms, ts), tail_cap(mean, jnp.minimum(ms, gs)), use)
     if n_max is None or n_max / 2 >= small_mean:
         large = live & ~small
         z = jnp.where(small, z, _hypergeometric_rou(key, large, jnp.where(large, m, 40.0), jnp.where(large, g, 40.0),

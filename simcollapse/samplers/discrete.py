@@ -72,26 +72,36 @@ def tail_cap(mean, limit):
     return jnp.minimum(limit, jnp.ceil(mean + 20.0 * jnp.sqrt(mean) + 30.0))
 
 
-def inversion(key: bits.Key, log_pmf0, ratio: Callable, cap, active):
-    """The smallest k with U ≤ Σ_{j≤k} pmf(j) for each `active` element (0 elsewhere), pmf(0) = e^{log_pmf0},
-    pmf(k+1) = pmf(k)·ratio(k), U uniform on [0, 1) (counter (0, i)); k stops at `cap`."""
-    u = bits.uniform(key, log_pmf0.shape)
-    pmf = jnp.exp(log_pmf0)
-    k = jnp.zeros_like(u)
-    go = active & (u > pmf) & (k < cap)
+def _search(ratio: Callable) -> Callable:
+    """The chop-down search of `inversion` on flat arrays, as an elementwise function for ``redraw.on_active``."""
 
-    def cond(carry):
-        return jnp.any(carry[3])
+    def search(active, hi, lo, index, log_pmf0, cap, *ratio_args):
+        u = bits.to_unit(bits.words_at(bits.Key(hi, lo), index))
+        pmf = jnp.exp(log_pmf0)
+        k = jnp.zeros_like(u)
+        go = active & (u > pmf) & (k < cap)
 
-    def body(carry):
-        k, pmf, cdf, go = carry
-        nxt = pmf * ratio(k)
-        k = jnp.where(go, k + 1.0, k)
-        pmf = jnp.where(go, nxt, pmf)
-        cdf = jnp.where(go, cdf + nxt, cdf)
-        return k, pmf, cdf, go & (u > cdf) & (k < cap)
+        def body(carry):
+            k, pmf, cdf, go = carry
+            nxt = pmf * ratio(k, *ratio_args)
+            k = jnp.where(go, k + 1.0, k)
+            pmf = jnp.where(go, nxt, pmf)
+            cdf = jnp.where(go, cdf + nxt, cdf)
+            return k, pmf, cdf, go & (u > cdf) & (k < cap)
 
-    return jax.lax.while_loop(cond, body, (k, pmf, pmf, go))[0]
+        return jax.lax.while_loop(lambda carry: jnp.any(carry[3]), body, (k, pmf, pmf, go))[0]
+
+    return redraw.on_active(search)
+
+
+def inversion(key: bits.Key, log_pmf0, ratio: Callable, ratio_args, cap, active):
+    """The smallest k with U ≤ Σ_{j≤k} pmf(j) for each `active` element of flat arrays (0 elsewhere),
+    pmf(0) = e^{log_pmf0}, pmf(k+1) = pmf(k)·ratio(k, *ratio_args), U uniform on [0, 1) (counter (0, i));
+    k stops at `cap`. The loop runs to the largest k of the batch, over the active elements alone when at
+    most a quarter are active (``redraw.on_active``)."""
+    hi, lo = (jnp.broadcast_to(jnp.asarray(w, jnp.uint32), active.shape) for w in key)
+    index = jnp.arange(active.shape[0], dtype=jnp.uint32)
+    return _search(ratio)(active, hi, lo, index, log_pmf0, cap, *ratio_args)
 
 
 def _candidate(law, params, u, v):
@@ -115,7 +125,7 @@ def rejection_sampler(law: Callable) -> Callable:
         u_word, v_word = redraw.candidate_words(hi, lo, index, tries)
         return _candidate(law, params, bits.to_open_unit(u_word), bits.to_unit(v_word))
 
-    accepted = redraw.rejection(candidate)
+    accepted = redraw.rejection(candidate, first_pass=False)
 
     def draw(key: bits.Key, active, *params):
         hi, lo = (jnp.broadcast_to(jnp.asarray(w, jnp.uint32), active.shape) for w in key)

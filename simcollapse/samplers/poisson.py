@@ -28,13 +28,17 @@ def _poisson_law(mu):
 _poisson_rou = rejection_sampler(_poisson_law)
 
 
+def _ratio(k, mu):
+    return mu / (k + 1.0)
+
+
 def poisson(key: bits.Key, mean, small_mean: float = SMALL_MEAN):
     """Exact Poisson(mean) draws of the shape of `mean` (mean 0 gives 0)."""
     shape, (mu,) = flat(mean)
     live = mu > 0
     small = mu < small_mean
     ms = jnp.where(small & live, mu, 0.0)
-    x = inversion(key, -ms, lambda k: ms / (k + 1.0), tail_cap(ms, jnp.inf), small & live)
+    x = inversion(key, -ms, _ratio, (ms,), tail_cap(ms, jnp.inf), small & live)
     large = live & ~small
     x = jnp.where(small, x, _poisson_rou(key, large, jnp.where(large, mu, 40.0)))
     return jnp.where(live, x, 0.0).reshape(shape)
