@@ -14,6 +14,7 @@ import argparse
 import importlib
 import json
 import os
+import signal
 import sys
 import time
 
@@ -122,6 +123,33 @@ def cmd_resume(args) -> int:
     return _simulate_into(args.run_dir, config, args, start=position, checkpoint_every=every)
 
 
+class _InterruptAtChunk:
+    """While a run is simulated, Ctrl-C takes effect at the end of the current call (the driver sizes calls to
+    about a second of work): the run stops there and writes its checkpoint. A second Ctrl-C interrupts at once.
+    A KeyboardInterrupt raised wherever the signal lands can be lost (raised in a garbage-collector callback
+    inside JAX it is printed and ignored, and the run goes on) or, landing in a compilation, crash the exit."""
+
+    def __enter__(self):
+        self.requested = False
+        self.previous = signal.getsignal(signal.SIGINT)
+        if self.previous is signal.default_int_handler:  # not where SIGINT is ignored or handled by a caller
+            signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def check(self):
+        if self.requested:
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc):
+        if self.previous is signal.default_int_handler:
+            signal.signal(signal.SIGINT, self.previous)
+
+
 def _simulate_into(out, config, args, *, start, checkpoint_every, chain_indices=None, plot=True) -> int:
     """Simulate `config` into run directory `out`, checkpointing every chunk when `checkpoint_every` is set.
 
@@ -138,11 +166,13 @@ def _simulate_into(out, config, args, *, start, checkpoint_every, chain_indices=
         if checkpoint_every is not None and position.generation - saved >= checkpoint_every:
             checkpoint.save(out, position, config, checkpoint_every)
             saved = position.generation
+        interrupt.check()
 
     begin = time.perf_counter()
     try:
-        trajectory = simulate(config, progress=not args.quiet, chunk=chunk, chain_indices=chain_indices, start=start,
-                              on_chunk=on_chunk)
+        with _InterruptAtChunk() as interrupt:
+            trajectory = simulate(config, progress=not args.quiet, chunk=chunk, chain_indices=chain_indices,
+                                  start=start, on_chunk=on_chunk)
     except KeyboardInterrupt:
         if latest is None:
             raise
