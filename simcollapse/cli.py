@@ -131,8 +131,9 @@ class _InterruptAtChunk:
 
     def __enter__(self):
         self.requested = False
-        self.previous = signal.getsignal(signal.SIGINT)
-        if self.previous is signal.default_int_handler:  # not where SIGINT is ignored or handled by a caller
+        # not where SIGINT is ignored or handled by a caller
+        self.installed = signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        if self.installed:
             signal.signal(signal.SIGINT, self._handle)
         return self
 
@@ -146,8 +147,8 @@ class _InterruptAtChunk:
             raise KeyboardInterrupt
 
     def __exit__(self, *exc):
-        if self.previous is signal.default_int_handler:
-            signal.signal(signal.SIGINT, self.previous)
+        if self.installed:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _simulate_into(out, config, args, *, start, checkpoint_every, chain_indices=None, plot=True) -> int:

@@ -131,11 +131,11 @@ def rejection(candidate: Callable, first_pass: bool = True) -> Callable:
     return whole_batch(elements)
 
 
-def on_active(f: Callable, fraction: int = 4) -> Callable:
+def on_active(f: Callable) -> Callable:
     """``g(active, *args)``: ``f(active, *args)`` at the `active` elements and 0 elsewhere, for float64 values
     and flat arguments of one shape, with `f` computed on the active elements alone when they are few.
 
-    No element active: `f` is not run. At most 1/`fraction` of them active: they are gathered, in order, into
+    No element active: `f` is not run. At most a quarter of them active: they are gathered, in order, into
     a block that size (filler positions inactive) and `f` runs on the block. Otherwise `f` runs on all of
     them. `f` must be elementwise (an element's value depends only on its own entries) and harmless on
     inactive elements, so every element gets the same value on each path. Under vmap the batch is one set of
@@ -151,7 +151,7 @@ def on_active(f: Callable, fraction: int = 4) -> Callable:
         shape = active.shape
         active, args = jnp.ravel(active), [jnp.ravel(a) for a in args]
         size = active.shape[0]
-        block = size // fraction
+        block = size // 4
         if block < _SMALLEST:
             return jax.lax.cond(jnp.any(active), every, none, active, *args).reshape(shape)
 
