@@ -55,10 +55,34 @@ def test_spare_normals_are_standard_and_independent_of_the_gamma(shape):
     assert ks_pvalue(z[large], stats.norm.cdf) > P_MIN and ks_pvalue(z[~large], stats.norm.cdf) > P_MIN
 
 
-def test_tiny_chi2_stays_finite_in_log_space():
-    out = np.asarray(jax.jit(log_chi2, static_argnums=2)(bits.seed_key(2), 1.0, (N,)))
+@pytest.mark.parametrize("dof", [1, 4, 99, 1999])
+def test_log_chi2_has_the_chi2_law(dof):
+    # dof 1: a tiny χ² stays finite in log space; 99 is the sufficient Gaussian refit's at M = 100
+    out = np.asarray(jax.jit(log_chi2, static_argnums=2)(bits.seed_key(2), float(dof), (N,)))
     assert np.all(np.isfinite(out))
-    assert ks_pvalue(np.exp(out), stats.chi2(1).cdf) > P_MIN
+    assert ks_pvalue(out, lambda y: stats.chi2(dof).cdf(np.exp(y))) > P_MIN
+
+
+@pytest.mark.parametrize("bound", [2, 3, 7, 1000, 3 * 2**33 + 1])
+def test_below_is_uniform_on_its_range(bound):
+    # Pearson χ² over the values, or over 64 bins of the range for large bounds: a draw that kept 32 bits of each
+    # word would never pass 2³² and fail the last bound
+    x = np.asarray(jax.jit(bits.below)(bits.words(bits.seed_key(6), (N,)), bound))
+    assert x.dtype == np.asarray(bound).dtype and x.min() >= 0 and x.max() < bound
+    cells = min(bound, 64)
+    edges = -(-np.arange(cells + 1) * bound // cells)  # bin c holds the integers in [⌈c·bound/cells⌉, ⌈(c+1)·bound/cells⌉)
+    observed = np.bincount(np.searchsorted(edges, x, side="right") - 1, minlength=cells)
+    assert stats.chisquare(observed, N * np.diff(edges) / bound).pvalue > P_MIN
+
+
+def test_below_takes_one_bound_per_element():
+    # Floyd's subsets draw {0, …, j} for a running j: column j of these is uniform on j + 1 values (one χ² in all)
+    bounds = jnp.arange(1, 11, dtype=jnp.int32)
+    x = np.asarray(bits.below(bits.words(bits.seed_key(7), (N // 10, 10)), bounds))
+    assert x.dtype == np.int32 and np.all((x >= 0) & (x < np.arange(1, 11)))
+    chi2 = sum(np.sum((np.bincount(x[:, j], minlength=j + 1) - N / 10 / (j + 1)) ** 2 / (N / 10 / (j + 1)))
+               for j in range(10))
+    assert stats.chi2.sf(chi2, sum(range(10))) > P_MIN
 
 
 def _keys(seed, n):
