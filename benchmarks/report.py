@@ -162,7 +162,7 @@ def report(b: Bench, walls: dict, notes: dict, quick: bool, repeats: int, previo
     lines += [f"* {fact}" for fact in measured_facts(b, walls, notes)]
     lines += ["", "What bounds them, from profiling the chains piece by piece (interleaved, in one process):", ""]
     lines += [f"* {why}" for why in BOUNDS]
-    lines += ["", "## Accelerators", "", ACCELERATORS]
+    lines += ["", "## Accelerators", "", accelerators()]
     return "\n".join(lines) + "\n"
 
 
@@ -224,9 +224,16 @@ BOUNDS = (
     "what remains is the imports, reading two programs and writing the results.",
 )
 
-ACCELERATORS = ("No GPU was available to the task that produced this report, so there are no GPU figures yet; "
+def accelerators() -> str:
+    """The report's accelerator section: what device the rows above ran on."""
+    backend = jax.default_backend()
+    if backend == "cpu":
+        return ("No accelerator was available to this run, so there are no GPU figures yet; "
                 "`python -m benchmarks` measures the same rows on whatever device JAX finds, and the chains run "
                 "unchanged there (tests never assume a GPU).")
+    kinds = ", ".join(sorted({d.device_kind for d in jax.devices()}))
+    return (f"The simcollapse rows of this report ran on {backend} ({kinds}); the numpy and scikit-learn baselines "
+            "ran on the host CPU, so their ratios compare the accelerator with the CPU.")
 
 
 def measured_facts(b: Bench, walls: dict, notes: dict) -> list[str]:
