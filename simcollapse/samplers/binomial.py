@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from . import bits
+from . import bits, vecmath
 from .discrete import flat, inversion, lgamma_diff, rejection_sampler, tail_cap
 
 SMALL_MEAN = 10.0  # below this mean: inversion; above: ratio-of-uniforms
@@ -18,7 +18,7 @@ SMALL_MEAN = 10.0  # below this mean: inversion; above: ratio-of-uniforms
 def _binomial_law(n, q):
     """Bin(n, q), q ≤ ½: log pmf(z) − log pmf(mode) = −log[z!(n − z)!/(m!(n − m)!)] + (z − m) logit q."""
     mode = jnp.floor((n + 1.0) * q)
-    logit = jnp.log(q) - jnp.log1p(-q)
+    logit = vecmath.log(q) - vecmath.log1p(-q)
 
     def log_ratio(z):
         return -lgamma_diff(z + 1.0, mode + 1.0) - lgamma_diff(n - z + 1.0, n - mode + 1.0) + (z - mode) * logit
@@ -67,7 +67,7 @@ def binomial(key: bits.Key, n, p, small_mean: float = SMALL_MEAN, n_max: float |
     small = mean < small_mean
     qs = jnp.where(small & live, q, 0.0)
     r = qs / (1.0 - qs)
-    x = inversion(key, n * jnp.log1p(-qs), _binomial_ratio, (n, r), tail_cap(mean, n), small & live)
+    x = inversion(key, n * vecmath.log1p(-qs), _binomial_ratio, (n, r), tail_cap(mean, n), small & live)
     if n_max is None or n_max / 2 >= small_mean:
         large = live & ~small
         x = jnp.where(small, x, _binomial_rou(key, large, jnp.where(large, n, 40.0), jnp.where(large, q, 0.5)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from . import bits
+from . import bits, vecmath
 from .discrete import flat, inversion, lgamma_diff, rejection_sampler, tail_cap
 
 SMALL_MEAN = 10.0
@@ -17,7 +17,7 @@ SMALL_MEAN = 10.0
 
 def _poisson_law(mu):
     mode = jnp.floor(mu)
-    log_mu = jnp.log(mu)
+    log_mu = vecmath.log(mu)
 
     def log_ratio(z):
         return (z - mode) * log_mu - lgamma_diff(z + 1.0, mode + 1.0)
