@@ -53,7 +53,7 @@ def main(argv=None) -> int:
     notes["state_bytes"] = report.state_bytes()
     old = args.report.read_text(encoding="utf-8") if args.report.exists() else ""
     text = report.report(bench, walls, notes, args.quick, repeats,
-                         report.previous_ratios(old.split(SCALING_SECTION)[0]))
+                         report.previous_ratios(old.split(SCALING_SECTION)[0]), report.previous_quick(old))
     print(text)
     print(f"(total {time.perf_counter() - start:.0f} s)", file=sys.stderr)
     if args.write:

@@ -45,6 +45,14 @@ def previous_ratios(old_report: str) -> dict[str, str]:
     return found
 
 
+def previous_quick(old_report: str) -> bool | None:
+    """Whether an earlier report was a ``--quick`` run (None when it names no mode)."""
+    for line in old_report.splitlines():
+        if line.startswith("Produced by `python -m benchmarks"):
+            return "--quick" in line.split("`")[1]
+    return None
+
+
 def _row(desc, value, unit, kind, target, previous, aim=None, error=None) -> str:
     goal = f"{kind} {target:g}{unit}" + ("" if aim is None else f" (aim {aim:g}{unit})")
     if value is None:
@@ -93,7 +101,8 @@ def state_bytes() -> list[tuple[str, str]]:
     return out
 
 
-def report(b: Bench, walls: dict, notes: dict, quick: bool, repeats: int, previous: dict[str, str]) -> str:
+def report(b: Bench, walls: dict, notes: dict, quick: bool, repeats: int, previous: dict[str, str],
+           previous_was_quick: bool | None = None) -> str:
     lines = ["# Benchmarks", "",
              "Produced by `python -m benchmarks --write" + (" --quick" if quick else "") + "`: simcollapse and the "
              "baselines a user would write (`benchmarks/baselines.py`, `benchmarks/numpy_chains.py`), timed side "
@@ -102,6 +111,9 @@ def report(b: Bench, walls: dict, notes: dict, quick: bool, repeats: int, previo
              "time, while the CLI rows time whole processes. The machine is shared, so absolute times are noisy; "
              "the ratios are the result.", "",
              f"Machine: {machine()}.", ""]
+    if previous and previous_was_quick is not None and previous_was_quick != quick:
+        lines += [f"The previous report's column comes from a {'`--quick`' if previous_was_quick else 'full-size'} "
+                  "run, at other sizes: a rough guide, not a before-and-after.", ""]
     if b.rows and any(r["key"] in {t[1] for t in core.TARGETS} for r in b.rows):
         lines += ["## Ratios", ""] + TABLE_HEAD
         for desc, num, den, kind, target in core.TARGETS:
