@@ -217,16 +217,15 @@ BOUNDS = (
     "(a loop that runs to the largest count of the batch), above it Stadlober's ratio-of-uniforms (per candidate "
     "two Threefry words, a vectorised log and one to four log-gamma differences; ≈ 27 % rejected). Each path runs "
     "on the elements that need it alone when they are a quarter of the batch or fewer (`redraw.on_active`), and "
-    "the laws' constants take vectorised logs: at 20,000 chains × 200 generations bernoulli went from ≈ 200 to "
-    "≈ 130 ns and poisson from ≈ 170 to ≈ 85 ns a chain-generation, against numpy's BTPE/PTRS in C at ≈ 70 and "
-    "≈ 45 ns. What remains is many small kernels (the paths' conditions, gathers and loop passes, ≈ 2–3 ns an "
+    "the laws' constants take vectorised logs (see the family rows above for today's figures against numpy's C "
+    "samplers). What remains is many small kernels (the paths' conditions, gathers and loop passes, ≈ 2–3 ns an "
     "element each) besides the candidates' hashing. Hörmann's transformed rejection (BTRS/PTRS), tried in numpy at "
     "these means, quick-accepts only 35–80 % of its candidates and accepts 75–89 % overall, so vectorised it would "
     "not beat ratio-of-uniforms; fusing the paths into fewer kernels would move it. The cats chain (200 chains, "
     "N = 60) is bound by the narrow batch: ≈ 2 ms a call of fixed driver cost and ≈ 90 µs a generation of many "
     "small kernels over 256 lanes; taking the inversion's steps four to a loop pass cut its passes 4× but the "
     "time by only 4 %.",
-    "GMM: a fit is ≈ 45 EM iterations over one chain's 1000 points. Timed alone (d = 2, K′ = 2, 50 iterations "
+    "GMM: a fit is a few dozen EM iterations over one chain's 1000 points (the count is measured above). Timed alone (d = 2, K′ = 2, 50 iterations "
     "at N = 1000 … 8000), an iteration costs ≈ 15 µs plus ≈ 50 ns a point: at N = 1000 it is mostly arithmetic "
     "(the E-step's log-densities and logsumexp, the M-step's weighted sums), not dispatch. Writing both steps as "
     "elementwise sums for small d made them 2.5–4× faster on their own at 2·10⁵ points and an iteration ≈ 40 % "
@@ -234,7 +233,7 @@ BOUNDS = (
     "(`lax.map`), so that each fit is computed alone, batch-invariantly, and none waits for the slowest one's EM; "
     "vmapped in lock-step every chain would run to the batch's largest iteration count.",
     "Categorical Zipf: a generation is K − 1 = 5·10⁴ conditional binomials per chain in a tree of 256-wide steps "
-    "(`samplers/multinomial.py`), ≈ 76 ns a type against numpy's sequential C loop at ≈ 36 ns; the binomial "
+    "(`samplers/multinomial.py`), against numpy's sequential C loop (the timings above); the binomial "
     "sampler is the counts' (above), and most cells of a step take its inversion path, whose loop runs to the "
     "largest count among the step's cells. What would move it: a cheaper small-mean binomial; a binary tree "
     "would cut the 2 × 223 sequential steps to 16 levels but not the cost of each binomial.",
@@ -251,11 +250,12 @@ BOUNDS = (
     "what remains is the imports, reading two programs and writing the results.",
 )
 
+
 def accelerators() -> str:
     """The report's accelerator section: what device the rows above ran on."""
     backend = jax.default_backend()
     if backend == "cpu":
-        return ("No accelerator was available to this run, so there are no GPU figures yet; "
+        return ("JAX found no accelerator for this run, so there are no GPU figures yet; "
                 "`python -m benchmarks` measures the same rows on whatever device JAX finds, and the chains run "
                 "unchanged there (tests never assume a GPU).")
     kinds = ", ".join(sorted({d.device_kind for d in jax.devices()}))

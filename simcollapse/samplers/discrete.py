@@ -45,12 +45,13 @@ def _stirling_tail(x):
 
 
 def lgamma_diff(a, b):
-    """lgamma(a) − lgamma(b) for a, b in [1, 2⁵³], within 1e-14·max(1, |value|), without cancelling two large
-    lgamma values.
+    """lgamma(a) − lgamma(b) for a, b in [1, 2⁵³] without cancelling two large lgamma values: within
+    2e-15·max(1, |value|) for integer arguments (as the samplers pass them), about 2e-14 for others (the
+    rounding of x + 10 below).
 
     With lo ≤ hi the two arguments, Stirling's series for lgamma(hi) − lgamma(lo) is
-    (lo − ½) log1p((hi − lo)/lo) + (hi − lo) log hi − (hi − lo) + tail(hi) − tail(lo), and its sign is flipped
-    when a < b (so 1 + (hi − lo)/lo never cancels); when an argument is below 10 both are first shifted up by
+    (lo − ½) log1p((hi − lo)/lo) + (hi − lo) log hi − (hi − lo) + tail(hi) − tail(lo), taken from the smaller
+    argument up so that 1 + (hi − lo)/lo never cancels, and negated when a < b; when an argument is below 10 both are first shifted up by
     10 with lgamma(x) = lgamma(x + 10) − log(x (x+1) ⋯ (x+9)).
     """
     shift = jnp.where(jnp.minimum(a, b) < _STIRLING_MIN, 10.0, 0.0)
