@@ -29,10 +29,13 @@ CLI_RATIOS = [
 ]
 
 
+def _device_kinds() -> str:
+    return ", ".join(sorted({d.device_kind for d in jax.devices()}))
+
+
 def machine() -> str:
-    devices = ", ".join(sorted({d.device_kind for d in jax.devices()}))
     return (f"{os.cpu_count()} CPU cores (os.cpu_count), JAX {jax.__version__} on {jax.default_backend()} "
-            f"({devices}), NumPy {np.__version__}, Python {platform.python_version()}, {platform.machine()}")
+            f"({_device_kinds()}), NumPy {np.__version__}, Python {platform.python_version()}, {platform.machine()}")
 
 
 def previous_ratios(old_report: str) -> dict[str, str]:
@@ -258,8 +261,7 @@ def accelerators() -> str:
         return ("JAX found no accelerator for this run, so there are no GPU figures yet; "
                 "`python -m benchmarks` measures the same rows on whatever device JAX finds, and the chains run "
                 "unchanged there (tests never assume a GPU).")
-    kinds = ", ".join(sorted({d.device_kind for d in jax.devices()}))
-    return (f"The simcollapse rows of this report ran on {backend} ({kinds}); the numpy and scikit-learn baselines "
+    return (f"The simcollapse rows of this report ran on {backend} ({_device_kinds()}); the numpy and scikit-learn baselines "
             "ran on the host CPU, so their ratios compare the accelerator with the CPU.")
 
 

@@ -120,9 +120,8 @@ def test_ratio_of_uniforms_hat_covers_the_law(kind):
 def test_log_gamma_differences_are_accurate():
     """discrete.lgamma_diff, on which every ratio-of-uniforms acceptance rests: integer arguments within 1e-14 of
     the exact value (relative to its size when above 1), and any arguments within 1e-14 of the larger lgamma,
-    on both sides of its shift at 10 and far into Stirling's range. A
-    Stirling series two terms shorter is 3e-13 off at lgamma(1) − lgamma(3), and log1p((a − b)/b) 6e-6 off at
-    a = 1.26, b = 8.4·10⁵ (a relative 6e-13)."""
+    on both sides of its shift at 10 and far into Stirling's range. A Stirling series two terms shorter is 3e-13
+    off at lgamma(1) − lgamma(3), and log1p((a − b)/b) 6e-6 off at a = 1.26, b = 8.4·10⁵ (a relative 6e-13)."""
     rng = np.random.default_rng(5)
     # integer arguments, as the samplers pass them: the exact difference is Σ_{b ≤ j < a} log j
     b = np.unique(np.concatenate([np.arange(1, 40), np.round(10 ** rng.uniform(0, 7, 300))]))

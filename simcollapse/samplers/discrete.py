@@ -51,11 +51,12 @@ def lgamma_diff(a, b):
 
     With lo ≤ hi the two arguments, Stirling's series for lgamma(hi) − lgamma(lo) is
     (lo − ½) log1p((hi − lo)/lo) + (hi − lo) log hi − (hi − lo) + tail(hi) − tail(lo), taken from the smaller
-    argument up so that 1 + (hi − lo)/lo never cancels, and negated when a < b; when an argument is below 10 both are first shifted up by
-    10 with lgamma(x) = lgamma(x + 10) − log(x (x+1) ⋯ (x+9)).
+    argument up so that 1 + (hi − lo)/lo never cancels, and negated when a < b; when an argument is below 10
+    both are first shifted up by 10 with lgamma(x) = lgamma(x + 10) − log(x (x+1) ⋯ (x+9)).
     """
-    shift = jnp.where(jnp.minimum(a, b) < _STIRLING_MIN, 10.0, 0.0)
-    lo, hi = jnp.minimum(a, b) + shift, jnp.maximum(a, b) + shift
+    smaller = jnp.minimum(a, b)
+    shift = jnp.where(smaller < _STIRLING_MIN, 10.0, 0.0)
+    lo, hi = smaller + shift, jnp.maximum(a, b) + shift
     d = hi - lo
     up = (lo - 0.5) * vecmath.log1p(d / lo) + d * vecmath.log(hi) - d + _stirling_tail(hi) - _stirling_tail(lo)
     rise_a, rise_b = jnp.ones_like(a), jnp.ones_like(b)
